@@ -1,0 +1,140 @@
+"""Typed settings, read once from the environment at start-up.
+
+Nothing else in the code reads `os.environ`: everything it needs is a field here, so the
+README's configuration table and this class are the single list of knobs. Errors name the
+environment variable that is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///strategy-bot.db"
+
+
+class Settings(BaseSettings):
+    """Every environment variable strategy-bot reads (see the README's configuration table)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", alias="HOST")
+    port: int = Field(3978, alias="PORT", ge=1, le=65535)
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    playbook_path: Path | None = Field(None, alias="PLAYBOOK_PATH")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    public_url: str | None = Field(None, alias="PUBLIC_URL")
+    # Scheduling.
+    tick_seconds: float = Field(20.0, alias="TICK_SECONDS", gt=0, le=3600)
+    missed_round_grace_hours: float = Field(6.0, alias="MISSED_ROUND_GRACE_HOURS", ge=0)
+    scheduler_enabled: bool = Field(True, alias="SCHEDULER_ENABLED")
+    # Delivery.
+    outbox_poll_seconds: float = Field(1.0, alias="OUTBOX_POLL_SECONDS", gt=0, le=60)
+    outbox_max_attempts: int = Field(8, alias="OUTBOX_MAX_ATTEMPTS", ge=1, le=100)
+    # The local web console (on unless Slack or Teams credentials are set).
+    console_enabled: bool | None = Field(None, alias="CONSOLE_ENABLED")
+    # Slack (see README, "Slack set-up").
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    # Slack multi-workspace install (OAuth v2): all three, or none.
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    slack_state_secret: str | None = Field(None, alias="SLACK_STATE_SECRET")
+    # Microsoft Teams (see README, "Teams set-up").
+    microsoft_app_id: str | None = Field(None, alias="MICROSOFT_APP_ID")
+    microsoft_app_password: str | None = Field(None, alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_tenant_id: str | None = Field(None, alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Whether Slack is installed per workspace through OAuth (client id and secret set)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def slack_configured(self) -> bool:
+        """Whether Slack credentials are present.
+
+        A bot token (one workspace) or OAuth (many), plus a way for Slack to reach us: the
+        signing secret (HTTP) or an app-level token (Socket Mode).
+        """
+        has_token = bool(self.slack_bot_token) or self.slack_oauth
+        return has_token and bool(self.slack_signing_secret or self.slack_app_token)
+
+    @property
+    def teams_configured(self) -> bool:
+        """Whether a Microsoft app id is present."""
+        return bool(self.microsoft_app_id)
+
+    @property
+    def console_on(self) -> bool:
+        """The console runs when asked to, or by default when no chat platform is configured."""
+        if self.console_enabled is not None:
+            return self.console_enabled
+        return not (self.slack_configured or self.teams_configured)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with keyword overrides (used by the CLI and tests).
+
+    Raises:
+        ConfigError: naming each environment variable whose value is invalid.
+    """
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
+            lines.append(f"{alias or field}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    _check_slack_oauth(settings)
+    return settings
+
+
+_OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
+
+
+def _check_slack_oauth(settings: Settings) -> None:
+    """A half-configured OAuth install would fail later, at the first install; fail now.
+
+    Raises:
+        ConfigError: naming the OAuth variables that are missing.
+    """
+    values = (settings.slack_client_id, settings.slack_client_secret, settings.slack_state_secret)
+    missing = [name for name, value in zip(_OAUTH_VARIABLES, values, strict=True) if not value]
+    if missing and len(missing) < len(_OAUTH_VARIABLES):
+        raise ConfigError(
+            "invalid configuration:\n  "
+            + ", ".join(missing)
+            + ": required with "
+            + ", ".join(n for n in _OAUTH_VARIABLES if n not in missing)
+            + " (Slack multi-workspace install needs all three; see README)"
+        )
+    if not missing and not (settings.slack_signing_secret or settings.slack_app_token):
+        raise ConfigError(
+            "invalid configuration:\n  SLACK_SIGNING_SECRET: required with SLACK_CLIENT_ID "
+            "(or SLACK_APP_TOKEN for Socket Mode): Slack events need a way in"
+        )

@@ -1,0 +1,173 @@
+"""Every sentence a user or admin reads, in one place (the way slack-bolt keeps its messages).
+
+Keeping them here makes the tone consistent, makes them easy to review and translate, and
+keeps exception text out of chat: code raises `UserError(messages.something(...))`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+GENERIC_FAILURE = "Something went wrong on our side; nothing you sent was lost. Please try again."
+
+
+def when(at: datetime) -> str:
+    """A timestamp as users read it (UTC, unambiguous)."""
+    return at.strftime("%a %d %b %H:%M UTC")
+
+
+def unknown_command(word: str, suggestion: str | None) -> str:
+    """An unknown first word."""
+    hint = f" Did you mean `{suggestion}`?" if suggestion else ""
+    return f"I don't know the command `{word}`.{hint} Say `help` for the list."
+
+
+def unknown_conversation(word: str, known: list[str], suggestion: str | None) -> str:
+    """An unknown conversation key."""
+    hint = f" Did you mean `{suggestion}`?" if suggestion else ""
+    return f"There is no conversation `{word}`.{hint} Known: {', '.join(known)}."
+
+
+def usage(command: str, form: str) -> str:
+    """A command with missing or extra words."""
+    return f"`{command}` is used like this: `{form}`"
+
+
+def not_allowed(command: str, who: str) -> str:
+    """A role check that failed."""
+    return f"Only {who} can use `{command}`."
+
+
+def not_a_participant() -> str:
+    """Someone outside every group wrote to the bot."""
+    return (
+        "You aren't in any strategy conversation yet, so there is nothing to answer."
+        " An admin can add you to a group in the playbook. Say `help` for what I can do."
+    )
+
+
+def nothing_open() -> str:
+    """A stakeholder wrote but has no open prompt."""
+    return "You have no open questions right now. Say `mine` any time to check."
+
+
+def round_closed(title: str, closed_at: datetime | None) -> str:
+    """A late answer."""
+    at = f" on {when(closed_at)}" if closed_at else ""
+    return (
+        f"Thanks, but the {title} round closed{at}, so this answer wasn't recorded."
+        " You'll be asked again in the next round."
+    )
+
+
+def required_cannot_skip() -> str:
+    """Skip on a required question."""
+    return "This question is required. Answer it, or say `skip round` to sit this round out."
+
+
+def snoozed(until: datetime) -> str:
+    """Confirmation of a snooze."""
+    return f"Snoozed. I'll ask again at {when(until)}."
+
+
+def snooze_capped(until: datetime) -> str:
+    """A snooze that would pass the deadline."""
+    return f"The round closes before then; I'll ask again at {when(until)}, an hour before it does."
+
+
+def round_closed_for_you(title: str, started: bool) -> str:
+    """Sent to those who had not finished when a round closed."""
+    kept = (
+        " What you had answered is in the digest."
+        if started
+        else " You'll be asked again next round."
+    )
+    return f"The {title} round has closed, so its questions can no longer be answered.{kept}"
+
+
+def skipped_round(title: str) -> str:
+    """Confirmation of skipping a round."""
+    return f"You're skipping this {title} round. Thanks for letting us know."
+
+
+def round_opened(title: str, number: int, invited: int, deadline: datetime) -> str:
+    """The CIO channel notice when a round opens."""
+    return (
+        f"{title}: round {number} is open. {invited} stakeholder(s) prompted;"
+        f" it closes {when(deadline)}."
+    )
+
+
+def round_already_open(title: str, number: int) -> str:
+    """`ask` while a round is open."""
+    return f"{title} round {number} is already open. Use `close` first to start a new one."
+
+
+def no_open_round(title: str) -> str:
+    """`close` or `remind` with nothing open."""
+    return f"{title} has no open round."
+
+
+def round_closed_notice(title: str, number: int, answered: int, invited: int) -> str:
+    """Confirmation after `close`."""
+    return f"{title} round {number} closed: {answered} of {invited} answered. Digest posted."
+
+
+def reminders_sent(title: str, count: int) -> str:
+    """Confirmation after `remind`."""
+    return f"{title}: reminded {count} stakeholder(s) who haven't finished."
+
+
+def schedule_changed(title: str, description: str, next_at: datetime | None) -> str:
+    """Confirmation after `schedule`."""
+    nxt = f" Next round: {when(next_at)}." if next_at else ""
+    return f"{title} now runs {description}.{nxt}"
+
+
+def paused(title: str) -> str:
+    """Confirmation after `pause`."""
+    return f"{title} is paused: no new rounds open until you `resume` it."
+
+
+def resumed(title: str, next_at: datetime | None) -> str:
+    """Confirmation after `resume`."""
+    nxt = f" Next round: {when(next_at)}." if next_at else ""
+    return f"{title} is running again.{nxt}"
+
+
+def no_members(title: str) -> str:
+    """`ask` on a conversation whose groups are empty."""
+    return f"{title} has nobody to ask: its groups have no members in the playbook."
+
+
+HELP_INTRO = (
+    "I run the strategy conversations: each group is asked its agenda on a cadence, and the"
+    " CIO gets a digest when a round closes. Reply to a question to answer it."
+)
+
+HELP_STAKEHOLDER = (
+    ("mine", "your open questions"),
+    ("review", "your answers in open rounds (edit them until the round closes)"),
+    ("skip", "skip the current question (optional questions only)"),
+    ("skip round", "sit this round out"),
+    ("snooze <duration>", "ask me again later, e.g. `snooze 2h`"),
+)
+HELP_CIO = (
+    ("status [conversation]", "rounds, progress, next dates, delivery problems"),
+    ("digest [conversation|all] [last|previous]", "the roll-up of a round (default: all, last)"),
+)
+HELP_ADMIN = (
+    ("ask <conversation>", "open a round now"),
+    ("close <conversation>", "close the open round and post its digest"),
+    ("remind <conversation>", "remind everyone who hasn't finished"),
+    ("schedule <conversation> <cadence>", "e.g. `every 2 weeks on tue at 10:00 Europe/Berlin`"),
+    ("pause <conversation>", "stop opening rounds"),
+    ("resume <conversation>", "start again"),
+)
+
+
+UNREADABLE_CLICK = (
+    "Sorry, I couldn't read that button or form (it may come from an old message)."
+    " Say `mine` to see your open questions."
+)
+HOME_INTRO = "Your strategy conversations. Answer in our DM, or with the buttons below."

@@ -1,0 +1,267 @@
+"""The playbook's schema: what a conversation, a question, a group and the roles are.
+
+Pydantic validates it, so that a playbook either loads whole or fails with one message
+per problem (see `bot.playbook.loader`, which adds file and line numbers). The models are
+frozen: the engine snapshots a conversation's agenda into each round it opens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from bot.playbook.durations import format_duration, parse_duration
+
+KEY_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+IDENTITY_PATTERN = re.compile(r"^(console|slack|teams|email):\S{1,200}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuestionType(StrEnum):
+    """The kinds of agenda question a stakeholder can be asked."""
+
+    TEXT = "text"
+    RATING = "rating"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    YES_NO = "yes_no"
+
+
+class Question(_Frozen):
+    """One agenda question.
+
+    `maturity` marks a rating as the conversation's view of internal or external social
+    maturity (seed 004), so the enterprise digest can place the organisation on that map.
+    """
+
+    id: Annotated[str, Field(pattern=KEY_PATTERN)]
+    text: Annotated[str, Field(min_length=3, max_length=500)]
+    type: QuestionType = QuestionType.TEXT
+    required: bool = True
+    options: tuple[Annotated[str, Field(min_length=1, max_length=75)], ...] = ()
+    # Rating labels: 1..5 -> label; at least the two ends.
+    labels: dict[int, Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=dict
+    )
+    maturity: Literal["internal", "external"] | None = None
+    help: Annotated[str, Field(max_length=300)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Question:
+        choice = self.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
+        if choice and len(self.options) < 2:
+            raise ValueError(f"a {self.type.value} question needs at least two options")
+        if not choice and self.options:
+            raise ValueError(f"options only apply to choice questions, not {self.type.value}")
+        if len(set(o.casefold() for o in self.options)) != len(self.options):
+            raise ValueError("options must be distinct")
+        if self.type is QuestionType.RATING:
+            bad = [k for k in self.labels if not 1 <= k <= 5]
+            if bad:
+                raise ValueError(f"rating labels are for 1 to 5, not {bad}")
+        elif self.labels:
+            raise ValueError("labels only apply to rating questions")
+        if self.maturity and self.type is not QuestionType.RATING:
+            raise ValueError("maturity applies only to rating questions")
+        return self
+
+
+class MemberSpec(_Frozen):
+    """A stakeholder: a platform identity such as `slack:U012AB3CD` or `console:maria`."""
+
+    id: str
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    timezone: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _identity(cls, value: str) -> str:
+        if not IDENTITY_PATTERN.match(value):
+            raise ValueError(
+                "must be platform:id, with platform one of console, slack, teams, email"
+                f" (got {value!r})"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_zone(value)
+        return value
+
+
+class Group(_Frozen):
+    """A stakeholder group (marketing, HR, support, R&D, IT, legal/security)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=100)]
+    members: tuple[MemberSpec, ...] = ()
+
+
+class Conversation(_Frozen):
+    """One of the strategy conversations: who takes part, what is asked, how often."""
+
+    key: Annotated[str, Field(pattern=KEY_PATTERN)]
+    title: Annotated[str, Field(min_length=1, max_length=80)]
+    purpose: Annotated[str, Field(min_length=1, max_length=600)]
+    groups: tuple[str, ...] = Field(min_length=1)
+    cadence: str
+    response_window: timedelta = timedelta(days=3)
+    reminders: tuple[timedelta, ...] = (timedelta(days=1),)
+    anonymous: bool = False
+    questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
+
+    @field_validator("response_window", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> object:
+        # Anything but a timedelta goes through our grammar: a bare number would otherwise
+        # be taken by pydantic as seconds (`response_window: 3` meaning three seconds).
+        if isinstance(value, timedelta):
+            return value
+        return parse_duration(value)  # type: ignore[arg-type]  # it rejects non-strings itself
+
+    @field_validator("reminders", mode="before")
+    @classmethod
+    def _reminders(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple(v if isinstance(v, timedelta) else parse_duration(v) for v in value)
+        return value
+
+    @field_serializer("response_window", when_used="json")
+    def _dump_window(self, value: timedelta) -> str:
+        # JSON dumps are read back with model_validate (storage keeps the spec as JSON), so
+        # they must use the same grammar as the playbook, not pydantic's ISO 8601 "P3D".
+        return format_duration(value)
+
+    @field_serializer("reminders", when_used="json")
+    def _dump_reminders(self, value: tuple[timedelta, ...]) -> list[str]:
+        return [format_duration(v) for v in value]
+
+    @field_validator("groups")
+    @classmethod
+    def _known_groups(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        # The loader passes the playbook's group keys as context so that an unknown group is
+        # reported at this field (and its YAML line); `Playbook._references` still checks
+        # when there is no context.
+        known = (info.context or {}).get("group_keys")
+        if known is not None:
+            unknown = [g for g in value if g not in known]
+            if unknown:
+                raise ValueError(_unknown_groups(str(info.data.get("key", "?")), unknown, known))
+        return value
+
+    @field_validator("cadence")
+    @classmethod
+    def _cadence(cls, value: str) -> str:
+        from bot.flows.cadence import parse_cadence  # late import: cadence imports nothing back
+
+        parse_cadence(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Conversation:
+        ids = [q.id for q in self.questions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"question ids must be unique; repeated: {', '.join(dupes)}")
+        for r in self.reminders:
+            if r >= self.response_window:
+                raise ValueError(
+                    "each reminder is a time before the deadline and must be shorter than"
+                    " the response window"
+                )
+        return self
+
+
+class Roles(_Frozen):
+    """Who is the CIO and who administers the bot (platform identities)."""
+
+    cio: tuple[str, ...] = Field(min_length=1)
+    admins: tuple[str, ...] = ()
+
+    @field_validator("cio", "admins")
+    @classmethod
+    def _identities(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for v in values:
+            if not IDENTITY_PATTERN.match(v):
+                raise ValueError(f"{v!r} is not a platform:id identity")
+        return values
+
+
+class Playbook(_Frozen):
+    """A whole playbook: the organisation's conversations, groups, roles and CIO channel."""
+
+    version: Literal[1] = 1
+    organisation: Annotated[str, Field(min_length=1, max_length=100)] = "Our organisation"
+    cio_channel: str
+    roles: Roles
+    groups: dict[Annotated[str, Field(pattern=KEY_PATTERN)], Group]
+    conversations: tuple[Conversation, ...] = Field(min_length=1)
+
+    @field_validator("cio_channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if not IDENTITY_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a platform:id channel (e.g. slack:C0123456789)")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Playbook:
+        keys = [c.key for c in self.conversations]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"conversation keys must be unique; repeated: {', '.join(dupes)}")
+        for conv in self.conversations:
+            unknown = [g for g in conv.groups if g not in self.groups]
+            if unknown:
+                raise ValueError(_unknown_groups(conv.key, unknown, self.groups))
+        return self
+
+    def conversation(self, key: str) -> Conversation | None:
+        """The conversation with this key, if any."""
+        return next((c for c in self.conversations if c.key == key), None)
+
+    def members_of(self, conversation: Conversation) -> list[tuple[str, MemberSpec]]:
+        """(group key, member) for everyone a conversation prompts, each identity once."""
+        seen: set[str] = set()
+        out: list[tuple[str, MemberSpec]] = []
+        for gkey in conversation.groups:
+            for member in self.groups[gkey].members:
+                if member.id not in seen:
+                    seen.add(member.id)
+                    out.append((gkey, member))
+        return out
+
+
+def _unknown_groups(key: str, unknown: list[str], known: Iterable[str]) -> str:
+    return (
+        f"conversation {key!r} names unknown group(s) {', '.join(unknown)};"
+        f" known groups: {', '.join(sorted(known)) or '(none)'}"
+    )
+
+
+def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from None
