@@ -1,0 +1,529 @@
+"""Roll a round's answers up into the CIO's digest, and keep a copy of each digest built.
+
+The CIO does not read answers one by one: the seeds ask for conversations that are
+*measured, not just discussed* and compared over time, and for an enterprise view across
+all six conversations that places the organisation on the social-maturity map (seed 004).
+So a digest carries, per conversation, who took part, each question's numbers next to the
+previous round's, and for scope "all" the maturity stage with its recommended next move.
+
+Cost does not depend on the size of the organisation: a digest runs a fixed handful of
+queries (conversations, their recent rounds, the participants and the answers of the chosen
+rounds in one joined query each, and group titles), whatever the number of participants or
+answers; the roll-up itself is a single pass in Python.
+
+Anonymous conversations never put a name into the digest (`author` and `missing` stay
+empty), so no renderer downstream can leak who said what.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.errors import UserError
+from bot.flows.digest_model import (
+    ChoiceRollup,
+    ConversationDigest,
+    Digest,
+    GroupParticipation,
+    MaturityView,
+    QuestionRollup,
+    RatingRollup,
+    TextAnswer,
+)
+from storage.models import Answer, Conversation, Group, Member, Participant, Round
+from storage.models import Digest as DigestRow
+
+Stage = Literal["laggard", "externally mature", "internally mature", "enterprise maturity"]
+
+#: A mean rating of this or more counts as mature on that axis.
+MATURITY_THRESHOLD = 3.0
+
+#: Seed 004: what a CIO should do next at each stage of social maturity.
+NEXT_MOVES: dict[str, str] = {
+    "laggard": (
+        "Experiment within IT: use social tools to make IT itself more productive"
+        " and look for business-driven pilots across the organisation."
+    ),
+    "externally mature": (
+        "Partner with marketing: support its customer-facing initiatives and connect"
+        " employees with customers (collaboration platforms, social CRM)."
+    ),
+    "internally mature": (
+        "Encourage customer-facing initiatives: work with HR, sales and marketing so"
+        " employees use social tools to serve and engage customers."
+    ),
+    "enterprise maturity": (
+        "Formulate the social business strategy: integrate social technology into"
+        " business capabilities, bridging internal and external strategies."
+    ),
+}
+
+_QUESTION_TYPES = ("text", "rating", "single_choice", "multiple_choice", "yes_no")
+_CHOICE_TYPES = ("single_choice", "multiple_choice", "yes_no")
+_DIGEST_ROUND_STATUSES = ("open", "closed")
+
+
+@dataclass(frozen=True)
+class _Person:
+    group_key: str
+    status: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Reply:
+    value: Any
+    skipped: bool
+    group_key: str
+    name: str
+
+
+@dataclass
+class _RoundData:
+    people: list[_Person] = field(default_factory=list)
+    # question id -> replies, in the order they were given (answered_at, then id)
+    replies: dict[str, list[_Reply]] = field(default_factory=lambda: defaultdict(list))
+
+
+def build_digest(
+    session: Session,
+    *,
+    scope: str,
+    which: Literal["last", "previous"] = "last",
+    organisation: str,
+    now: datetime,
+) -> Digest:
+    """Build the digest of one conversation, or of all of them with the maturity view.
+
+    Args:
+        session: an open session; only read from.
+        scope: a conversation key, or "all" for every active conversation.
+        which: "last" for the newest open or closed round (an open one gives a partial
+            digest), "previous" for the round before it.
+        organisation: the organisation's name, for the header.
+        now: when the digest is generated.
+
+    Returns:
+        The digest; a conversation without such a round has status "none".
+
+    Raises:
+        UserError: the scope names no known conversation.
+    """
+    if which not in ("last", "previous"):
+        raise ValueError(f"which must be 'last' or 'previous', not {which!r}")
+    wanted = scope.strip().lower()
+    conversations = _conversations_in_scope(session, wanted, scope)
+    offset = 0 if which == "last" else 1
+    recent = _recent_rounds(session, [c.id for c in conversations], depth=offset + 2)
+
+    picks: list[tuple[Conversation, Round | None, Round | None]] = []
+    for conv in conversations:
+        rounds = recent.get(conv.id, [])
+        chosen = rounds[offset] if len(rounds) > offset else None
+        previous = rounds[offset + 1] if len(rounds) > offset + 1 else None
+        picks.append((conv, chosen, previous))
+
+    round_ids = [r.id for _, c, p in picks for r in (c, p) if r is not None]
+    data = _load_round_data(session, round_ids)
+    group_keys = {p.group_key for d in data.values() for p in d.people}
+    for _, chosen, _ in picks:
+        if chosen is not None:
+            group_keys.update(_agenda_groups(chosen))
+    titles = _group_titles(session, group_keys)
+
+    digests = tuple(
+        _conversation_digest(conv, chosen, previous, data, titles)
+        for conv, chosen, previous in picks
+    )
+    maturity = None
+    if wanted == "all":
+        maturity = _maturity_view(picks, data)
+    return Digest(
+        scope=wanted,
+        organisation=organisation,
+        generated_at=now,
+        which=which,
+        conversations=digests,
+        maturity=maturity,
+    )
+
+
+def save_digest(
+    session: Session, digest: Digest, *, round_id: int | None, requested_by: str | None
+) -> int:
+    """Keep a built digest in the `digests` table, for history and later comparison.
+
+    Args:
+        session: a session inside the caller's transaction.
+        digest: the digest to store (as its JSON dump).
+        round_id: the round it was built for (a closed round's digest), if any.
+        requested_by: the identity that asked for it; None when posted on close.
+
+    Returns:
+        The new row's id.
+    """
+    row = DigestRow(
+        round_id=round_id,
+        scope=digest.scope,
+        requested_by=requested_by,
+        created_at=digest.generated_at,
+        payload=digest.model_dump(mode="json"),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _conversations_in_scope(session: Session, wanted: str, raw: str) -> list[Conversation]:
+    if wanted == "all":
+        stmt = select(Conversation).where(Conversation.active).order_by(Conversation.id)
+        return list(session.scalars(stmt))
+    conv = session.scalars(select(Conversation).where(Conversation.key == wanted)).first()
+    if conv is None:
+        keys = session.scalars(
+            select(Conversation.key).where(Conversation.active).order_by(Conversation.key)
+        ).all()
+        known = ", ".join([*keys, "all"])
+        raise UserError(f"There is no conversation `{raw.strip()[:40]}`. Known: {known}.")
+    return [conv]
+
+
+def _recent_rounds(
+    session: Session, conversation_ids: Sequence[int], *, depth: int
+) -> dict[int, list[Round]]:
+    """The newest `depth` open or closed rounds of each conversation, newest first."""
+    if not conversation_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Round.conversation_id,
+            order_by=(Round.number.desc(), Round.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Round.id, rank)
+        .where(
+            Round.conversation_id.in_(conversation_ids),
+            Round.status.in_(_DIGEST_ROUND_STATUSES),
+        )
+        .subquery()
+    )
+    stmt = (
+        select(Round)
+        .join(ranked, ranked.c.id == Round.id)
+        .where(ranked.c.rank <= depth)
+        .order_by(Round.conversation_id, ranked.c.rank)
+    )
+    out: dict[int, list[Round]] = defaultdict(list)
+    for rnd in session.scalars(stmt):
+        out[rnd.conversation_id].append(rnd)
+    return out
+
+
+def _load_round_data(session: Session, round_ids: Sequence[int]) -> dict[int, _RoundData]:
+    """Participants and answers of these rounds: two queries, whatever their number."""
+    data: dict[int, _RoundData] = {rid: _RoundData() for rid in round_ids}
+    if not round_ids:
+        return data
+    people = session.execute(
+        select(Participant.round_id, Participant.group_key, Participant.status, Member.display_name)
+        .join(Member, Member.id == Participant.member_id)
+        .where(Participant.round_id.in_(round_ids))
+        .order_by(Participant.id)
+    )
+    for round_id, group_key, status, name in people:
+        data[round_id].people.append(_Person(group_key, status, name))
+    replies = session.execute(
+        select(
+            Participant.round_id,
+            Answer.question_id,
+            Answer.value,
+            Answer.skipped,
+            Participant.group_key,
+            Member.display_name,
+        )
+        .join(Participant, Participant.id == Answer.participant_id)
+        .join(Member, Member.id == Participant.member_id)
+        .where(Participant.round_id.in_(round_ids))
+        .order_by(Answer.answered_at, Answer.id)
+    )
+    for row in replies:  # round_id, question_id, value, skipped, group_key, name
+        reply = _Reply(value=row[2], skipped=bool(row[3]), group_key=row[4], name=row[5])
+        data[row[0]].replies[row[1]].append(reply)
+    return data
+
+
+def _group_titles(session: Session, keys: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Group.key, Group.title).where(Group.key.in_(wanted)))
+    return {key: title for key, title in rows}
+
+
+# --- rolling up ----------------------------------------------------------------------------
+
+
+def _agenda_groups(rnd: Round) -> list[str]:
+    groups = (rnd.agenda or {}).get("groups") or []
+    return [g for g in groups if isinstance(g, str)]
+
+
+def _questions(rnd: Round | None) -> list[dict[str, Any]]:
+    if rnd is None:
+        return []
+    questions = (rnd.agenda or {}).get("questions") or []
+    return [
+        q
+        for q in questions
+        if isinstance(q, dict) and isinstance(q.get("id"), str) and q.get("type") in _QUESTION_TYPES
+    ]
+
+
+def _is_anonymous(conv: Conversation, rnd: Round) -> bool:
+    # Either the round was run anonymously or the conversation is anonymous now: never
+    # reveal names collected under a promise of anonymity, nor after one was made.
+    return bool((rnd.agenda or {}).get("anonymous")) or bool((conv.spec or {}).get("anonymous"))
+
+
+def _conversation_digest(
+    conv: Conversation,
+    chosen: Round | None,
+    previous: Round | None,
+    data: dict[int, _RoundData],
+    titles: dict[str, str],
+) -> ConversationDigest:
+    if chosen is None:
+        return ConversationDigest(
+            conversation_key=conv.key,
+            title=conv.title,
+            round_id=None,
+            round_number=None,
+            status="none",
+            anonymous=bool((conv.spec or {}).get("anonymous")),
+        )
+    anonymous = _is_anonymous(conv, chosen)
+    current = data[chosen.id]
+    before = data[previous.id] if previous is not None else None
+    previous_questions = {q["id"]: q for q in _questions(previous)}
+    return ConversationDigest(
+        conversation_key=conv.key,
+        title=conv.title,
+        round_id=chosen.id,
+        round_number=chosen.number,
+        status="open" if chosen.status == "open" else "closed",
+        opened_at=chosen.opened_at,
+        deadline=chosen.deadline,
+        closed_at=chosen.closed_at,
+        anonymous=anonymous,
+        invited=len(current.people),
+        answered=sum(1 for p in current.people if p.status == "done"),
+        previous_round_number=previous.number if previous is not None else None,
+        previous_invited=len(before.people) if before is not None else None,
+        previous_answered=(
+            sum(1 for p in before.people if p.status == "done") if before is not None else None
+        ),
+        participation=_participation(chosen, current, titles, anonymous),
+        questions=tuple(
+            _question_rollup(q, current, before, previous_questions.get(q["id"]), anonymous)
+            for q in _questions(chosen)
+        ),
+    )
+
+
+def _participation(
+    rnd: Round, current: _RoundData, titles: dict[str, str], anonymous: bool
+) -> tuple[GroupParticipation, ...]:
+    by_group: dict[str, list[_Person]] = {key: [] for key in _agenda_groups(rnd)}
+    for person in current.people:
+        by_group.setdefault(person.group_key, []).append(person)
+    out = []
+    for key, people in by_group.items():
+        missing = () if anonymous else _missing(people)
+        out.append(
+            GroupParticipation(
+                group_key=key,
+                title=titles.get(key, key),
+                invited=len(people),
+                answered=sum(1 for p in people if p.status == "done"),
+                skipped=sum(1 for p in people if p.status == "skipped"),
+                missing=missing,
+            )
+        )
+    return tuple(out)
+
+
+def _missing(people: Iterable[_Person]) -> tuple[str, ...]:
+    names = [p.name for p in people if p.status not in ("done", "skipped")]
+    return tuple(sorted(names, key=str.casefold))
+
+
+def _question_rollup(
+    question: dict[str, Any],
+    current: _RoundData,
+    before: _RoundData | None,
+    previous_question: dict[str, Any] | None,
+    anonymous: bool,
+) -> QuestionRollup:
+    qid: str = question["id"]
+    qtype: str = question["type"]
+    replies = current.replies.get(qid, [])
+    given = [r for r in replies if not r.skipped and r.value is not None]
+    # The previous round is comparable only if it asked the same question the same way.
+    comparable = (
+        before is not None
+        and previous_question is not None
+        and previous_question.get("type") == qtype
+    )
+    earlier = before.replies.get(qid, []) if before is not None and comparable else []
+
+    rating = choices = None
+    texts: tuple[TextAnswer, ...] = ()
+    if qtype == "rating":
+        values = _ratings(given)
+        rating = RatingRollup(
+            mean=_mean(values),
+            count=len(values),
+            distribution={score: values.count(score) for score in range(1, 6)},
+            labels=_labels(question.get("labels")),
+            previous_mean=_mean(_ratings(earlier)) if comparable else None,
+        )
+    elif qtype in _CHOICE_TYPES:
+        choices = ChoiceRollup(
+            counts=_choice_counts(question, given),
+            previous_counts=(
+                _choice_counts(previous_question, earlier)
+                if comparable and previous_question is not None
+                else None
+            ),
+        )
+    else:
+        texts = tuple(
+            TextAnswer(
+                text=r.value.strip(),
+                author=None if anonymous else r.name,
+                group_key=r.group_key,
+            )
+            for r in given
+            if isinstance(r.value, str) and r.value.strip()
+        )
+    return QuestionRollup(
+        question_id=qid,
+        text=str(question.get("text", qid)),
+        type=qtype,  # checked against _QUESTION_TYPES in _questions
+        answered=len(given),
+        skipped=sum(1 for r in replies if r.skipped),
+        rating=rating,
+        choices=choices,
+        texts=texts,
+    )
+
+
+def _ratings(replies: Iterable[_Reply]) -> list[int]:
+    out = []
+    for r in replies:
+        v = r.value
+        if not r.skipped and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5:
+            out.append(v)
+    return out
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None
+
+
+def _labels(raw: Any) -> dict[int, str]:
+    out: dict[int, str] = {}
+    if isinstance(raw, dict):
+        for key, label in raw.items():
+            try:
+                score = int(key)
+            except (TypeError, ValueError):
+                continue
+            if 1 <= score <= 5 and isinstance(label, str):
+                out[score] = label
+    return dict(sorted(out.items()))
+
+
+def _choice_counts(question: dict[str, Any], replies: Iterable[_Reply]) -> dict[str, int]:
+    """Counts per option, every option present (zero included), in the agenda's order."""
+    if question.get("type") == "yes_no":
+        options = ["yes", "no"]
+    else:
+        options = [o for o in question.get("options") or [] if isinstance(o, str)]
+    tally: Counter[str] = Counter()
+    for r in replies:
+        if r.skipped or r.value is None:
+            continue
+        if isinstance(r.value, bool):
+            tally["yes" if r.value else "no"] += 1
+        elif isinstance(r.value, list):
+            tally.update({v for v in r.value if isinstance(v, str)})
+        elif isinstance(r.value, str):
+            tally[r.value] += 1
+    counts = {option: tally.pop(option, 0) for option in options}
+    counts.update(sorted(tally.items()))  # values no longer in the agenda are still counted
+    return counts
+
+
+# --- maturity (seed 004) -------------------------------------------------------------------
+
+
+def _maturity_view(
+    picks: Sequence[tuple[Conversation, Round | None, Round | None]],
+    data: dict[int, _RoundData],
+) -> MaturityView | None:
+    internal, external = _maturity_means([chosen for _, chosen, _ in picks], data)
+    if internal is None and external is None:
+        return None  # nobody has rated maturity yet: placing the organisation would be a guess
+    stage = _stage(internal, external)
+    previous_rounds = [previous for _, _, previous in picks]
+    previous_stage: str | None = None
+    if any(r is not None for r in previous_rounds):
+        previous_stage = _stage(*_maturity_means(previous_rounds, data))
+    return MaturityView(
+        internal=internal,
+        external=external,
+        stage=stage,
+        next_move=NEXT_MOVES[stage],
+        previous_stage=previous_stage,
+    )
+
+
+def _maturity_means(
+    rounds: Iterable[Round | None], data: dict[int, _RoundData]
+) -> tuple[float | None, float | None]:
+    """Mean of every answer to internal and to external maturity ratings in these rounds."""
+    pooled: dict[str, list[int]] = {"internal": [], "external": []}
+    for rnd in rounds:
+        if rnd is None:
+            continue
+        for question in _questions(rnd):
+            axis = question.get("maturity")
+            if question["type"] == "rating" and axis in pooled:
+                pooled[axis].extend(_ratings(data[rnd.id].replies.get(question["id"], [])))
+    return _mean(pooled["internal"]), _mean(pooled["external"])
+
+
+def _stage(internal: float | None, external: float | None) -> Stage:
+    inside = internal is not None and internal >= MATURITY_THRESHOLD
+    outside = external is not None and external >= MATURITY_THRESHOLD
+    if inside and outside:
+        return "enterprise maturity"
+    if outside:
+        return "externally mature"
+    if inside:
+        return "internally mature"
+    return "laggard"

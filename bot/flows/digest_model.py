@@ -1,0 +1,111 @@
+"""The platform-neutral digest: what the CIO reads, before any renderer touches it.
+
+Built by `bot.flows.digest`, rendered by each adapter. Anonymous conversations carry no
+names anywhere in here (`author` and `missing` stay empty), so no renderer can leak them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _D(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GroupParticipation(_D):
+    """How one stakeholder group took part in a round."""
+
+    group_key: str
+    title: str
+    invited: int
+    answered: int  # finished (done), not merely started
+    skipped: int = 0
+    missing: tuple[str, ...] = ()  # display names; empty when the conversation is anonymous
+
+
+class RatingRollup(_D):
+    """A rating question's mean and distribution (1..5), and the previous round's mean."""
+
+    mean: float | None
+    count: int
+    distribution: dict[int, int]
+    labels: dict[int, str] = Field(default_factory=dict)
+    previous_mean: float | None = None
+
+
+class ChoiceRollup(_D):
+    """Counts per option (also used for yes/no, with options "yes" and "no")."""
+
+    counts: dict[str, int]
+    previous_counts: dict[str, int] | None = None
+
+
+class TextAnswer(_D):
+    """One free-text answer; `author` is None in anonymous conversations."""
+
+    text: str
+    author: str | None = None
+    group_key: str | None = None
+
+
+class QuestionRollup(_D):
+    """What a round said about one question."""
+
+    question_id: str
+    text: str
+    type: Literal["text", "rating", "single_choice", "multiple_choice", "yes_no"]
+    answered: int
+    skipped: int
+    rating: RatingRollup | None = None
+    choices: ChoiceRollup | None = None
+    texts: tuple[TextAnswer, ...] = ()
+
+
+class ConversationDigest(_D):
+    """One conversation's round, rolled up, compared with its previous round."""
+
+    conversation_key: str
+    title: str
+    round_id: int | None
+    round_number: int | None
+    status: Literal["open", "closed", "none"]
+    opened_at: datetime | None = None
+    deadline: datetime | None = None
+    closed_at: datetime | None = None
+    anonymous: bool = False
+    invited: int = 0
+    answered: int = 0
+    previous_round_number: int | None = None
+    previous_invited: int | None = None
+    previous_answered: int | None = None
+    participation: tuple[GroupParticipation, ...] = ()
+    questions: tuple[QuestionRollup, ...] = ()
+
+
+class MaturityView(_D):
+    """Where the organisation sits on the social-maturity map (seed 004).
+
+    Built from the rating questions marked `maturity: internal|external` across every
+    conversation's latest round; a mean of 3 or more counts as mature on that axis.
+    """
+
+    internal: float | None
+    external: float | None
+    stage: Literal["laggard", "externally mature", "internally mature", "enterprise maturity"]
+    next_move: str
+    previous_stage: str | None = None
+
+
+class Digest(_D):
+    """A digest of one conversation, or of all of them (the enterprise view)."""
+
+    scope: str  # a conversation key or "all"
+    organisation: str
+    generated_at: datetime
+    which: Literal["last", "previous"] = "last"
+    conversations: tuple[ConversationDigest, ...]
+    maturity: MaturityView | None = None

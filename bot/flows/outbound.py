@@ -1,0 +1,128 @@
+"""Outbound messages: what the engine says, before any platform renders it.
+
+Pydantic models, because every one is written to the outbox as JSON first and read back
+by the delivery worker; `OutboundMessage` is a discriminated union on `kind`. All text in
+here is plain data: renderers escape it for Slack mrkdwn, Adaptive Cards or HTML.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from bot.flows.digest_model import Digest
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuestionView(_Out):
+    """A question as shown to a stakeholder."""
+
+    id: str
+    text: str
+    type: Literal["text", "rating", "single_choice", "multiple_choice", "yes_no"]
+    required: bool
+    options: tuple[str, ...] = ()
+    labels: dict[int, str] = Field(default_factory=dict)
+    help: str | None = None
+    index: int  # 1-based position in the agenda
+    total: int
+
+
+class Notice(_Out):
+    """Plain lines of text: command replies, confirmations, errors, help."""
+
+    kind: Literal["notice"] = "notice"
+    level: Literal["info", "success", "error"] = "info"
+    title: str | None = None
+    lines: tuple[str, ...] = ()
+
+
+class Prompt(_Out):
+    """A question of a round, with the round's context and the buttons that apply.
+
+    The first prompt of a round (`opening`) carries the conversation's purpose; a reminder
+    says so; `note` explains why a question is asked again (an invalid answer).
+    """
+
+    kind: Literal["prompt"] = "prompt"
+    round_id: int
+    conversation_key: str
+    conversation_title: str
+    round_number: int
+    deadline: datetime
+    purpose: str | None = None
+    opening: bool = False
+    reminder: bool = False
+    note: str | None = None
+    question: QuestionView
+    actions: tuple[str, ...] = ("answer_all", "skip_question", "skip_round", "snooze")
+
+
+class Form(_Out):
+    """Every question of a round at once, with current answers filled in."""
+
+    kind: Literal["form"] = "form"
+    round_id: int
+    conversation_key: str
+    conversation_title: str
+    deadline: datetime
+    questions: tuple[QuestionView, ...]
+    values: dict[str, str | int | bool | list[str] | None] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
+class SummaryItem(_Out):
+    """One answered (or skipped) question in a summary."""
+
+    question_id: str
+    question: str
+    answer: str | None  # display text; None when skipped
+    skipped: bool = False
+
+
+class Summary(_Out):
+    """A participant's answers in a round: after finishing, and for review."""
+
+    kind: Literal["summary"] = "summary"
+    round_id: int
+    conversation_key: str
+    conversation_title: str
+    deadline: datetime
+    done: bool
+    editable: bool
+    items: tuple[SummaryItem, ...]
+
+
+class DigestMessage(_Out):
+    """A digest for the CIO channel (or the CIO who asked)."""
+
+    kind: Literal["digest"] = "digest"
+    digest: Digest
+
+
+OutboundMessage = Annotated[
+    Notice | Prompt | Form | Summary | DigestMessage, Field(discriminator="kind")
+]
+OUTBOUND_ADAPTER: TypeAdapter[OutboundMessage] = TypeAdapter(OutboundMessage)
+
+
+def dump_message(message: OutboundMessage) -> dict[str, object]:
+    """JSON-ready dict of a message, for the outbox."""
+    return message.model_dump(mode="json")
+
+
+def load_message(payload: dict[str, object]) -> OutboundMessage:
+    """Read a message back from its outbox JSON."""
+    return OUTBOUND_ADAPTER.validate_python(payload)
+
+
+class Outgoing(_Out):
+    """A message and where it goes (a `platform:id` address: a user or a channel)."""
+
+    address: str
+    message: OutboundMessage
