@@ -1,0 +1,505 @@
+"""The durable outbox: every outbound message is a row first, and a delivery second.
+
+Why a table and not a direct call: a message written in the same transaction as the state
+change that caused it (a round opening, an answer recorded) is never lost to a crash, a
+restart or a platform outage, and an idempotency key makes writing it twice harmless.
+
+Why claim-by-UPDATE instead of ``SELECT ... FOR UPDATE SKIP LOCKED``: SQLite has no row
+locks, and the same code must serve SQLite (one process) and PostgreSQL (several replicas).
+A worker claims a row with one atomic ``UPDATE ... WHERE id = :id AND <still claimable>``
+and owns it only if exactly one row changed; a second worker's identical UPDATE then
+matches nothing (PostgreSQL re-checks the WHERE clause on the row it waited for; SQLite
+serialises writers). A claim sets a lease: a worker that dies between claim and result
+leaves the row in ``sending`` until the lease expires, then any worker claims it again and
+re-sends it with the same idempotency key.
+
+Rules this module chooses:
+
+- **Order per destination.** A row is claimable only if no older row to the same
+  destination is still ``pending`` or ``sending``. One message in back-off holds the later
+  ones to that destination: order matters more than latency in a conversation. A
+  permanent failure does not block what follows.
+- **Rate limits (429 / Retry-After never drop a message).** A ``retry`` result that carries
+  ``retry_after`` is the platform's flow control, not a fault of the message: it does not
+  count as an attempt (the claim's increment is undone), so no number of 429s ends in
+  ``failed``. The row waits ``max(retry_after, back-off of its counted attempts)``, and at
+  least one second.
+  Because Slack's limits are per method and workspace, not per channel, this worker also
+  holds *every* message to that platform until ``retry_after`` has passed. The hold lives
+  in this process: another replica learns of the limit from its own first 429.
+- **Giving up.** Transient failures (``retry`` without ``retry_after``, an adapter that
+  raises, a lease that expired after a crash) count as attempts; the row fails for good
+  with ``gave up after N attempts: <last error>`` once ``attempts >= max_attempts``.
+  Back-off is 2, 4, 8 ... seconds with up to 25 % jitter, capped at 15 minutes.
+- **Per-destination pacing.** One message per ``per_destination_interval`` seconds to one
+  address (Slack allows about one per second per channel), measured with
+  ``time.monotonic`` within this worker; different destinations go out concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.adapters.base import Adapter, DeliveryResult
+from bot.flows.outbound import OutboundMessage, dump_message, load_message
+from storage.db import Database
+from storage.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+# One alias for "an older row to the same destination", built once: a fresh alias per
+# query would defeat SQLAlchemy's statement cache and cost more than the query itself.
+_OLDER = aliased(OutboxMessage)
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+MIN_RETRY_AFTER_SECONDS = 1.0  # a "Retry-After: 0" must not become a hot loop
+ERROR_MAX_CHARS = 300  # the width of `OutboxMessage.last_error`
+UNFINISHED = ("pending", "sending")
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    address: str,
+    message: OutboundMessage,
+    now: datetime,
+    round_id: int | None = None,
+) -> bool:
+    """Write a message to the outbox in the caller's transaction.
+
+    Args:
+        session: the caller's session; the row commits (or not) with the caller's work.
+        key: the idempotency key; a second enqueue with the same key changes nothing.
+        address: a ``platform:id`` address; the platform is the part before the first ``:``.
+        message: what to send.
+        now: the current time (the row is due at once).
+        round_id: the round the message belongs to, if any.
+
+    Returns:
+        Whether a row was inserted (False when the key was already there).
+
+    Raises:
+        ValueError: if the address has no ``platform:`` prefix.
+    """
+    platform, sep, rest = address.partition(":")
+    if not sep or not platform or not rest:
+        raise ValueError(f"not a platform:id address: {address!r}")
+    values: dict[str, Any] = {
+        "idempotency_key": key,
+        "platform": platform,
+        "destination": address,
+        "payload": dump_message(message),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "round_id": round_id,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(OutboxMessage).values(values)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(OutboxMessage).values(values)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise ValueError(f"unsupported database dialect {dialect!r}")
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT run this way.
+    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
+        OutboxMessage.id
+    )
+    inserted = session.execute(stmt).first() is not None
+    if not inserted:
+        logger.debug("outbox key %s already enqueued", key)
+    return inserted
+
+
+def failures(session: Session, limit: int = 20) -> list[OutboxMessage]:
+    """The newest messages that failed for good (for the ``status`` command).
+
+    Args:
+        session: an open session.
+        limit: at most this many rows.
+
+    Returns:
+        Failed rows, newest message first.
+    """
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "failed")
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def pending_count(session: Session) -> int:
+    """How many messages are not delivered yet (``pending`` or being sent).
+
+    Args:
+        session: an open session.
+
+    Returns:
+        The number of unfinished rows.
+    """
+    stmt = select(func.count()).where(OutboxMessage.status.in_(UNFINISHED))
+    return int(session.scalar(stmt) or 0)
+
+
+def backoff_seconds(attempts: int, rng: random.Random) -> float:
+    """Delay before the next try after `attempts` counted failures: 2, 4, 8 ... s, jittered.
+
+    Args:
+        attempts: counted (non-rate-limited) attempts so far; 0 means no delay.
+        rng: the source of jitter.
+
+    Returns:
+        Seconds to wait, at most 15 minutes.
+    """
+    if attempts <= 0:
+        return 0.0
+    nominal = BACKOFF_BASE_SECONDS * 2 ** min(attempts - 1, 20)
+    return min(BACKOFF_CAP_SECONDS, nominal * rng.uniform(1.0, 1.25))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A row this worker owns until it records the result (or its lease expires)."""
+
+    id: int
+    key: str
+    platform: str
+    destination: str
+    payload: dict[str, Any]
+    attempts: int  # after the claim's increment: the fencing token for the result
+
+
+class OutboxWorker:
+    """Delivers outbox rows through the platform adapters (see the module docstring).
+
+    Args:
+        db: the database.
+        adapters: adapters by platform name (``slack``, ``teams``, ``console``).
+        clock: the current time, for every timestamp written and every due check.
+        max_attempts: counted failures after which a message fails for good.
+        poll_seconds: how long `run` sleeps when there was nothing to do.
+        per_destination_interval: minimum seconds between two sends to one address.
+        lease_seconds: how long a claim lasts before another worker may take the row over.
+        batch_size: at most this many destinations are started per `drain_once`.
+        concurrency: at most this many sends in flight at once.
+        rng: the source of back-off jitter (seed it in tests).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        adapters: Mapping[str, Adapter],
+        *,
+        clock: Callable[[], datetime],
+        max_attempts: int = 8,
+        poll_seconds: float = 1.0,
+        per_destination_interval: float = 1.0,
+        lease_seconds: float = 60.0,
+        batch_size: int = 100,
+        concurrency: int = 8,
+        rng: random.Random | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._db = db
+        self._adapters = dict(adapters)
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._poll_seconds = poll_seconds
+        self._interval = per_destination_interval
+        self._lease = timedelta(seconds=lease_seconds)
+        self._batch_size = batch_size
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._wake = asyncio.Event()
+        self._last_send: dict[str, float] = {}  # destination -> time.monotonic() of last send
+        self._platform_hold: dict[str, datetime] = {}  # platform -> held until (clock time)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake `run` now (new rows were committed) instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain the outbox until `stop` is set; errors are logged and the loop goes on.
+
+        Args:
+            stop: set it to end the loop (after the current drain).
+        """
+        logger.info("outbox worker started")
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                handled = await self.drain_once()
+            except Exception:
+                logger.exception("outbox drain failed; retrying in %.1f s", self._poll_seconds)
+                handled = 0
+            if handled:
+                await asyncio.sleep(0)
+                continue
+            await self._idle(stop)
+        logger.info("outbox worker stopped")
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(
+                waiters, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def drain_once(self) -> int:
+        """Deliver every row that is due now, each destination in order.
+
+        Returns:
+            The number of rows handled (sent, rescheduled or failed).
+        """
+        heads = await asyncio.to_thread(self._due_heads)
+        heads = [(row_id, dest, plat) for row_id, dest, plat in heads if not self._held(plat)]
+        if not heads:
+            return 0
+        results = await asyncio.gather(
+            *(self._drain_destination(row_id, dest, plat) for row_id, dest, plat in heads),
+            return_exceptions=True,
+        )
+        handled = 0
+        for (_, dest, _), result in zip(heads, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result
+                logger.error("outbox delivery to %s stopped: %s", dest, result, exc_info=result)
+            else:
+                handled += result
+        return handled
+
+    # -- one destination -------------------------------------------------------------------
+
+    async def _drain_destination(self, first_id: int, destination: str, platform: str) -> int:
+        handled = 0
+        row_id: int | None = first_id
+        while row_id is not None and handled < self._batch_size:
+            await self._pace(destination)
+            async with self._semaphore:
+                if self._held(platform):
+                    return handled
+                claimed = await asyncio.to_thread(self._claim, row_id)
+                if claimed is None:
+                    return handled  # another worker has it, or it is no longer due
+                if self._held(claimed.platform):
+                    # A 429 arrived for this platform between the check and the claim.
+                    await asyncio.to_thread(self._release, claimed)
+                    return handled
+                result = await self._send(claimed)
+                await asyncio.to_thread(self._record, claimed, result)
+            handled += 1
+            if result.status == "retry":
+                return handled  # later messages to this destination wait behind this one
+            row_id = await asyncio.to_thread(self._next_head, destination)
+        return handled
+
+    async def _pace(self, destination: str) -> None:
+        last = self._last_send.get(destination)
+        if last is None or self._interval <= 0:
+            return
+        wait = last + self._interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _held(self, platform: str) -> bool:
+        until = self._platform_hold.get(platform)
+        if until is None:
+            return False
+        if self._clock() >= until:
+            del self._platform_hold[platform]
+            return False
+        return True
+
+    async def _send(self, claimed: _Claimed) -> DeliveryResult:
+        adapter = self._adapters.get(claimed.platform)
+        if adapter is None:
+            return DeliveryResult.failed(f"no adapter for platform {claimed.platform}")
+        self._last_send[claimed.destination] = time.monotonic()
+        try:
+            message = load_message(claimed.payload)
+            return await adapter.send(
+                address=claimed.destination, message=message, idempotency_key=claimed.key
+            )
+        except Exception as exc:
+            logger.exception("sending outbox row %s to %s raised", claimed.id, claimed.destination)
+            return DeliveryResult.retry(type(exc).__name__)
+
+    # -- database (run in a worker thread) -------------------------------------------------
+
+    def _claimable(self, now: datetime) -> ColumnElement[bool]:
+        older = _OLDER
+        blocked = exists().where(
+            older.destination == OutboxMessage.destination,
+            older.id < OutboxMessage.id,
+            older.status.in_(UNFINISHED),
+        )
+        due = or_(
+            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == "sending", OutboxMessage.lease_until <= now),
+        )
+        return and_(due, ~blocked)
+
+    def _due_heads(self) -> list[tuple[int, str, str]]:
+        now = self._clock()
+        stmt = (
+            select(OutboxMessage.id, OutboxMessage.destination, OutboxMessage.platform)
+            .where(self._claimable(now))
+            .order_by(OutboxMessage.id)
+            .limit(self._batch_size)
+        )
+        with self._db.transaction() as session:
+            return [(row.id, row.destination, row.platform) for row in session.execute(stmt)]
+
+    def _next_head(self, destination: str) -> int | None:
+        now = self._clock()
+        stmt = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.destination == destination, self._claimable(now))
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+        with self._db.transaction() as session:
+            return session.scalar(stmt)
+
+    def _claim(self, row_id: int) -> _Claimed | None:
+        now = self._clock()
+        stmt = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, self._claimable(now))
+            .values(
+                status="sending",
+                lease_until=now + self._lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with self._db.transaction() as session:
+            result = cast(CursorResult[Any], session.execute(stmt))
+            if result.rowcount != 1:
+                return None
+            row = session.execute(
+                select(
+                    OutboxMessage.idempotency_key,
+                    OutboxMessage.platform,
+                    OutboxMessage.destination,
+                    OutboxMessage.payload,
+                    OutboxMessage.attempts,
+                ).where(OutboxMessage.id == row_id)
+            ).one()
+        return _Claimed(
+            id=row_id,
+            key=row.idempotency_key,
+            platform=row.platform,
+            destination=row.destination,
+            payload=row.payload,
+            attempts=row.attempts,
+        )
+
+    def _finish(self, claimed: _Claimed, **values: Any) -> None:
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == claimed.id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.attempts == claimed.attempts,
+            )
+            .values(lease_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        with self._db.transaction() as session:
+            result = cast(CursorResult[Any], session.execute(stmt))
+            if result.rowcount != 1:
+                logger.warning(
+                    "outbox row %s: lease lost before its result (%s) was recorded",
+                    claimed.id,
+                    values.get("status"),
+                )
+
+    def _release(self, claimed: _Claimed) -> None:
+        self._finish(claimed, status="pending", attempts=claimed.attempts - 1)
+
+    def _record(self, claimed: _Claimed, result: DeliveryResult) -> None:
+        now = self._clock()
+        error = _clip(result.error or "unknown error")
+        if result.status == "sent":
+            self._finish(
+                claimed,
+                status="sent",
+                sent_at=now,
+                platform_message_id=result.platform_message_id,
+                last_error=None,
+            )
+            logger.debug("outbox row %s sent to %s", claimed.id, claimed.destination)
+        elif result.status == "failed":
+            self._finish(claimed, status="failed", last_error=error)
+            logger.warning("outbox row %s to %s failed: %s", claimed.id, claimed.destination, error)
+        elif result.retry_after is not None:
+            # Flow control: not counted against the message, and the platform is held.
+            attempts = claimed.attempts - 1
+            retry_after = max(MIN_RETRY_AFTER_SECONDS, result.retry_after)
+            delay = max(retry_after, backoff_seconds(attempts, self._rng))
+            hold_until = now + timedelta(seconds=retry_after)
+            previous = self._platform_hold.get(claimed.platform)
+            if previous is None or previous < hold_until:
+                self._platform_hold[claimed.platform] = hold_until
+            self._finish(
+                claimed,
+                status="pending",
+                attempts=attempts,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=_clip(f"rate limited, retry after {retry_after:g} s: {error}"),
+            )
+            logger.info(
+                "outbox row %s: %s rate-limited, holding the platform for %.1f s",
+                claimed.id,
+                claimed.platform,
+                retry_after,
+            )
+        elif claimed.attempts >= self._max_attempts:
+            reason = _clip(f"gave up after {claimed.attempts} attempts: {error}")
+            self._finish(claimed, status="failed", last_error=reason)
+            logger.warning("outbox row %s to %s: %s", claimed.id, claimed.destination, reason)
+        else:
+            delay = backoff_seconds(claimed.attempts, self._rng)
+            self._finish(
+                claimed,
+                status="pending",
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=error,
+            )
+            logger.info(
+                "outbox row %s to %s: attempt %d failed (%s), retry in %.1f s",
+                claimed.id,
+                claimed.destination,
+                claimed.attempts,
+                error,
+                delay,
+            )

@@ -1,0 +1,344 @@
+"""Opens rounds on each conversation's cadence and drives the engine's periodic tick.
+
+`RoundScheduler` owns an APScheduler 3 `AsyncIOScheduler` with one job per active
+conversation (job id = conversation key, trigger = `CadenceTrigger` over
+`Cadence.next_after`), one interval job for `SchedulerTarget.tick` and one interval job for
+`resync`. It talks to the engine only through the synchronous `SchedulerTarget` protocol,
+called with `asyncio.to_thread` so database work never blocks the event loop.
+
+Why the database decides, not the scheduler: APScheduler keeps its jobs in memory, and
+several replicas may run at once. A round is unique per (conversation, scheduled time) in the
+database, so `open_scheduled_round` returning False is the normal outcome for the replica that
+lost the race, for a restart that re-fires, or for a catch-up that was already done.
+
+Cadence changes: `resync` re-reads `cadences()` every `resync_seconds` and adds, replaces or
+removes jobs whose cadence text or paused flag changed, so a change made in chat (perhaps on
+another replica) takes effect without a restart. The replica that made the change can call
+`reschedule()` to apply it at once. A changed or resumed cadence starts with its next
+occurrence after now; nothing skipped while paused is opened or recorded.
+
+Missed-round policy (applied once, in `start`, before any job is added):
+
+- For each non-paused conversation let t = the latest occurrence at or before now, and
+  last = `last_scheduled_for(key)`. If last is not None and t <= last, nothing was missed.
+- If now - t <= grace, the bot was only briefly down: open t once with trigger "catch-up".
+- Otherwise, if the conversation has had rounds before, `record_missed_round(key, t)`, so the
+  CIO sees the gap. A conversation with no rounds yet records nothing: the bot was not in
+  charge of it then.
+- Only the most recent occurrence is considered. Older occurrences between last and t are
+  neither opened nor recorded; one missed round stands for the whole outage, whose length is
+  visible from the dates. This keeps a long outage from flooding the digest.
+- While running, an occurrence that APScheduler could not start within grace (the process
+  was suspended or the loop blocked) is recorded as missed when APScheduler reports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+
+from bot.flows.cadence import Cadence, parse_cadence
+
+logger = logging.getLogger(__name__)
+
+TICK_JOB = "__tick__"  # conversation keys cannot contain underscores, so no clash
+RESYNC_JOB = "__resync__"
+
+
+class SchedulerTarget(Protocol):
+    """What the scheduler needs from the engine. Methods are synchronous (they do I/O)."""
+
+    def cadences(self) -> list[tuple[str, str, bool]]:
+        """(conversation key, cadence text, paused) for every conversation."""
+        ...
+
+    def last_scheduled_for(self, key: str) -> datetime | None:
+        """Scheduled time of the conversation's newest round (any status), or None."""
+        ...
+
+    def open_scheduled_round(self, key: str, scheduled_for: datetime, trigger: str) -> bool:
+        """Open the round for `scheduled_for`; False if it already exists.
+
+        `trigger` is "schedule" or "catch-up".
+        """
+        ...
+
+    def record_missed_round(self, key: str, scheduled_for: datetime) -> None:
+        """Record that the round for `scheduled_for` was missed."""
+        ...
+
+    def tick(self, now: datetime) -> None:
+        """Close rounds past deadline, send due reminders, re-prompt expired snoozes."""
+        ...
+
+
+class CadenceTrigger(BaseTrigger):
+    """An APScheduler trigger that fires on a `Cadence`'s occurrences."""
+
+    __slots__ = ("cadence",)
+
+    def __init__(self, cadence: Cadence) -> None:
+        self.cadence = cadence
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The occurrence after the previous fire time, or the first one after now.
+
+        Args:
+            previous_fire_time: When the job last fired, or None for a new job.
+            now: The scheduler's current time.
+
+        Returns:
+            The next fire time (aware UTC).
+        """
+        return self.cadence.next_after(previous_fire_time or now)
+
+    def __str__(self) -> str:
+        return f"cadence[{self.cadence.describe()}]"
+
+    def __repr__(self) -> str:
+        return f"<CadenceTrigger {self.cadence.text!r} ({self.cadence.timezone})>"
+
+
+class RoundScheduler:
+    """Opens scheduled rounds, catches up after downtime and runs the engine's tick.
+
+    Args:
+        target: The engine, seen through `SchedulerTarget`.
+        clock: Returns the current aware UTC time (a fake one in tests).
+        tick_seconds: How often to call `target.tick`.
+        grace: How late a round may still open: catch-up window on start, and APScheduler's
+            misfire grace for the cadence jobs.
+        resync_seconds: How often to re-read cadences and paused flags.
+    """
+
+    def __init__(
+        self,
+        target: SchedulerTarget,
+        *,
+        clock: Callable[[], datetime],
+        tick_seconds: float,
+        grace: timedelta,
+        resync_seconds: float = 60,
+    ) -> None:
+        if tick_seconds <= 0 or resync_seconds <= 0:
+            raise ValueError("tick_seconds and resync_seconds must be positive")
+        self._target = target
+        self._clock = clock
+        self._tick_seconds = tick_seconds
+        self._grace = grace
+        self._resync_seconds = resync_seconds
+        self._scheduler: AsyncIOScheduler | None = None
+        self._active: dict[str, Cadence] = {}
+        self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> bool:
+        """Whether `start` has run and `stop` has not."""
+        return self._scheduler is not None
+
+    @property
+    def scheduler(self) -> AsyncIOScheduler | None:
+        """The underlying APScheduler instance while running (for inspection)."""
+        return self._scheduler
+
+    def active(self) -> dict[str, Cadence]:
+        """The conversations that currently have a job, with their cadences."""
+        return dict(self._active)
+
+    async def start(self) -> None:
+        """Catch up on missed rounds, then schedule every conversation, the tick and resync."""
+        if self._scheduler is not None:
+            raise RuntimeError("RoundScheduler is already running")
+        await self.catch_up()
+        scheduler = AsyncIOScheduler(timezone=UTC, event_loop=asyncio.get_running_loop())
+        scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        scheduler.start()
+        self._scheduler = scheduler
+        self._active = {}
+        await self.resync()
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self._tick_seconds,
+            id=TICK_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        scheduler.add_job(
+            self.resync,
+            "interval",
+            seconds=self._resync_seconds,
+            id=RESYNC_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        logger.info(
+            "scheduler started: %d conversation(s), tick every %ss, resync every %ss",
+            len(self._active),
+            self._tick_seconds,
+            self._resync_seconds,
+        )
+
+    async def stop(self) -> None:
+        """Stop the scheduler; running jobs are cancelled. Safe to call when stopped."""
+        scheduler, self._scheduler = self._scheduler, None
+        self._active = {}
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next loop iteration
+        for task in list(self._background):
+            task.cancel()
+        logger.info("scheduler stopped")
+
+    async def catch_up(self) -> None:
+        """Apply the missed-round policy (module docstring) to every active conversation."""
+        now = self._clock()
+        rows = await asyncio.to_thread(self._target.cadences)
+        for key, text, paused in rows:
+            if paused:
+                continue
+            try:
+                await self._catch_up_one(key, parse_cadence(text), now)
+            except Exception:
+                logger.exception("catch-up failed for conversation %s", key)
+
+    async def _catch_up_one(self, key: str, cadence: Cadence, now: datetime) -> None:
+        due = cadence.previous_at_or_before(now)
+        if due is None:
+            return
+        last = await asyncio.to_thread(self._target.last_scheduled_for, key)
+        if last is not None and due <= _as_utc(last):
+            return
+        late = now - due
+        if late <= self._grace:
+            opened = await asyncio.to_thread(
+                self._target.open_scheduled_round, key, due, "catch-up"
+            )
+            logger.info(
+                "catch-up for %s at %s (%s late): %s",
+                key,
+                due.isoformat(),
+                late,
+                "opened" if opened else "already open",
+            )
+        elif last is not None:
+            await asyncio.to_thread(self._target.record_missed_round, key, due)
+            logger.warning(
+                "round of %s due at %s missed (%s late, grace %s)",
+                key,
+                due.isoformat(),
+                late,
+                self._grace,
+            )
+
+    async def reschedule(self) -> None:
+        """Apply cadence and pause changes now (for the replica where the change was made)."""
+        await self.resync()
+
+    async def resync(self) -> None:
+        """Re-read cadences and add, replace or remove jobs whose cadence or pause changed."""
+        async with self._lock:
+            scheduler = self._scheduler
+            if scheduler is None:
+                return
+            try:
+                rows = await asyncio.to_thread(self._target.cadences)
+            except Exception:
+                logger.exception("could not read cadences; keeping the current schedule")
+                return
+            desired: dict[str, Cadence] = {}
+            for key, text, paused in rows:
+                if paused:
+                    continue
+                try:
+                    desired[key] = parse_cadence(text)
+                except ValueError as exc:
+                    logger.error("conversation %s has an invalid cadence %r: %s", key, text, exc)
+            for key, current in list(self._active.items()):
+                wanted = desired.get(key)
+                if wanted is None or wanted != current:
+                    scheduler.remove_job(key)
+                    del self._active[key]
+                    if wanted is None:
+                        logger.info("unscheduled %s (paused or removed)", key)
+            for key, cadence in desired.items():
+                if key in self._active:
+                    continue
+                job = scheduler.add_job(
+                    self._fire,
+                    trigger=CadenceTrigger(cadence),
+                    args=[key],
+                    id=key,
+                    name=f"open round: {key}",
+                    replace_existing=True,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=max(1, int(self._grace.total_seconds())),
+                )
+                self._active[key] = cadence
+                logger.info(
+                    "scheduled %s %s; next at %s", key, cadence.describe(), job.next_run_time
+                )
+
+    async def _fire(self, key: str) -> None:
+        """Job callback: open the round for the occurrence that just came due."""
+        cadence = self._active.get(key)
+        if cadence is None:
+            return
+        # APScheduler 3 does not pass the scheduled time; with coalescing it is the latest
+        # occurrence at or before now.
+        scheduled_for = cadence.previous_at_or_before(self._clock())
+        if scheduled_for is None:
+            logger.warning("job for %s fired but no occurrence is due", key)
+            return
+        opened = await asyncio.to_thread(
+            self._target.open_scheduled_round, key, scheduled_for, "schedule"
+        )
+        logger.info(
+            "round of %s for %s: %s",
+            key,
+            scheduled_for.isoformat(),
+            "opened" if opened else "already opened (another replica or a restart)",
+        )
+
+    async def _tick(self) -> None:
+        try:
+            await asyncio.to_thread(self._target.tick, self._clock())
+        except Exception:
+            logger.exception("tick failed")
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        key = str(event.job_id)
+        if key not in self._active:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._record_missed(key, _as_utc(event.scheduled_run_time))
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _record_missed(self, key: str, scheduled_for: datetime) -> None:
+        try:
+            await asyncio.to_thread(self._target.record_missed_round, key, scheduled_for)
+            logger.warning("round of %s due at %s missed", key, scheduled_for.isoformat())
+        except Exception:
+            logger.exception("could not record missed round of %s", key)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Aware UTC; a naive value (as some database drivers return) is taken to be UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
