@@ -1,0 +1,1 @@
+"""Platform adapters: each turns its platform's payloads into engine events and renders replies."""

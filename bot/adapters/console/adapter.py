@@ -1,0 +1,245 @@
+"""The local web console as a chat platform: an in-memory transcript per address.
+
+The console is what runs when no Slack or Teams credentials are set, so that a CIO can try
+the six strategy conversations (and engineers can test them end to end) on one machine.
+It plays both sides of a chat platform: the outbox worker delivers the engine's messages
+through `send`, exactly as it would to Slack, and the browser reads them back from the
+transcript (`feed`); what a person types in the browser becomes an engine event
+(`submit`), and the engine's immediate replies go straight into the transcript.
+
+The transcript lives in memory and is bounded per address, because the database (the
+outbox and the answers) is the record; `seed` can restore recent history at start-up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from bot.adapters.base import DeliveryResult
+from bot.flows.events import InboundEvent
+from bot.flows.outbound import OutboundMessage, Outgoing, dump_message
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "console:"
+CIO_CHANNEL = "console:#cio"
+DEFAULT_MAX_ENTRIES = 500
+_MAX_REMEMBERED_KEYS = 10_000
+
+Handle = Callable[[InboundEvent], Awaitable[list[Outgoing]]]
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the browser can act as.
+
+    Attributes:
+        address: their console identity and DM address, e.g. ``console:maria``.
+        name: display name for the chooser and the transcript.
+        role: a short role label (``cio``, ``admin``, ``stakeholder``...).
+    """
+
+    address: str
+    name: str
+    role: str
+
+    def as_json(self) -> dict[str, str]:
+        """JSON-ready form for the people endpoint."""
+        return {"address": self.address, "name": self.name, "role": self.role}
+
+
+class ConsoleAdapter:
+    """The console platform: delivers to, and reads from, an in-memory transcript.
+
+    Args:
+        handle: the engine; takes an inbound event, returns the messages to show now.
+        people: ``(address, display name, role label)`` for each person the browser
+            can act as; addresses must start with ``console:``.
+        max_entries: how many entries each address keeps (oldest dropped first).
+
+    Raises:
+        ValueError: a person's address does not start with ``console:`` or repeats.
+    """
+
+    platform = "console"
+
+    def __init__(
+        self,
+        *,
+        handle: Handle,
+        people: Sequence[tuple[str, str, str]],
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+    ) -> None:
+        self.handle = handle
+        self._people: dict[str, Person] = {}
+        for address, name, role in people:
+            if not address.startswith(PREFIX) or len(address) <= len(PREFIX):
+                raise ValueError(f"console person address must look like console:<id>: {address!r}")
+            if address in self._people:
+                raise ValueError(f"console person listed twice: {address!r}")
+            self._people[address] = Person(address, name, role)
+        self._max_entries = max_entries
+        self._transcripts: dict[str, deque[Entry]] = {}
+        self._ids = itertools.count(1)
+        self._last_id = 0
+        # Idempotency keys the outbox already delivered, mapped to the entry id it got.
+        self._delivered: OrderedDict[str, int] = OrderedDict()
+        # Client event ids already handled, mapped to the entries that answered them.
+        self._answered: OrderedDict[str, list[Entry]] = OrderedDict()
+        # `send` may be called from a worker thread; keep appends atomic.
+        self._lock = threading.Lock()
+
+    # -- Adapter protocol ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Nothing to connect: the routes are mounted by `register_console_routes`."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
+    async def send(
+        self, *, address: str, message: OutboundMessage, idempotency_key: str
+    ) -> DeliveryResult:
+        """Deliver one message from the outbox into an address's transcript.
+
+        Args:
+            address: ``console:<id>`` for a person's DM or ``console:#cio``.
+            message: what to show.
+            idempotency_key: the outbox's key; a key already delivered is not shown twice.
+
+        Returns:
+            `DeliveryResult.sent` with the entry id, or `failed` for a non-console address.
+        """
+        if not address.startswith(PREFIX) or len(address) <= len(PREFIX):
+            return DeliveryResult.failed(f"not a console address: {address!r}")
+        with self._lock:
+            known = self._delivered.get(idempotency_key)
+            if known is not None:
+                logger.debug(
+                    "console: key %s already delivered as entry %s", idempotency_key, known
+                )
+                return DeliveryResult.sent(str(known))
+            entry = self._append_locked(address, "bot", message=dump_message(message))
+            self._remember(self._delivered, idempotency_key, entry["id"])
+        return DeliveryResult.sent(str(entry["id"]))
+
+    # -- People and transcript ------------------------------------------------------------
+
+    @property
+    def people(self) -> list[Person]:
+        """Everyone the browser can act as, in the order given."""
+        return list(self._people.values())
+
+    def person(self, address: str) -> Person | None:
+        """The person with this address, or None."""
+        return self._people.get(address)
+
+    @property
+    def last_id(self) -> int:
+        """The id of the newest entry in any transcript (0 when empty)."""
+        return self._last_id
+
+    def latest(self) -> dict[str, int]:
+        """The newest entry id per address, so the page can mark unread conversations."""
+        with self._lock:
+            return {address: t[-1]["id"] for address, t in self._transcripts.items() if t}
+
+    def feed(self, address: str, after: int = 0, limit: int = DEFAULT_MAX_ENTRIES) -> list[Entry]:
+        """Entries of one address with an id greater than `after`, oldest first.
+
+        A person's DM transcript holds both the bot's messages and what that person typed.
+        """
+        with self._lock:
+            transcript = self._transcripts.get(address, ())
+            found = [dict(e) for e in transcript if e["id"] > after]
+        return found[:limit]
+
+    def append_bot(self, address: str, message: OutboundMessage) -> Entry:
+        """Show a message from the bot (an immediate reply, not via the outbox)."""
+        with self._lock:
+            return dict(self._append_locked(address, "bot", message=dump_message(message)))
+
+    def append_user(self, address: str, *, actor: str, text: str, kind: str = "text") -> Entry:
+        """Show what a person typed or pressed.
+
+        Args:
+            address: where it was typed (their DM, or the CIO channel).
+            actor: who typed it.
+            text: the text as shown.
+            kind: ``text``, ``command``, ``action`` or ``form``.
+        """
+        with self._lock:
+            return dict(self._append_locked(address, "user", text=text, actor=actor, kind=kind))
+
+    def seed(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Restore earlier history (e.g. recent outbox rows) before serving.
+
+        Each entry needs ``address``, ``from`` and either ``message`` or ``text``; ``id``
+        and ``at`` are kept when given (ids must grow), assigned otherwise. Malformed
+        entries are logged and skipped.
+
+        Returns:
+            How many entries were restored.
+        """
+        restored = 0
+        with self._lock:
+            for raw in entries:
+                address = raw.get("address")
+                sender = raw.get("from")
+                if not isinstance(address, str) or not address.startswith(PREFIX):
+                    logger.warning("console seed: skipping entry without console address")
+                    continue
+                if sender not in ("bot", "user") or ("message" not in raw and "text" not in raw):
+                    logger.warning("console seed: skipping malformed entry for %s", address)
+                    continue
+                wanted = raw.get("id")
+                if isinstance(wanted, int) and wanted > self._last_id:
+                    self._ids = itertools.count(wanted)
+                extra = {k: v for k, v in raw.items() if k not in ("id", "address", "from")}
+                self._append_locked(address, sender, **extra)
+                restored += 1
+        return restored
+
+    # -- Helpers for the routes ----------------------------------------------------------
+
+    def answered(self, event_id: str) -> list[Entry] | None:
+        """The entries that answered a client event id, if it was handled already."""
+        with self._lock:
+            found = self._answered.get(event_id)
+            return None if found is None else [dict(e) for e in found]
+
+    def remember_answer(self, event_id: str, entries: list[Entry]) -> None:
+        """Record the entries that answered a client event id (a retry gets them again)."""
+        with self._lock:
+            self._remember(self._answered, event_id, entries)
+
+    def _append_locked(self, address: str, sender: Literal["bot", "user"], **fields: Any) -> Entry:
+        entry_id = next(self._ids)
+        self._last_id = entry_id
+        entry: Entry = {
+            "id": entry_id,
+            "address": address,
+            "from": sender,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        entry.update(fields)
+        transcript = self._transcripts.get(address)
+        if transcript is None:
+            transcript = self._transcripts[address] = deque(maxlen=self._max_entries)
+        transcript.append(entry)
+        return entry
+
+    @staticmethod
+    def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > _MAX_REMEMBERED_KEYS:
+            store.popitem(last=False)
