@@ -1,0 +1,354 @@
+"""Slack as a delivery target: the outbox worker's `send` over the Slack Web API.
+
+Why it looks like this:
+
+- **The outbox owns retries.** The `AsyncWebClient` is built with no retry handlers
+  (slack_sdk's default retries connection errors once, and would retry 429s if asked), so
+  one `send` is one attempt and its `DeliveryResult` tells the worker what happened: a
+  429 becomes `retry` with Slack's `Retry-After` (the worker then holds every Slack
+  message, since Slack's limits are per method and workspace), a 5xx or a dropped
+  connection becomes a plain `retry` (counted, backed off), and an error that no retry
+  can fix (the user left, the channel is archived, the token was revoked) becomes
+  `failed`, which admins see in `/strategy status`.
+- **Unknown error codes are retried**, not failed: the worker gives up after its counted
+  attempts anyway, and a code we have not classified is more often Slack having a bad
+  minute than a message that can never go.
+- **Addresses.** `slack:U…`/`slack:W…` are people: the DM is opened with
+  `conversations.open` and its channel id cached (the Bolt app also records the DM
+  channel of every message it receives). `slack:C…`/`G…`/`D…` are channels, posted to as is.
+  With the multi-workspace (OAuth) install an address names its workspace too,
+  `slack:T…/U…` or `slack:T…/C…`, and is sent with that workspace's bot token from the
+  installation store (see `install.py`); no installation means `failed("app_uninstalled")`
+  without calling Slack. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
+- **Long messages** come from `render_message` as several payloads: the first is posted,
+  the rest go in its thread. Progress is remembered per idempotency key, so a retry after
+  a 429 on part three does not post parts one and two again (within this process; after a
+  restart, Slack has no idempotency key for `chat.postMessage`, so delivery is at least
+  once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.base import DeliveryResult
+from bot.adapters.slack.render import render_message
+from bot.flows.outbound import OutboundMessage
+
+if TYPE_CHECKING:  # install.py imports this module
+    from bot.adapters.slack.install import WorkspaceTokens
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+PREFIX = "slack:"
+DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
+_MAX_REMEMBERED = 10_000
+
+# Error codes that no retry fixes. `invalid_auth`, `token_revoked`, `account_inactive`
+# and `not_authed` mean the bot's token no longer works in this workspace: retrying
+# every message against it for minutes helps nobody, and admins must fix the token.
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "users_not_found",
+        "user_disabled",
+        "is_archived",
+        "channel_not_found",
+        "not_in_channel",
+        "cannot_dm_bot",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "restricted_action",
+        "ekm_access_denied",
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "no_text",
+        "too_many_attachments",
+    }
+)
+_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+UNINSTALLED = "app_uninstalled"
+
+# The workspace and token-bearing client of the Slack request being handled (OAuth mode
+# only; set by a Bolt middleware, see `install.register_install_listeners`). Each request
+# runs in its own task, and background tasks copy the context they were started in.
+_REQUEST_TEAM: ContextVar[str | None] = ContextVar("slack_request_team", default=None)
+_REQUEST_CLIENT: ContextVar[AsyncWebClient | None] = ContextVar(
+    "slack_request_client", default=None
+)
+
+
+def make_client(*, token: str | None, base_url: str) -> AsyncWebClient:
+    """The Web API client the adapter and the Bolt app share.
+
+    Args:
+        token: the bot token (`xoxb-…`); None for OAuth calls and per-workspace clients.
+        base_url: the Web API root; a missing trailing "/" is added (slack_sdk joins
+            method names onto it).
+
+    Returns:
+        A client with no retry handlers: the outbox decides when to try again.
+    """
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+
+
+def bind_request(team_id: str | None, client: AsyncWebClient | None) -> None:
+    """Record the workspace and client of the Slack request being handled (OAuth mode)."""
+    _REQUEST_TEAM.set(team_id)
+    _REQUEST_CLIENT.set(client)
+
+
+def user_address(user_id: str) -> str:
+    """The engine identity and DM address of a Slack user (or the address of a channel).
+
+    `slack:U…`; in a multi-workspace install, while handling a request from workspace T…,
+    `slack:T…/U…` (see `bind_request`).
+    """
+    team = _REQUEST_TEAM.get()
+    return f"{PREFIX}{team}/{user_id}" if team else PREFIX + user_id
+
+
+def split_address(address: str) -> tuple[str | None, str]:
+    """`slack:T…/U…` -> (`T…`, `U…`); `slack:U…` -> (None, `U…`); not Slack -> (None, "")."""
+    if not address.startswith(PREFIX):
+        return None, ""
+    team, _, target = address[len(PREFIX) :].rpartition("/")
+    return team or None, target
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if str(key).lower() == wanted:
+            return str(value[0] if isinstance(value, list | tuple) and value else value)
+    return None
+
+
+def classify(exc: Exception) -> DeliveryResult:
+    """Map a failed Web API call to a delivery result (see the module docstring).
+
+    Args:
+        exc: what the call raised.
+
+    Returns:
+        `retry` (with `retry_after` for a 429) or `failed` with Slack's error code.
+    """
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = int(getattr(response, "status_code", 0) or 0)
+        data = getattr(response, "data", None)
+        code = str(data.get("error") or "") if isinstance(data, dict) else ""
+        if status == 429 or code == "ratelimited":
+            raw = _header(getattr(response, "headers", None), "Retry-After")
+            try:
+                retry_after = float(raw) if raw is not None else DEFAULT_RETRY_AFTER
+            except ValueError:
+                retry_after = DEFAULT_RETRY_AFTER
+            return DeliveryResult.retry("ratelimited", retry_after=max(0.0, retry_after))
+        if status >= 500:
+            return DeliveryResult.retry(f"http_{status}" + (f": {code}" if code else ""))
+        if code in PERMANENT_ERRORS:
+            if code in _TOKEN_ERRORS:
+                logger.error("slack: the bot token is not accepted (%s); fix SLACK_BOT_TOKEN", code)
+            return DeliveryResult.failed(code)
+        return DeliveryResult.retry(code or f"http_{status}")
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return DeliveryResult.retry(type(exc).__name__)
+    raise exc
+
+
+@dataclass
+class _Progress:
+    """How far a multi-part message got: its channel, first ts and parts posted."""
+
+    channel: str
+    parts_done: int = 0
+    first_ts: str | None = None
+    timestamps: list[str] = field(default_factory=list)
+
+
+class SlackAdapter:
+    """The Slack platform as the outbox worker sees it (the `Adapter` protocol).
+
+    Args:
+        client: the Web API client (see `make_client`), with SLACK_BOT_TOKEN if set.
+        workspaces: per-workspace bot tokens (multi-workspace install), or None.
+    """
+
+    platform = PLATFORM
+
+    def __init__(
+        self, *, client: AsyncWebClient, workspaces: WorkspaceTokens | None = None
+    ) -> None:
+        self.default_client = client
+        self.workspaces = workspaces
+        self._uninstalled = False  # the SLACK_BOT_TOKEN workspace uninstalled the app
+        self._dm_channels: dict[tuple[str | None, str], str] = {}  # (team, user) -> DM channel
+        self._progress: OrderedDict[str, _Progress] = OrderedDict()
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The client for the current Slack request's workspace, else the default client."""
+        return _REQUEST_CLIENT.get() or self.default_client
+
+    def mark_uninstalled(self) -> None:
+        """The SLACK_BOT_TOKEN workspace uninstalled the app: fail its messages from now on."""
+        self._uninstalled = True
+
+    # -- Adapter protocol ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Nothing to connect: Slack calls us (the Bolt app checks the token on first use)."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect: the client opens a session per call."""
+
+    async def send(
+        self, *, address: str, message: OutboundMessage, idempotency_key: str
+    ) -> DeliveryResult:
+        """Post one outbox message to a user's DM or a channel.
+
+        Args:
+            address: `slack:U…` (a person) or `slack:C…` (a channel), with the workspace
+                (`slack:T…/U…`) in a multi-workspace install.
+            message: what to post; rendered with `render_message`.
+            idempotency_key: the outbox key; parts already posted under it are skipped.
+
+        Returns:
+            `sent` with the first message's ts, `retry` or `failed` (see `classify`);
+            `failed("app_uninstalled")` when the app is not installed in that workspace.
+        """
+        team, target = split_address(address)
+        if not target:
+            return DeliveryResult.failed(f"not a slack address: {address[:60]!r}")
+        try:
+            payloads = render_message(message)
+        except TypeError:
+            return DeliveryResult.failed(f"{message.kind} cannot be posted as a message")
+        if team is None and not self.default_client.token:
+            return DeliveryResult.failed("no workspace in the address (slack:T…/U…)")
+        try:
+            client = await self._client_for(team)
+            if client is None:
+                logger.info("slack: not delivering to %s: %s", address, UNINSTALLED)
+                return DeliveryResult.failed(UNINSTALLED)
+            progress = self._progress.get(idempotency_key)
+            if progress is None:
+                progress = _Progress(channel=await self.channel_for(target, client, team))
+            ts = await self._post_parts(progress, payloads, idempotency_key, client)
+        except Exception as exc:
+            result = classify(exc)
+            logger.info(
+                "slack: delivery to %s %s (%s)", address, result.status, result.error or "-"
+            )
+            return result
+        return DeliveryResult.sent(ts)
+
+    # -- Helpers the Bolt app shares -----------------------------------------------------
+
+    def remember_dm(self, user_id: str, channel_id: str) -> None:
+        """Record the DM channel of a user (seen on an incoming message)."""
+        if user_id and channel_id.startswith("D"):
+            self._dm_channels[(_REQUEST_TEAM.get(), user_id)] = channel_id
+
+    async def _client_for(self, team: str | None) -> AsyncWebClient | None:
+        """The client with the right bot token for a workspace; None if not installed there.
+
+        Raises:
+            SlackApiError: refreshing a rotated token failed.
+        """
+        if team is None or self.workspaces is None:
+            return None if self._uninstalled else self.default_client
+        token = await self.workspaces.bot_token(team)
+        if token is None:
+            return None
+        return make_client(token=token, base_url=self.default_client.base_url)
+
+    async def channel_for(
+        self, target: str, client: AsyncWebClient | None = None, team: str | None = None
+    ) -> str:
+        """The channel to post to for a user or channel id (opens and caches a DM).
+
+        Args:
+            target: a user (`U…`/`W…`) or channel id.
+            client: the workspace's client (default: `self.client`).
+            team: the workspace, in a multi-workspace install.
+
+        Raises:
+            SlackApiError: `conversations.open` failed.
+        """
+        if not target.startswith(("U", "W")):
+            return target
+        known = self._dm_channels.get((team, target))
+        if known is not None:
+            return known
+        response = await (client or self.client).conversations_open(users=target)
+        channel = str(response["channel"]["id"])
+        self._dm_channels[(team, target)] = channel
+        return channel
+
+    async def post(self, channel: str, payloads: list[dict[str, Any]]) -> str | None:
+        """Post rendered payloads now (the first, then the rest in its thread).
+
+        Returns:
+            The ts of the first message.
+
+        Raises:
+            SlackApiError: a post failed (parts before it stay posted).
+        """
+        return await self._post_parts(_Progress(channel=channel), payloads, None)
+
+    async def _post_parts(
+        self,
+        progress: _Progress,
+        payloads: list[dict[str, Any]],
+        key: str | None,
+        client: AsyncWebClient | None = None,
+    ) -> str | None:
+        client = client or self.client
+        try:
+            for index in range(progress.parts_done, len(payloads)):
+                payload = dict(payloads[index])
+                if index > 0 and progress.first_ts is not None:
+                    payload["thread_ts"] = progress.first_ts
+                response = await client.chat_postMessage(
+                    channel=progress.channel, unfurl_links=False, unfurl_media=False, **payload
+                )
+                ts = str(response.get("ts") or "")
+                if index == 0:
+                    progress.first_ts = ts
+                progress.timestamps.append(ts)
+                progress.parts_done = index + 1
+        except Exception:
+            if key is not None and progress.parts_done:
+                self._progress[key] = progress
+                self._progress.move_to_end(key)
+                while len(self._progress) > _MAX_REMEMBERED:
+                    self._progress.popitem(last=False)
+            raise
+        if key is not None:
+            self._progress.pop(key, None)
+        return progress.first_ts

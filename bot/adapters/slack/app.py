@@ -1,0 +1,381 @@
+"""The Slack front door: a Bolt `AsyncApp` behind `POST /slack/events` on our aiohttp server.
+
+Bolt verifies every request (signature and a five-minute timestamp window: anything else
+is a 401 and never reaches a listener), answers Slack's URL and SSL checks, and routes
+payloads to the listeners below, which only translate: a payload becomes an engine event,
+the engine's replies become Slack calls. Business rules stay in the engine.
+
+Acknowledge after storing (DESIGN.md: "persist before acknowledging"). The app runs with
+`process_before_response=True`, so the HTTP 200 that acknowledges a delivery is sent only
+when the listener returns. A listener that carries an answer (a DM, a button, a form)
+first runs the engine, which stores the answer in one short database transaction, and
+writes its replies to the outbox; then it acks. If either fails, Slack gets a 500 and
+redelivers; the engine de-duplicates Events API retries by `event_id` (the retry header
+`X-Slack-Retry-Num` needs no special case). With the default `process_before_response=
+False` Bolt acks events *before* the listener runs, which could lose an answer to a crash.
+
+Where replies go:
+
+- **DM messages, buttons, form submissions**: the engine's replies go to the person's DM
+  through the outbox, not straight to the Web API, so they share one ordered, rate-limited,
+  retried queue with prompts and reminders (a reply never overtakes the prompt before it,
+  and a 429 never drops it). The worker is woken at once, so the delay is milliseconds.
+- **`/strategy` commands** are acked at once with an empty body and run in a background
+  task (a command stores no answer, and `ask` fans out to a whole group); replies go back
+  ephemerally through the command's `response_url`. A digest asked for *in the CIO
+  channel* is posted there for everyone, through the outbox, in a thread when long.
+- **"Answer all"** opens the modal with `views.open` right away: its `trigger_id` expires
+  three seconds after the click, so it cannot wait in a queue.
+- **Form errors** go back in the ack (`response_action: errors`), so the modal stays open.
+- **App Home**: see `home.py` (admins' dashboard and buttons, everyone's open prompts).
+
+Bad payloads (a malformed button value, an unknown action) are acked and answered with a
+DM saying the click could not be read; nothing crashes, and the details go to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.adapters.slack.adapter import SlackAdapter, make_client, user_address
+from bot.adapters.slack.finished import done_summaries, mark_prompts_done
+from bot.adapters.slack.home import HomeListeners, register_home
+from bot.adapters.slack.install import (
+    bolt_auth_options,
+    build_workspace_tokens,
+    mount_oauth_routes,
+    mount_socket_mode,
+    register_install_listeners,
+)
+from bot.adapters.slack.render import (
+    ACTION_ID_PATTERN,
+    FORM_CALLBACK_ID,
+    NOOP_ACTIONS,
+    parse_action,
+    parse_view_submission,
+    question_from_block_id,
+    render_form_errors,
+    render_form_modal,
+    render_message,
+)
+from bot.errors import ConfigError
+from bot.flows.events import (
+    Action,
+    ActionPressed,
+    AnswerGiven,
+    CommandInvoked,
+    FormSubmitted,
+    InboundEvent,
+    TextMessage,
+)
+from bot.flows.outbound import DigestMessage, Form, Notice, Outgoing
+
+if TYPE_CHECKING:  # bot.app will import this module to mount Slack
+    from bot.app import Runtime
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+COMMAND = "/strategy"
+
+Ack = Callable[..., Awaitable[Any]]
+Respond = Callable[..., Awaitable[Any]]
+
+
+class SlackListeners:
+    """The Bolt listeners, bound to one runtime and one adapter.
+
+    Args:
+        runtime: the running bot (engine, database, outbox worker).
+        adapter: the Slack adapter (its client and DM-channel cache are shared).
+    """
+
+    def __init__(self, runtime: Runtime, adapter: SlackAdapter) -> None:
+        self.runtime = runtime
+        self.adapter = adapter
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.home: HomeListeners | None = None
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def register(self, bolt: AsyncApp) -> None:
+        """Attach every listener to a Bolt app."""
+        bolt.command(COMMAND)(self.on_command)
+        bolt.event("message")(self.on_message)
+        self.home = register_home(bolt, self.runtime, self.adapter)  # App Home: home.py
+        bolt.action(ACTION_ID_PATTERN)(self.on_action)
+        bolt.view(FORM_CALLBACK_ID)(self.on_form)
+
+    async def drain(self) -> None:
+        """Wait for background work (command replies, Home views, prompt updates)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.home is not None:
+            await self.home.drain()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- listeners ------------------------------------------------------------------------
+
+    async def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """`/strategy <text>`: ack now, run the command in the background."""
+        await ack()
+        self._spawn(self._run_command(body, respond), name="slack-command")
+
+    async def on_message(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A DM to the bot: an answer or a command. Stored before the ack."""
+        user = event.get("user")
+        text = event.get("text")
+        if (
+            event.get("channel_type") != "im"
+            or event.get("bot_id")
+            or event.get("subtype")
+            or not isinstance(user, str)
+            or not isinstance(text, str)
+        ):
+            await ack()  # edits, joins, bot echoes, channel chatter: nothing to do
+            return
+        channel = event.get("channel")
+        if isinstance(channel, str):
+            self.adapter.remember_dm(user, channel)
+        event_id = body.get("event_id")
+        inbound = TextMessage(
+            actor=user_address(user),
+            text=text,
+            event_id=str(event_id) if event_id else None,
+        )
+        replies = await self.runtime.handle(inbound)  # raises -> 500 -> Slack redelivers
+        await self._enqueue(replies, inbound)
+        await ack()
+
+    async def on_action(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A button, select or checkbox of ours: answer, skip, snooze, open the form..."""
+        user = _user_id(body)
+        if user is None:
+            await ack()
+            return
+        actor = user_address(user)
+        state = body.get("state")
+        state_values = state.get("values") if isinstance(state, dict) else None
+        try:
+            name, round_id, value = parse_action(action, state_values)
+            if name in NOOP_ACTIONS:
+                await ack()
+                return
+            inbound: InboundEvent
+            question_id = question_from_block_id(action.get("block_id"))
+            if name == "answer" and question_id:
+                inbound = AnswerGiven(
+                    actor=actor, round_id=round_id, question_id=question_id, value=value or ""
+                )
+            elif name == "answer":
+                inbound = TextMessage(actor=actor, text=value or "")
+            else:
+                inbound = ActionPressed(
+                    actor=actor, action=Action(name), round_id=round_id, value=value
+                )
+        except ValueError as exc:
+            logger.warning("slack: unreadable action from %s: %s", actor, exc)
+            await ack()
+            await self._enqueue([_unreadable(actor)], None)
+            return
+        replies = await self.runtime.handle(inbound)
+        forms = [r.message for r in replies if isinstance(r.message, Form)]
+        await self._enqueue([r for r in replies if not isinstance(r.message, Form)], inbound)
+        await ack()
+        for form in forms:  # within this request: the trigger_id expires 3 s after the click
+            await self._open_form(str(body.get("trigger_id") or ""), form, actor)
+
+    async def on_form(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The "answer all" modal was sent: store it, or keep it open with errors."""
+        user = _user_id(body)
+        if user is None:
+            await ack()
+            return
+        actor = user_address(user)
+        try:
+            round_id, values = parse_view_submission(view)
+        except ValueError as exc:
+            logger.warning("slack: unreadable form from %s: %s", actor, exc)
+            await ack()
+            await self._enqueue([_unreadable(actor)], None)
+            return
+        inbound = FormSubmitted(actor=actor, round_id=round_id, values=values)
+        replies = await self.runtime.handle(inbound)
+        first = replies[0].message if replies else None
+        if isinstance(first, Form) and first.errors:
+            await ack(response_action="errors", errors=render_form_errors(first))
+            return
+        await self._enqueue([r for r in replies if not isinstance(r.message, Form)], inbound)
+        await ack()
+
+    # -- background work ------------------------------------------------------------------
+
+    async def _run_command(self, body: dict[str, Any], respond: Respond) -> None:
+        user = str(body.get("user_id") or "")
+        actor = user_address(user)
+        text = str(body.get("text") or "").strip()
+        try:
+            replies = await self.runtime.handle(CommandInvoked(actor=actor, text=text or "help"))
+        except Exception:
+            logger.exception("slack: /strategy %r by %s failed", text[:40], actor)
+            await self._respond(respond, Notice(level="error", lines=(messages.GENERIC_FAILURE,)))
+            return
+        in_cio_channel = self._is_cio_channel(str(body.get("channel_id") or ""))
+        to_channel: list[Outgoing] = []
+        for reply in replies:
+            message = reply.message
+            if isinstance(message, DigestMessage) and in_cio_channel:
+                to_channel.append(
+                    Outgoing(address=self.runtime.playbook.cio_channel, message=message)
+                )
+            elif isinstance(message, Form):
+                await self._open_form(str(body.get("trigger_id") or ""), message, actor)
+            else:
+                await self._respond(respond, message)
+        await self._enqueue(to_channel, None)
+
+    async def _respond(self, respond: Respond, message: Any) -> None:
+        for payload in render_message(message):
+            try:
+                await respond(
+                    text=payload["text"],
+                    blocks=payload.get("blocks"),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except Exception:
+                logger.exception("slack: could not answer a command through its response_url")
+                return
+
+    async def _open_form(self, trigger_id: str, form: Form, actor: str) -> None:
+        try:
+            if not trigger_id:
+                raise ValueError("no trigger_id")
+            await self.adapter.client.views_open(
+                trigger_id=trigger_id, view=render_form_modal(form)
+            )
+        except (SlackApiError, ValueError) as exc:
+            logger.warning("slack: could not open the form for %s: %s", actor, exc)
+            await self._enqueue([_unreadable(actor)], None)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _is_cio_channel(self, channel_id: str) -> bool:
+        cio = self.runtime.playbook.cio_channel
+        return bool(channel_id) and cio == user_address(channel_id)
+
+    async def _enqueue(self, replies: list[Outgoing], cause: InboundEvent | None) -> None:
+        """Write replies to the outbox (one transaction) and wake the worker."""
+        if not replies:
+            return
+        prefix = f"slack-reply:{cause.event_id}" if cause and cause.event_id else None
+        prefix = prefix or f"slack-reply:{uuid.uuid4().hex}"
+        await self.runtime.enqueue_replies(replies, prefix)
+        if cause is not None and done_summaries(replies):  # "Done — thanks" on the prompt
+            work = mark_prompts_done(self.runtime, self.adapter, cause.actor, replies)
+            self._spawn(work, name="slack-prompt-done")
+
+
+def _user_id(body: dict[str, Any]) -> str | None:
+    user = body.get("user")
+    ident = user.get("id") if isinstance(user, dict) else None
+    return ident if isinstance(ident, str) and ident else None
+
+
+def _unreadable(actor: str) -> Outgoing:
+    return Outgoing(
+        address=actor, message=Notice(level="error", lines=(messages.UNREADABLE_CLICK,))
+    )
+
+
+def build_bolt_app(runtime: Runtime, adapter: SlackAdapter) -> tuple[AsyncApp, SlackListeners]:
+    """The Bolt app with our listeners, verifying every request with the signing secret.
+
+    Raises:
+        ConfigError: SLACK_SIGNING_SECRET is not set.
+    """
+    secret = runtime.settings.slack_signing_secret
+    if not secret and not runtime.settings.slack_app_token:
+        raise ConfigError("SLACK_SIGNING_SECRET is required to serve Slack (see README)")
+    bolt = AsyncApp(
+        **bolt_auth_options(runtime.settings, adapter, runtime.db.engine),
+        signing_secret=secret or "",  # Socket Mode only: no HTTP route is mounted
+        process_before_response=True,
+        logger=logging.getLogger("bot.adapters.slack.bolt"),
+    )
+    listeners = SlackListeners(runtime, adapter)
+    listeners.register(bolt)
+    return bolt, listeners
+
+
+def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
+    """Serve Slack on `POST /slack/events` and register the adapter for delivery.
+
+    Call it after `build_app` and before the application starts (the outbox worker takes
+    its adapters at start-up). Slash commands, events and interactivity all use the one
+    URL (set it as Request URL in each of the app manifest's three places).
+
+    With SLACK_CLIENT_ID/SECRET it also serves the OAuth install (`GET /slack/install`,
+    `GET /slack/oauth_redirect`) and sends with each workspace's token; with
+    SLACK_APP_TOKEN it connects over Socket Mode, and `POST /slack/events` is served only
+    if SLACK_SIGNING_SECRET is set (see `install.py`).
+
+    Args:
+        app: the aiohttp application (`bot.app.build_app`).
+        runtime: its runtime (`app[RUNTIME]`); the adapter goes in `runtime.adapters`.
+
+    Returns:
+        The Slack adapter.
+
+    Raises:
+        ConfigError: neither SLACK_BOT_TOKEN nor OAuth is configured, or neither
+            SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is set.
+    """
+    settings = runtime.settings
+    if not (settings.slack_bot_token or settings.slack_oauth):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(multi-workspace install) are required to serve Slack (see README)"
+        )
+    client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    workspaces = (
+        build_workspace_tokens(settings, runtime.db.engine) if settings.slack_oauth else None
+    )
+    adapter = SlackAdapter(client=client, workspaces=workspaces)
+    bolt, listeners = build_bolt_app(runtime, adapter)
+    register_install_listeners(bolt, adapter)
+    runtime.adapters[adapter.platform] = adapter
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def finish_background_work(_: web.Application) -> None:
+        await listeners.drain()
+
+    if settings.slack_signing_secret:
+        app.router.add_post(EVENTS_PATH, slack_events)
+        logger.info("slack: serving %s", EVENTS_PATH)
+    if workspaces is not None:
+        mount_oauth_routes(app, bolt)
+    app.on_shutdown.append(finish_background_work)
+    if settings.slack_app_token:
+        mount_socket_mode(app, bolt, settings.slack_app_token)
+    return adapter
+
+
+__all__ = ["EVENTS_PATH", "SlackListeners", "build_bolt_app", "mount_slack"]

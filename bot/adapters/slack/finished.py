@@ -1,0 +1,169 @@
+"""After a stakeholder's last answer, turn the round's opening prompt into "Done — thanks".
+
+Why: the opening prompt of a round stays in the DM with its buttons ("Answer all",
+"Skip round", "Snooze") after the person has finished, which invites a second, confusing
+round of clicks. Once the engine says a participant is done (a `Summary` with `done`), we
+edit that first message with `chat.update` into a short read-only summary, with no
+buttons. The full summary, with its "Edit" buttons, is still posted below as before.
+
+Where the message is: the opening prompt went out through the outbox under the key
+`prompt:{round_id}:{member_id}` (`bot.flows.rounds.open_round`), and the Slack adapter
+recorded what `chat.postMessage` returned as the row's `platform_message_id`: the ts,
+or `channel:ts` when an adapter stores both. A bare ts is resolved against the person's
+DM channel (`SlackAdapter.channel_for` in its workspace: cached, else
+`conversations.open`, which returns the same DM every time).
+
+Best effort: the answer is already stored and acknowledged when this runs (it is spawned
+after the replies are written), so a failed update is logged and never fails anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from bot.adapters.slack.adapter import SlackAdapter, split_address
+from bot.adapters.slack.mrkdwn import fit
+from bot.adapters.slack.render import render_message
+from bot.flows.outbound import Outgoing, Summary
+from storage import models
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+logger = logging.getLogger(__name__)
+
+MAX_BLOCKS = 50
+DONE_HEADER = "Done — thanks"
+DONE_NOTE = "Your answers are saved. Say `review` to change one until the round closes."
+
+
+@dataclass(frozen=True)
+class PromptRef:
+    """Where a round's opening prompt was posted."""
+
+    destination: str  # the `slack:U…` (or `slack:T…/U…`) address it went to
+    message_id: str  # the outbox row's platform_message_id (`ts` or `channel:ts`)
+    round_number: int
+
+
+def done_summaries(replies: Sequence[Outgoing]) -> list[Summary]:
+    """The `Summary` replies that say a participant has finished their round."""
+    return [r.message for r in replies if isinstance(r.message, Summary) and r.message.done]
+
+
+def find_opening_prompt(db: Database, actor: str, round_id: int) -> PromptRef | None:
+    """The delivered opening prompt of `actor` in a round, if it was posted.
+
+    Args:
+        db: the bot's database.
+        actor: the participant's identity (`slack:U…`).
+        round_id: the round.
+
+    Returns:
+        Where it is, or None (never sent, not yet delivered, or no such participant).
+    """
+    with db.transaction() as session:
+        member_id = session.scalar(select(models.Member.id).where(models.Member.identity == actor))
+        if member_id is None:
+            return None
+        row = session.execute(
+            select(
+                models.OutboxMessage.destination,
+                models.OutboxMessage.platform_message_id,
+                models.Round.number,
+            )
+            .join(models.Round, models.OutboxMessage.round_id == models.Round.id)
+            .where(
+                models.OutboxMessage.idempotency_key == f"prompt:{round_id}:{member_id}",
+                models.OutboxMessage.status == "sent",
+                models.OutboxMessage.platform_message_id.is_not(None),
+            )
+        ).first()
+    if row is None:
+        return None
+    return PromptRef(
+        destination=str(row.destination),
+        message_id=str(row.platform_message_id),
+        round_number=int(row.number),
+    )
+
+
+def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
+    """The read-only "Done — thanks" message that replaces the opening prompt.
+
+    Args:
+        summary: the participant's finished summary.
+        round_number: the round's number, for the context line.
+
+    Returns:
+        A `chat.update` payload (`text` and at most 50 blocks, escaped, no buttons).
+    """
+    read_only = summary.model_copy(update={"editable": False})
+    answers = render_message(read_only)[0]["blocks"][1:]  # drop its own header
+    title = summary.conversation_title
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": DONE_HEADER, "emoji": True}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f":white_check_mark: *{fit(title, 500)}* · Round {round_number}",
+                    "verbatim": True,
+                }
+            ],
+        },
+    ]
+    note = {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": DONE_NOTE, "verbatim": True}],
+    }
+    blocks += answers[: MAX_BLOCKS - len(blocks) - 1]
+    blocks.append(note)
+    return {"text": fit(f"{DONE_HEADER}: {title}", 3000), "blocks": blocks}
+
+
+async def mark_prompts_done(
+    runtime: Runtime, adapter: SlackAdapter, actor: str, replies: Sequence[Outgoing]
+) -> None:
+    """Update the opening prompt of every round that `replies` say `actor` finished.
+
+    Args:
+        runtime: the running bot (its database).
+        adapter: the Slack adapter (client and DM channels).
+        actor: who answered (`slack:U…`).
+        replies: what the engine returned for the answer.
+    """
+    for summary in done_summaries(replies):
+        try:
+            ref = await asyncio.to_thread(find_opening_prompt, runtime.db, actor, summary.round_id)
+            if ref is None:
+                logger.info(
+                    "slack: no delivered opening prompt of %s in round %s to mark done",
+                    actor,
+                    summary.round_id,
+                )
+                continue
+            channel, sep, ts = ref.message_id.rpartition(":")
+            if not sep:
+                team, target = split_address(ref.destination)
+                channel = await adapter.channel_for(target, team=team)
+            payload = render_done(summary, ref.round_number)
+            await adapter.client.chat_update(channel=channel, ts=ts, **payload)
+        except Exception:
+            logger.warning(
+                "slack: could not mark the opening prompt of %s in round %s done",
+                actor,
+                summary.round_id,
+                exc_info=True,
+            )
+
+
+__all__ = ["PromptRef", "done_summaries", "find_opening_prompt", "mark_prompts_done", "render_done"]

@@ -1,0 +1,240 @@
+"""A fake Slack Web API on loopback, for tests that run the real Bolt app and adapter.
+
+Like bolt-python's `tests/mock_web_api_server`, it answers the methods strategy-bot calls
+with bodies shaped like Slack's, and records every request (method, parsed body, headers)
+so tests can assert on what Slack would have received. Failures are scripted per method,
+optionally only for requests whose body matches (`script("conversations.open",
+body={"ok": False, "error": "user_not_found"}, match={"users": "U0SAM"})`); a scripted
+response is used once unless `times` says otherwise.
+
+The app reaches it through `SLACK_API_URL` (`fake.url`, ending in "/"); `response_url`s
+point at `fake.respond_url(name)`.
+
+OAuth: `oauth.v2.access` exchanges any code for a bot token of workspace `install_team`
+(with a refresh token and `expires_in` when `rotation` is on) and refreshes tokens
+(`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Recorded:
+    """One request the fake received."""
+
+    method: str  # Web API method, or "respond" for a response_url
+    body: dict[str, Any]
+    headers: dict[str, str]
+    path: str
+    at: float = field(default_factory=time.monotonic)  # when it arrived
+
+
+@dataclass
+class _Scripted:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    match: dict[str, Any]
+    times: int
+
+
+@dataclass
+class FakeSlackApi:
+    """The fake server; `start()` it, then point the app at `url`."""
+
+    requests: list[Recorded] = field(default_factory=list)
+    _scripts: dict[str, list[_Scripted]] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+    _base: str = ""
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    tokens: set[str] = field(default_factory=lambda: {"xoxb-test"})  # accepted bot tokens
+    install_team: str = "T0ACME"  # the workspace an OAuth install is for
+    rotation: bool = False  # issue expiring tokens with refresh tokens
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL (for SLACK_API_URL)."""
+        return f"{self._base}/api/"
+
+    def respond_url(self, name: str = "cmd") -> str:
+        """A response_url for a slash command or an action."""
+        return f"{self._base}/respond/{name}"
+
+    async def start(self) -> str:
+        """Listen on 127.0.0.1 (a free port); returns the base URL."""
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/respond/{name}", self._respond)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self._base = f"http://{host}:{port}"
+        return self._base
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- scripting and reading --------------------------------------------------------
+
+    def script(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        match: dict[str, Any] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` (matching `match`) with this response.
+
+        Without `body`, a 429 answers `{"ok": false, "error": "ratelimited"}` and anything
+        else `{"ok": false, "error": "fatal_error"}`.
+        """
+        if body is None:
+            body = {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
+        self._scripts.setdefault(method, []).append(
+            _Scripted(status, body, dict(headers or {}), dict(match or {}), times)
+        )
+
+    def calls(self, method: str, **match: Any) -> list[Recorded]:
+        """Requests of one method whose body contains every `match` item."""
+        return [
+            r
+            for r in self.requests
+            if r.method == method and all(r.body.get(k) == v for k, v in match.items())
+        ]
+
+    async def wait_for(
+        self, method: str, count: int = 1, within: float = 10.0, **match: Any
+    ) -> list[Recorded]:
+        """Wait until at least `count` matching requests arrived; returns them all."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            found = self.calls(method, **match)
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                seen = [
+                    (r.method, r.body.get("channel") or r.body.get("users")) for r in self.requests
+                ]
+                raise AssertionError(f"{count} x {method} {match} not received; got {seen}")
+            await asyncio.sleep(0.02)
+
+    # -- handlers ----------------------------------------------------------------------
+
+    async def _read(self, request: web.Request) -> dict[str, Any]:
+        body: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            raw = await request.text()
+            body.update(json.loads(raw) if raw else {})
+        else:
+            body.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        for key in ("view", "blocks"):
+            if isinstance(body.get(key), str):
+                body[key] = json.loads(body[key])
+        return body
+
+    def _scripted(self, method: str, body: dict[str, Any]) -> _Scripted | None:
+        for item in self._scripts.get(method, []):
+            if all(body.get(k) == v for k, v in item.match.items()):
+                item.times -= 1
+                if item.times <= 0:
+                    self._scripts[method].remove(item)
+                return item
+        return None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await self._read(request)
+        self.requests.append(Recorded(method, body, dict(request.headers), request.path))
+        scripted = self._scripted(method, body)
+        if scripted is not None:
+            return web.json_response(
+                scripted.body, status=scripted.status, headers=scripted.headers
+            )
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_access(body))
+        auth = request.headers.get("Authorization", "")
+        if auth.removeprefix("Bearer ") not in self.tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response(self._answer(method, body))
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://acme.slack.com/",
+                "team": "Acme",
+                "user": "strategybot",
+                "team_id": "T0TEAM",
+                "user_id": "U0BOT",
+                "bot_id": "B0BOT",
+                "is_enterprise_install": False,
+            }
+        if method == "conversations.open":
+            user = str(body.get("users", "")).split(",")[0]
+            return {"ok": True, "channel": {"id": "D" + user[1:]}}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = body.get("ts") or f"1700000000.{next(self._ts):06d}"
+            message = {
+                "type": "message",
+                "user": "U0BOT",
+                "bot_id": "B0BOT",
+                "text": body.get("text", ""),
+                "blocks": body.get("blocks", []),
+                "ts": ts,
+            }
+            if body.get("thread_ts"):
+                message["thread_ts"] = body["thread_ts"]
+            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+        if method in ("views.open", "views.publish", "views.update"):
+            view = dict(body.get("view") or {})
+            view.update({"id": f"V{next(self._ts):08d}", "hash": "1700000000.abc"})
+            return {"ok": True, "view": view}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _oauth_access(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack's `oauth.v2.access` answer for a bot-only install (or a token refresh)."""
+        n = next(self._ts)
+        if body.get("grant_type") == "refresh_token":
+            if not str(body.get("refresh_token", "")).startswith("xoxe-1-"):
+                return {"ok": False, "error": "invalid_refresh_token"}
+        elif not body.get("code"):
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxb-{self.install_team}-{n}" + ("-rotating" if self.rotation else "")
+        self.tokens.add(token)
+        answer: dict[str, Any] = {
+            "ok": True,
+            "app_id": "A0APP",
+            "authed_user": {"id": "U0INSTALLER"},
+            "scope": "chat:write,commands,im:history,im:write",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": "U0BOT",
+            "team": {"id": self.install_team, "name": "Acme"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if self.rotation or body.get("grant_type") == "refresh_token":
+            answer["refresh_token"] = f"xoxe-1-{n}"
+            answer["expires_in"] = 43200
+        return answer
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await self._read(request)
+        self.requests.append(Recorded("respond", body, dict(request.headers), request.path))
+        return web.Response(text="ok")
