@@ -1,0 +1,275 @@
+"""Teams as a delivery target: the outbox worker's `send`, as proactive Bot Framework messages.
+
+Why it looks like this:
+
+- **Only where installed.** A bot can post in Teams only into a conversation it was
+  installed in, through the `ConversationReference` it saw there (`bot.py` stores one per
+  person and channel in `teams_references`). An address with no stored reference, or one
+  whose bot was removed, is a permanent `failed` with `NOT_INSTALLED`, so admins see the
+  person as unreachable in `status` instead of the prompt vanishing (opsdroid only logs
+  "Unable to send a message until someone has spoken to the bot first").
+- **Proactive, never a reply.** `continue_conversation` builds a continuation activity with
+  a random id, and botbuilder would turn every send into "reply to that id". The callback
+  clears it, so messages go to `POST /v3/conversations/{id}/activities`: a new message in a
+  personal chat, a new post in a channel.
+- **The outbox owns retries.** One `send` is one attempt and `classify` reads the Bot
+  Connector's answer: 429 is `retry` with its `Retry-After`, 5xx and dropped connections are
+  plain `retry`, and what no retry fixes (403 bot blocked or removed, 404 conversation not
+  found, 400 bad payload, 401 credentials) is `failed` with the connector's error code.
+- **Long messages** are several cards (`render_activity_attachments`): one activity per
+  card, in order. Progress is kept per idempotency key, so a retry after a 429 on part
+  three does not post parts one and two again (within this process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from botbuilder.core import TurnContext
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationReference,
+)
+from msrest.exceptions import ClientRequestError, HttpOperationError
+from sqlalchemy import select
+
+from bot.adapters.base import DeliveryResult
+from bot.adapters.teams.cards import attachment, render_activity_attachments
+from bot.flows.outbound import OutboundMessage
+from storage.db import Database
+from storage.models import TeamsReference, utcnow
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+PREFIX = "teams:"
+NOT_INSTALLED = "not installed: this person or channel has not added the bot in Teams"
+DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
+_MAX_REMEMBERED = 10_000
+# HTTP statuses of the Bot Connector that no retry fixes.
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413})
+
+
+def person_address(account: ChannelAccount | None) -> str | None:
+    """The engine identity (and delivery address) of a Teams user.
+
+    Args:
+        account: the activity's `from` (or a member of `membersAdded`).
+
+    Returns:
+        `teams:<AAD object id>` when Teams gives one (it is stable across tenants' bots and
+        what an admin finds in Entra ID), else `teams:<Teams user id>`; None without an id.
+    """
+    if account is None:
+        return None
+    ident = account.aad_object_id or account.id
+    return PREFIX + ident if ident else None
+
+
+def channel_address(conversation_id: str) -> str:
+    """The address of a Teams channel or group chat, from any conversation id in it.
+
+    Args:
+        conversation_id: `19:…@thread.tacv2`, possibly with `;messageid=…` (a thread).
+
+    Returns:
+        `teams:<conversation id without the thread suffix>`.
+    """
+    return PREFIX + conversation_id.split(";", 1)[0]
+
+
+class ReferenceStore:
+    """Stored conversation references (synchronous: call through `asyncio.to_thread`).
+
+    Args:
+        db: the bot's database.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def save(self, address: str, kind: str, reference: ConversationReference) -> None:
+        """Insert or refresh the reference of an address and mark it installed."""
+        data: dict[str, Any] = reference.serialize()
+        data.pop("activityId", None)  # proactive messages start new messages, not replies
+        with self.db.transaction() as session:
+            row = session.scalar(select(TeamsReference).where(TeamsReference.address == address))
+            if row is None:
+                session.add(TeamsReference(address=address, kind=kind, reference=data))
+                return
+            row.kind, row.reference, row.installed, row.updated_at = kind, data, True, utcnow()
+
+    def uninstall(self, address: str) -> None:
+        """Mark an address as no longer reachable (the bot was removed)."""
+        with self.db.transaction() as session:
+            row = session.scalar(select(TeamsReference).where(TeamsReference.address == address))
+            if row is not None:
+                row.installed, row.updated_at = False, utcnow()
+
+    def get(self, address: str) -> ConversationReference | None:
+        """The reference to post to `address`, or None when the bot is not installed there."""
+        with self.db.transaction() as session:
+            row = session.scalar(
+                select(TeamsReference).where(
+                    TeamsReference.address == address, TeamsReference.installed.is_(True)
+                )
+            )
+            if row is None:
+                return None
+            reference: ConversationReference = ConversationReference.deserialize(row.reference)
+            return reference
+
+
+def _status_and_code(exc: HttpOperationError) -> tuple[int, str]:
+    response = getattr(exc, "response", None)
+    status = int(getattr(response, "status_code", 0) or getattr(response, "status", 0) or 0)
+    code = ""
+    error = getattr(getattr(exc, "error", None), "error", None)
+    if error is not None and getattr(error, "code", None):
+        code = str(error.code)
+    return status, code
+
+
+def _retry_after(exc: HttpOperationError) -> float:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    raw = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+
+
+def classify(exc: Exception) -> DeliveryResult:
+    """Map a failed Bot Connector call to a delivery result (see the module docstring).
+
+    Args:
+        exc: what the call raised.
+
+    Returns:
+        `retry` (with `retry_after` for a 429) or `failed` with the connector's error code.
+
+    Raises:
+        Exception: `exc` itself when it is not a connector or network error (a bug: the
+            outbox counts it as a failed attempt and logs it).
+    """
+    if isinstance(exc, HttpOperationError):
+        status, code = _status_and_code(exc)
+        label = f"{code or 'http'} (HTTP {status})"
+        if status == 429:
+            return DeliveryResult.retry(label, retry_after=_retry_after(exc))
+        if status in PERMANENT_STATUSES:
+            if status == 401:
+                logger.error(
+                    "teams: the connector refused our token; check MICROSOFT_APP_* settings"
+                )
+            return DeliveryResult.failed(label)
+        return DeliveryResult.retry(label)
+    if isinstance(exc, ClientRequestError | aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return DeliveryResult.retry(type(exc).__name__)
+    raise exc
+
+
+@dataclass
+class _Progress:
+    """How far a multi-card message got."""
+
+    parts_done: int = 0
+    first_id: str | None = None
+    ids: list[str] = field(default_factory=list)
+
+
+def card_activity(card: dict[str, Any]) -> Activity:
+    """A message activity carrying one Adaptive Card."""
+    shaped = attachment(card)
+    return Activity(
+        type=ActivityTypes.message,
+        attachments=[Attachment(content_type=shaped["contentType"], content=shaped["content"])],
+    )
+
+
+class TeamsAdapter:
+    """The Teams platform as the outbox worker sees it (the `Adapter` protocol).
+
+    Args:
+        cloud: botbuilder's `CloudAdapter` (it holds the credentials and connector clients).
+        app_id: MICROSOFT_APP_ID, or None when running unauthenticated (local testing).
+        references: where conversation references are stored.
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, *, cloud: Any, app_id: str | None, references: ReferenceStore) -> None:
+        self.cloud = cloud
+        self.app_id = app_id
+        self.references = references
+        self._progress: OrderedDict[str, _Progress] = OrderedDict()
+
+    async def start(self) -> None:
+        """Nothing to connect: Teams calls us, and connector clients are made per call."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
+    async def send(
+        self, *, address: str, message: OutboundMessage, idempotency_key: str
+    ) -> DeliveryResult:
+        """Post one outbox message proactively to a person's chat or a channel.
+
+        Args:
+            address: `teams:<AAD object id>` (a person) or `teams:<conversation id>`.
+            message: what to post; rendered with `render_activity_attachments`.
+            idempotency_key: the outbox key; cards already posted under it are skipped.
+
+        Returns:
+            `sent` with the first activity's id, `failed` with `NOT_INSTALLED` when there is
+            no reference for the address, or `retry`/`failed` (see `classify`).
+        """
+        if not address.startswith(PREFIX) or len(address) == len(PREFIX):
+            return DeliveryResult.failed(f"not a teams address: {address[:60]!r}")
+        try:
+            cards = render_activity_attachments(message)
+        except TypeError:
+            return DeliveryResult.failed(f"{message.kind} cannot be posted as a message")
+        reference = await asyncio.to_thread(self.references.get, address)
+        if reference is None:
+            logger.info("teams: %s is unreachable (bot not installed)", address)
+            return DeliveryResult.failed(NOT_INSTALLED)
+        progress = self._progress.pop(idempotency_key, None) or _Progress()
+        try:
+            await self._post(reference, cards, progress)
+        except Exception as exc:
+            if progress.parts_done:
+                self._remember(idempotency_key, progress)
+            result = classify(exc)
+            logger.info("teams: delivery to %s %s (%s)", address, result.status, result.error)
+            return result
+        return DeliveryResult.sent(progress.first_id)
+
+    async def _post(
+        self, reference: ConversationReference, cards: list[dict[str, Any]], progress: _Progress
+    ) -> None:
+        async def post_cards(context: TurnContext) -> None:
+            context.activity.id = None  # a new message, not a reply to the continuation id
+            for index in range(progress.parts_done, len(cards)):
+                response = await context.send_activity(card_activity(cards[index]))
+                ident = str(getattr(response, "id", "") or "")
+                if index == 0:
+                    progress.first_id = ident
+                progress.ids.append(ident)
+                progress.parts_done = index + 1
+
+        await self.cloud.continue_conversation(reference, post_cards, self.app_id)
+
+    def _remember(self, key: str, progress: _Progress) -> None:
+        self._progress[key] = progress
+        self._progress.move_to_end(key)
+        while len(self._progress) > _MAX_REMEMBERED:
+            self._progress.popitem(last=False)

@@ -1,0 +1,297 @@
+"""The Teams turn handler: activities in, engine events out, replies into the outbox.
+
+botbuilder calls `TeamsBot.on_turn` for every activity that passed authentication. The
+handler only translates (STYLE: thin adapters); business rules stay in the engine.
+Activity types are routed with a dict; types we do not use are accepted and ignored.
+
+- **Installation** (`conversationUpdate` with the bot in `membersAdded`, or
+  `installationUpdate` "add") stores the conversation reference, keyed by the person's
+  address in a personal chat and by the channel's address in a team. Removal marks it
+  uninstalled. Every later activity refreshes the reference (a service URL can move).
+- **Messages**: Teams has no slash commands, so the command grammar is typed to the bot
+  (with an @mention in a channel, which is stripped). In a personal chat text becomes a
+  `TextMessage`: the engine takes it as the answer to the current question unless it is a
+  complete command. In a channel nobody answers questions, so it is a `CommandInvoked`
+  (an unknown word then gets "I don't know the command", not "no open questions").
+- **Card submits**: an `Action.Submit` arrives as a message whose `value` holds the data
+  (`cards.parse_submit`); an `Action.Execute` as an `adaptiveCard/action` invoke. The
+  whole form becomes `FormSubmitted`; buttons become `ActionPressed`; a prompt's Send
+  becomes a `TextMessage` (the card does not say which question it showed, and the engine
+  answers the current one). Unreadable submits get `messages.UNREADABLE_CLICK`.
+
+Persist before acknowledging (DESIGN.md): the engine stores the answer and the replies are
+written to the outbox before the handler returns, and only then does Teams get its 200.
+If either fails Teams gets a 500 and redelivers; the engine ignores a redelivered activity
+id. Replies go through the outbox rather than straight back on the turn, so they share one
+ordered, rate-limited, retried queue with prompts (a 429 never drops one).
+
+After a form (or the last answer) is submitted on a card, the card is replaced by a
+read-only summary: `update_activity` on the card's id (`replyToId`) for a message submit,
+the invoke response's card for `Action.Execute`. That update is cosmetic (the answers are
+stored and the full summary is queued), so its failure is logged, not raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from bot import messages
+from bot.adapters.teams.adapter import (
+    ReferenceStore,
+    card_activity,
+    channel_address,
+    person_address,
+)
+from bot.adapters.teams.cards import parse_submit, render_readonly_summary
+from bot.flows.events import (
+    Action,
+    ActionPressed,
+    CommandInvoked,
+    FormSubmitted,
+    InboundEvent,
+    TextMessage,
+)
+from bot.flows.outbound import DigestMessage, Form, Notice, Outgoing, Prompt, Summary
+
+if TYPE_CHECKING:  # bot.app imports the adapters
+    from bot.app import Runtime
+
+logger = logging.getLogger(__name__)
+
+INVOKE_CARD_ACTION = "adaptiveCard/action"
+CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+ERROR_RESPONSE = "application/vnd.microsoft.error"
+PERSONAL = "personal"
+# Replies that are about one person's answers go to their personal chat, even when the
+# command was typed in a channel; everything else answers where it was asked.
+PRIVATE_REPLIES = (Prompt, Form, Summary)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What a card submit led to: the summary to show on the card, or why it was refused."""
+
+    summary: Summary | None = None
+    error: str | None = None
+
+
+class TeamsBot:
+    """The bot behind `/api/messages`.
+
+    Args:
+        runtime: the running bot (engine, database, outbox worker).
+        references: where conversation references are stored.
+    """
+
+    def __init__(self, runtime: Runtime, references: ReferenceStore) -> None:
+        self.runtime = runtime
+        self.references = references
+        self._routes: dict[str, Callable[[TurnContext], Awaitable[None]]] = {
+            ActivityTypes.message: self.on_message,
+            ActivityTypes.invoke: self.on_invoke,
+            ActivityTypes.conversation_update: self.on_conversation_update,
+            ActivityTypes.installation_update: self.on_installation_update,
+        }
+
+    async def on_turn(self, context: TurnContext) -> None:
+        """Route one authenticated activity by its type."""
+        route = self._routes.get(str(context.activity.type))
+        if route is None:
+            logger.debug("teams: ignoring a %s activity", context.activity.type)
+            return
+        await route(context)
+
+    # -- installation -----------------------------------------------------------------
+
+    async def on_conversation_update(self, context: TurnContext) -> None:
+        """The bot (or someone) joined or left a conversation."""
+        activity = context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        if any(m.id == bot_id for m in activity.members_added or []):
+            await self._install(context)
+        elif any(m.id == bot_id for m in activity.members_removed or []):
+            await self._uninstall(context)
+        else:
+            await self._remember(context)
+
+    async def on_installation_update(self, context: TurnContext) -> None:
+        """The app was installed, upgraded or removed in a chat or team."""
+        action = str(context.activity.action or "")
+        if action.startswith("remove"):
+            await self._uninstall(context)
+        else:
+            await self._install(context)
+
+    async def _install(self, context: TurnContext) -> None:
+        address = await self._remember(context)
+        logger.info("teams: installed for %s", address)
+
+    async def _uninstall(self, context: TurnContext) -> None:
+        address = self._address_of(context.activity)
+        if address is not None:
+            await asyncio.to_thread(self.references.uninstall, address)
+            logger.info("teams: removed for %s", address)
+
+    async def _remember(self, context: TurnContext) -> str | None:
+        """Store (or refresh) the reference of the conversation an activity came from."""
+        activity = context.activity
+        address = self._address_of(activity)
+        if address is None:
+            return None
+        reference = TurnContext.get_conversation_reference(activity)
+        kind = str(activity.conversation.conversation_type or PERSONAL)
+        if kind != PERSONAL:
+            reference.conversation.id = address.split(":", 1)[1]  # the channel, not a thread
+        await asyncio.to_thread(self.references.save, address, kind, reference)
+        return address
+
+    @staticmethod
+    def _address_of(activity: Activity) -> str | None:
+        conversation = activity.conversation
+        if conversation is None or not conversation.id:
+            return None
+        if (conversation.conversation_type or PERSONAL) == PERSONAL:
+            return person_address(activity.from_property)
+        return channel_address(conversation.id)
+
+    # -- messages and card submits -----------------------------------------------------
+
+    async def on_message(self, context: TurnContext) -> None:
+        """Text typed to the bot, or an `Action.Submit` of one of our cards."""
+        activity = context.activity
+        actor = person_address(activity.from_property)
+        if actor is None:
+            return
+        await self._remember(context)
+        if isinstance(activity.value, Mapping):
+            result = await self._submit(context, actor, activity.value)
+            if result.summary is not None and activity.reply_to_id:
+                await self._replace_card(context, activity.reply_to_id, result.summary)
+            return
+        text = TurnContext.remove_recipient_mention(activity) or ""
+        text = text.replace("&nbsp;", " ").strip()
+        if not text:
+            return  # an image, a sticker, an empty mention: nothing to answer
+        event: InboundEvent
+        if (activity.conversation.conversation_type or PERSONAL) == PERSONAL:
+            event = TextMessage(
+                actor=actor, text=text, event_id=activity.id, actor_name=activity.from_property.name
+            )
+        else:  # nobody answers questions in a channel: a mention there is always a command
+            event = CommandInvoked(
+                actor=actor, text=text, event_id=activity.id, actor_name=activity.from_property.name
+            )
+        replies = await self.runtime.handle(event)
+        await self._enqueue(self._route_replies(activity, replies), event)
+
+    async def on_invoke(self, context: TurnContext) -> None:
+        """An `Action.Execute` (`adaptiveCard/action`); other invokes are not implemented."""
+        activity = context.activity
+        actor = person_address(activity.from_property)
+        if activity.name != INVOKE_CARD_ACTION or actor is None:
+            await self._invoke_response(context, InvokeResponse(status=HTTPStatus.NOT_IMPLEMENTED))
+            return
+        await self._remember(context)
+        value = activity.value if isinstance(activity.value, Mapping) else {}
+        result = await self._submit(context, actor, value)
+        body: dict[str, Any]
+        if result.error is not None:
+            body = {
+                "statusCode": 400,
+                "type": ERROR_RESPONSE,
+                "value": {"code": "BadRequest", "message": result.error},
+            }
+        elif result.summary is not None:
+            card = render_readonly_summary(result.summary)
+            body = {"statusCode": 200, "type": CARD_RESPONSE, "value": card}
+        else:
+            body = {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": "Received."}
+        await self._invoke_response(context, InvokeResponse(status=HTTPStatus.OK, body=body))
+
+    async def _submit(
+        self, context: TurnContext, actor: str, data: Mapping[str, Any]
+    ) -> SubmitResult:
+        """Run a card submit through the engine and queue its replies."""
+        activity = context.activity
+        try:
+            action, round_id, value = parse_submit(data)
+            event: InboundEvent
+            if action == "form":
+                values = value if isinstance(value, Mapping) else {}
+                event = FormSubmitted(
+                    actor=actor, round_id=round_id, values=values, event_id=activity.id
+                )
+            elif action == "answer":
+                event = TextMessage(actor=actor, text=str(value or ""), event_id=activity.id)
+            else:
+                event = ActionPressed(
+                    actor=actor,
+                    action=Action(action),
+                    round_id=round_id,
+                    value=value if isinstance(value, str) else None,
+                    event_id=activity.id,
+                )
+        except ValueError as exc:
+            logger.warning("teams: unreadable card submit from %s: %s", actor, exc)
+            unreadable = Notice(level="error", lines=(messages.UNREADABLE_CLICK,))
+            await self._enqueue([Outgoing(address=actor, message=unreadable)], None)
+            return SubmitResult(error=messages.UNREADABLE_CLICK)
+        replies = await self.runtime.handle(event)
+        await self._enqueue(self._route_replies(activity, replies), event)
+        summary = None
+        if action in ("form", "answer"):
+            summary = next((r.message for r in replies if isinstance(r.message, Summary)), None)
+        return SubmitResult(summary=summary)
+
+    async def _replace_card(self, context: TurnContext, activity_id: str, summary: Summary) -> None:
+        update = card_activity(render_readonly_summary(summary))
+        update.id = activity_id
+        try:
+            await context.update_activity(update)
+        except Exception:
+            logger.warning("teams: could not update card %s to its summary", activity_id)
+
+    @staticmethod
+    async def _invoke_response(context: TurnContext, response: InvokeResponse) -> None:
+        await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
+
+    # -- replies ----------------------------------------------------------------------
+
+    def _route_replies(self, activity: Activity, replies: list[Outgoing]) -> list[Outgoing]:
+        """Answer in a channel where asked, except what is for one person's eyes.
+
+        A person's prompts, forms and answers always go to their personal chat; a digest
+        is posted in a channel only if it is the CIO channel (only the CIO and admins may
+        read digests); notices answer in the channel the command was typed in.
+        """
+        conversation = activity.conversation
+        if conversation is None or (conversation.conversation_type or PERSONAL) == PERSONAL:
+            return replies
+        here = channel_address(str(conversation.id))
+        cio_channel = here == self.runtime.playbook.cio_channel
+        routed = []
+        for reply in replies:
+            message = reply.message
+            private = isinstance(message, PRIVATE_REPLIES) or (
+                isinstance(message, DigestMessage) and not cio_channel
+            )
+            routed.append(reply if private else Outgoing(address=here, message=message))
+        return routed
+
+    async def _enqueue(self, replies: list[Outgoing], cause: InboundEvent | None) -> None:
+        """Write replies to the outbox (one transaction) and wake the worker."""
+        if not replies:
+            return
+        prefix = f"teams-reply:{cause.event_id}" if cause and cause.event_id else None
+        prefix = prefix or f"teams-reply:{uuid.uuid4().hex}"
+        await self.runtime.enqueue_replies(replies, prefix)
