@@ -1,0 +1,1 @@
+"""Benchmarks: each figure printed beside a floor measured in the same run, as a ratio."""

@@ -1,0 +1,294 @@
+"""Slack ack latency: `python -m bench.slack_ack [--requests N] [--quick]`.
+
+Slack gives an app three seconds to acknowledge a slash command or a button, and our
+listeners store an answer *before* acking (DESIGN.md), so the ack carries real work. This
+measures what that costs: signed requests over loopback to
+
+- **the full app**: `build_app` + `mount_slack` on a SQLite file, with the outbox worker
+  running and delivering every reply to the fake Slack Web API (`tests/fakes/slack_api`);
+- **a bare Bolt `AsyncApp`** with no-op listeners (`await ack()`), mounted the same way
+  (aiohttp route -> `to_bolt_request` -> `async_dispatch` -> `to_aiohttp_response`),
+  verifying the same signatures: the floor that Bolt and HTTP cost by themselves.
+
+Both run in the same process and the same run, one request at a time, timed from send to
+the full response. The figures are p50/p99 per kind and the full/bare ratios. The slash
+command (`/strategy status` by an admin) is acked at once and runs in the background; the
+button (a rating answer on an open round's prompt) is stored before the ack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import yaml
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from sqlalchemy import select
+
+from bot.adapters.slack.adapter import make_client
+from bot.adapters.slack.app import EVENTS_PATH
+from bot.app import RUNTIME, build_app
+from bot.config import load_settings
+from storage import models
+from tests.fakes.slack_api import FakeSlackApi
+
+SECRET = "bench-secret"  # noqa: S105 - signs loopback requests only
+TOKEN = "xoxb-test"  # noqa: S105 - what the fake Web API accepts
+ADMIN, MEMBERS = "U0ADMIN", ("U0MARIA", "U0SAM")
+Request = Callable[[int], tuple[str, str]]  # n -> (body, content type)
+
+
+def playbook() -> dict[str, Any]:
+    """One conversation, two members, Slack identities."""
+    return {
+        "organisation": "Bench",
+        "cio_channel": "slack:C0CIO",
+        "roles": {"cio": ["slack:U0CIO"], "admins": [f"slack:{ADMIN}"]},
+        "groups": {
+            "marketing": {
+                "title": "Marketing",
+                "members": [{"id": f"slack:{m}", "name": m} for m in MEMBERS],
+            }
+        },
+        "conversations": [
+            {
+                "key": "social-media",
+                "title": "Social Media",
+                "purpose": "Brand management and customer engagement.",
+                "groups": ["marketing"],
+                "cadence": "every 2 weeks on tue at 10:00",
+                "questions": [
+                    {"id": "hearing", "text": "What are you hearing?"},
+                    {"id": "external", "text": "External maturity?", "type": "rating"},
+                ],
+            }
+        ],
+    }
+
+
+def signed(body: str) -> dict[str, str]:
+    """Headers Slack would send with this body."""
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + digest}
+
+
+def command_request(fake: FakeSlackApi) -> Request:
+    """`/strategy status` typed by the admin."""
+
+    def make(n: int) -> tuple[str, str]:
+        form = {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "channel_id": "C0GENERAL",
+            "user_id": ADMIN,
+            "command": "/strategy",
+            "text": "status",
+            "api_app_id": "A0APP",
+            "response_url": fake.respond_url(f"bench{n}"),
+            "trigger_id": f"trigger.{n}",
+        }
+        return urlencode(form), "application/x-www-form-urlencoded"
+
+    return make
+
+
+def button_request(round_id: int) -> Request:
+    """A rating button ("4") on the open round's prompt, pressed by alternating members."""
+
+    def make(n: int) -> tuple[str, str]:
+        user = MEMBERS[n % len(MEMBERS)]
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0TEAM"},
+            "user": {"id": user, "team_id": "T0TEAM"},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+            "trigger_id": f"trigger.{n}",
+            "channel": {"id": "D" + user[1:]},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": "strategy:answer:4",
+                    "block_id": f"strategy:r:{round_id}:external",
+                    "value": json.dumps({"r": round_id, "v": "4"}),
+                    "action_ts": f"1700000000.{n:06d}",
+                }
+            ],
+            "state": {"values": {}},
+        }
+        return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+    return make
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Run an aiohttp app on a free loopback port; returns the runner and the events URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}{EVENTS_PATH}"
+
+
+def bare_app(fake: FakeSlackApi) -> web.Application:
+    """A Bolt AsyncApp with no-op listeners, mounted like `mount_slack` mounts ours."""
+    bolt = AsyncApp(
+        client=make_client(token=TOKEN, base_url=fake.url),
+        signing_secret=SECRET,
+        process_before_response=True,
+        logger=logging.getLogger("bench.bare-bolt"),
+    )
+
+    async def noop(ack: Callable[..., Awaitable[Any]]) -> None:
+        await ack()
+
+    bolt.command("/strategy")(noop)
+    bolt.action(re.compile("^strategy:"))(noop)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    app = web.Application()
+    app.router.add_post(EVENTS_PATH, events)
+    return app
+
+
+def full_app(fake: FakeSlackApi, workdir: Path) -> web.Application:
+    """The real application with Slack mounted, on a fresh SQLite file."""
+    path = workdir / "playbook.yml"
+    path.write_text(yaml.safe_dump(playbook(), sort_keys=False))
+    settings = load_settings(
+        DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+        PLAYBOOK_PATH=str(path),
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.url,
+        MICROSOFT_APP_ID=None,
+        CONSOLE_ENABLED=False,
+        SCHEDULER_ENABLED=False,
+        TICK_SECONDS=3600,
+        OUTBOX_POLL_SECONDS=0.2,
+    )
+    return build_app(settings, migrate=True)
+
+
+async def timed(
+    session: aiohttp.ClientSession, url: str, make: Request, n: int, warmup: int
+) -> list[float]:
+    """Send `warmup + n` requests one at a time; returns the last n latencies (ms)."""
+    latencies = []
+    for i in range(warmup + n):
+        body, content_type = make(i)
+        headers = {"Content-Type": content_type, **signed(body)}
+        start = time.perf_counter()
+        async with session.post(url, data=body.encode(), headers=headers) as resp:
+            await resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"{url} answered {resp.status}")
+        if i >= warmup:
+            latencies.append((time.perf_counter() - start) * 1000)
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of some latencies."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def open_round(
+    app: web.Application, fake: FakeSlackApi, session: aiohttp.ClientSession, url: str
+) -> int:
+    """Open a round as the admin; returns its id once the prompts are out."""
+    form = command_request(fake)(0)[0].replace("text=status", "text=ask+social-media")
+    await session.post(
+        url,
+        data=form.encode(),
+        headers={**signed(form), "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    runtime = app[RUNTIME]
+    for _ in range(500):
+        with runtime.db.transaction() as s:
+            round_id = s.scalar(select(models.Round.id).where(models.Round.status == "open"))
+        if round_id is not None:
+            return int(round_id)
+        await asyncio.sleep(0.01)
+    raise RuntimeError("the round did not open")
+
+
+async def run(n: int) -> None:
+    """Measure both apps and print the figures."""
+    logging.basicConfig(level=logging.ERROR)
+    fake = FakeSlackApi()
+    await fake.start()
+    warmup = max(20, n // 20)
+    results: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp:
+        full = full_app(fake, Path(tmp))
+        full_runner, full_url = await serve(full)
+        bare_runner, bare_url = await serve(bare_app(fake))
+        try:
+            async with aiohttp.ClientSession() as session:
+                round_id = await open_round(full, fake, session, full_url)
+                for kind, make in (
+                    ("slash command", command_request(fake)),
+                    ("button", button_request(round_id)),
+                ):
+                    for name, url in (("bare", bare_url), ("full", full_url)):
+                        results[kind, name] = await timed(session, url, make, n, warmup)
+        finally:
+            # The worker paces each DM at one message a second; the replies still queued
+            # would take minutes to deliver, and nobody is waiting for them here.
+            for task in full[RUNTIME]._tasks:
+                task.cancel()
+            await full_runner.cleanup()
+            await bare_runner.cleanup()
+            await fake.stop()
+    print(f"Slack ack latency over loopback, {n} signed requests each (after {warmup} warm-up)")
+    print(
+        f"{'':16}{'full p50':>10}{'bare p50':>10}{'ratio':>7}{'full p99':>11}{'bare p99':>10}"
+        f"{'ratio':>7}"
+    )
+    for kind in ("slash command", "button"):
+        full_l, bare_l = results[kind, "full"], results[kind, "bare"]
+        f50, b50, f99, b99 = (
+            pct(full_l, 0.5),
+            pct(bare_l, 0.5),
+            pct(full_l, 0.99),
+            pct(bare_l, 0.99),
+        )
+        print(
+            f"{kind:16}{f50:>8.2f}ms{b50:>8.2f}ms{f50 / b50:>6.1f}x"
+            f"{f99:>9.2f}ms{b99:>8.2f}ms{f99 / b99:>6.1f}x"
+            f"   (full mean {statistics.fmean(full_l):.2f} ms)"
+        )
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(prog="python -m bench.slack_ack", description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="timed requests per kind/app")
+    parser.add_argument("--quick", action="store_true", help="200 requests, a smoke run")
+    args = parser.parse_args()
+    asyncio.run(run(200 if args.quick else max(10, args.requests)))
+
+
+if __name__ == "__main__":
+    main()

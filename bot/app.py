@@ -1,0 +1,222 @@
+"""Assembles the one process: database, engine, outbox worker, scheduler, adapters, HTTP.
+
+Everything is wired here and nowhere else, so each part can be built alone in tests. The
+aiohttp application owns the lifecycle: `on_startup` starts the worker and the scheduler,
+`on_cleanup` stops them, so `web.run_app` and test servers behave the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from bot.adapters.base import Adapter
+from bot.adapters.console.adapter import ConsoleAdapter
+from bot.adapters.console.routes import register_console_routes
+from bot.config import Settings
+from bot.delivery.outbox import OutboxWorker, enqueue
+from bot.flows.engine import Engine, EngineHooks
+from bot.flows.events import InboundEvent
+from bot.flows.outbound import Outgoing
+from bot.flows.sync import sync_playbook
+from bot.metrics import Metrics
+from bot.playbook.loader import DEFAULT_PLAYBOOK, load_playbook
+from bot.playbook.model import Playbook
+from bot.scheduling.scheduler import RoundScheduler
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
+
+
+@dataclass
+class Runtime:
+    """The running parts of the bot, reachable from request handlers."""
+
+    settings: Settings
+    db: Database
+    playbook: Playbook
+    engine: Engine
+    metrics: Metrics
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+    worker: OutboxWorker | None = None
+    scheduler: RoundScheduler | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def handle(self, event: InboundEvent) -> list[Outgoing]:
+        """Run an inbound event through the engine (in a worker thread)."""
+        platform = event.actor.split(":", 1)[0]
+        self.metrics.inbound.labels(platform=platform, kind=type(event).__name__).inc()
+        try:
+            return await asyncio.to_thread(self.engine.handle, event)
+        except Exception:
+            self.metrics.errors.inc()
+            raise
+
+    async def enqueue_replies(self, replies: list[Outgoing], prefix: str) -> None:
+        """Queue replies in the outbox (keys `prefix:0`, `prefix:1`...) and wake the worker.
+
+        Adapters whose platform wants replies through the Web API (Slack, Teams) use this
+        so replies share the outbox's ordering, pacing and rate-limit handling.
+        """
+        await asyncio.to_thread(self._write_outbox, replies, prefix)
+        if self.worker is not None:
+            self.worker.notify()
+
+    def _write_outbox(self, replies: list[Outgoing], prefix: str) -> None:
+        now = self.engine.clock()
+        with self.db.transaction() as session:
+            for index, reply in enumerate(replies):
+                enqueue(
+                    session,
+                    key=f"{prefix}:{index}",
+                    address=reply.address,
+                    message=reply.message,
+                    now=now,
+                )
+
+
+def load_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Load the playbook, prepare the database and build the engine (no I/O loops yet).
+
+    Raises:
+        PlaybookError: the playbook is invalid (nothing is written to the database).
+    """
+    playbook = load_playbook(settings.playbook_path or DEFAULT_PLAYBOOK)
+    if migrate:
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    with db.transaction() as session:
+        sync_playbook(session, playbook)
+    engine = Engine(db=db, playbook=playbook)
+    return Runtime(settings=settings, db=db, playbook=playbook, engine=engine, metrics=Metrics())
+
+
+def console_people(playbook: Playbook) -> list[tuple[str, str, str]]:
+    """Who the console lets you be: the CIO, admins and every console member."""
+    people: dict[str, tuple[str, str, str]] = {}
+    names = {m.id: m.name for g in playbook.groups.values() for m in g.members}
+    for ident in playbook.roles.cio:
+        people[ident] = (ident, names.get(ident, "CIO"), "cio")
+    for ident in playbook.roles.admins:
+        people.setdefault(ident, (ident, names.get(ident, "Admin"), "admin"))
+    for key, group in playbook.groups.items():
+        for m in group.members:
+            people.setdefault(m.id, (m.id, m.name, key))
+    return [p for p in people.values() if p[0].startswith("console:")]
+
+
+def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
+    """The aiohttp application with every enabled part mounted."""
+    runtime = load_runtime(settings, migrate=migrate)
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    if settings.console_on:
+        console = ConsoleAdapter(handle=runtime.handle, people=console_people(runtime.playbook))
+        runtime.adapters["console"] = console
+        register_console_routes(app, console)
+    else:
+        app.router.add_get("/", _index)
+    if settings.slack_configured:
+        from bot.adapters.slack.app import mount_slack
+
+        mount_slack(app, runtime)
+    if settings.teams_configured:
+        from bot.adapters.teams.app import mount_teams
+
+        mount_teams(app, runtime)
+    app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
+    return app
+
+
+async def _start(app: web.Application) -> None:
+    rt = app[RUNTIME]
+    loop = asyncio.get_running_loop()
+    worker = OutboxWorker(
+        rt.db,
+        rt.adapters,
+        clock=rt.engine.clock,
+        max_attempts=rt.settings.outbox_max_attempts,
+        poll_seconds=rt.settings.outbox_poll_seconds,
+    )
+    rt.worker = worker
+
+    def outbox_changed() -> None:
+        loop.call_soon_threadsafe(worker.notify)
+
+    hooks = EngineHooks(outbox_changed=outbox_changed)
+    for adapter in rt.adapters.values():
+        await adapter.start()
+    rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))
+    if rt.settings.scheduler_enabled:
+        scheduler = RoundScheduler(
+            rt.engine,
+            clock=rt.engine.clock,
+            tick_seconds=rt.settings.tick_seconds,
+            grace=timedelta(hours=rt.settings.missed_round_grace_hours),
+        )
+        rt.scheduler = scheduler
+
+        def changed() -> None:
+            loop.call_soon_threadsafe(
+                lambda: rt._tasks.append(loop.create_task(scheduler.reschedule()))
+            )
+
+        hooks.schedule_changed = changed
+        await scheduler.start()
+    rt.engine.hooks = hooks
+    log.info(
+        "strategy-bot running: %d conversations, adapters: %s",
+        len(rt.playbook.conversations),
+        ", ".join(rt.adapters) or "none",
+    )
+
+
+async def _stop(app: web.Application) -> None:
+    rt = app[RUNTIME]
+    rt._stop.set()
+    if rt.scheduler is not None:
+        await rt.scheduler.stop()
+    if rt.worker is not None:
+        rt.worker.notify()
+    await asyncio.gather(*rt._tasks, return_exceptions=True)
+    for adapter in rt.adapters.values():
+        await adapter.stop()
+    rt.db.dispose()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    try:
+        await asyncio.to_thread(_ping, rt.db)
+    except Exception:
+        log.exception("health check failed")
+        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": rt.db.dialect})
+
+
+def _ping(db: Database) -> None:
+    from sqlalchemy import text
+
+    with db.transaction() as session:
+        session.execute(text("select 1"))
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    body = await asyncio.to_thread(rt.metrics.render, rt.db)
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.Response(text="strategy-bot is running. See /healthz.\n")

@@ -1,0 +1,87 @@
+"""The `strategy-bot` command: serve, database upgrades, playbook checks.
+
+argparse (standard library) is enough for four subcommands; errors go to stderr with
+exit status 2 for usage and configuration problems, 1 for a failed check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.errors import ConfigError, PlaybookError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="strategy-bot",
+        description="Runs the CIO's six strategy conversations in Slack, Teams or the web console.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the bot (web console, Slack, Teams endpoints)")
+    serve.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (env PORT, default 3978)")
+    db = sub.add_parser("db", help="database operations")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply migrations (safe to repeat)")
+    db_sub.add_parser("current", help="print the database's migration revision")
+    pb = sub.add_parser("playbook", help="playbook operations")
+    pb_sub = pb.add_subparsers(dest="pb_command", required=True, metavar="ACTION")
+    check = pb_sub.add_parser("check", help="validate a playbook (default: the built-in one)")
+    check.add_argument("file", nargs="?", type=Path, help="playbook YAML file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    from bot.config import load_settings
+
+    try:
+        overrides: dict[str, object] = {}
+        if getattr(args, "host", None):
+            overrides["HOST"] = args.host
+        if getattr(args, "port", None):
+            overrides["PORT"] = args.port
+        settings = load_settings(**overrides)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        if settings.log_level != "DEBUG":
+            # APScheduler logs every job run at INFO; the bot logs what matters itself.
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        if args.command == "playbook":
+            from bot.playbook.check import run_check
+
+            return run_check(args.file or settings.playbook_path, sys.stdout)
+        if args.command == "db":
+            from storage.migrate import current, upgrade
+
+            if args.db_command == "upgrade":
+                upgrade(settings.database_url)
+            print(current(settings.database_url) or "(empty)")
+            return 0
+        return _serve(settings)
+    except (ConfigError, PlaybookError) as exc:
+        print(f"strategy-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(settings: object) -> int:
+    from aiohttp import web
+
+    from bot.app import build_app
+    from bot.config import Settings
+
+    assert isinstance(settings, Settings)  # noqa: S101 - narrowing for mypy
+    app = build_app(settings)
+    print(f"strategy-bot: serving on http://{settings.host}:{settings.port}/", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""An acknowledged answer survives the process being killed (SIGKILL) and restarted.
+
+The real `strategy-bot serve` runs as a subprocess on a loopback port; nothing is mocked.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, db_url: str) -> None:
+        self.port = free_port()
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))
+        }
+        self.env.update(DATABASE_URL=db_url, PORT=str(self.port), TICK_SECONDS="3600")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.get("/healthz")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("server did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            return json.loads(r.read())
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
+            return json.loads(r.read())
+
+
+@pytest.fixture
+def server(db_url: str) -> Iterator[Server]:
+    srv = Server(db_url)
+    yield srv
+    if srv.proc and srv.proc.poll() is None:
+        srv.kill()
+
+
+def wait_prompt(srv: Server, who: str) -> dict[str, Any]:
+    for _ in range(100):
+        entries = srv.get(f"/console/api/feed?address={who}&after=0")["entries"]
+        prompts = [e["message"] for e in entries if e.get("message", {}).get("kind") == "prompt"]
+        if prompts:
+            return prompts[-1]  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"no prompt for {who}")
+
+
+def test_acknowledged_answer_survives_sigkill_and_restart(server: Server, tmp_path: Path) -> None:
+    server.start()
+    server.post(
+        "/console/api/message", {"as": "console:admin", "text": "ask social-media", "command": True}
+    )
+    wait_prompt(server, "console:maria")
+    answer = "We hear customers asking for a support forum ✅"
+    acked = server.post("/console/api/message", {"as": "console:maria", "text": answer})
+    assert any(e.get("message", {}).get("kind") == "prompt" for e in acked["entries"])
+    server.kill()  # no shutdown hooks, no flush: the answer must already be committed
+
+    server.start()
+    review = server.post(
+        "/console/api/message", {"as": "console:maria", "text": "review", "command": True}
+    )
+    summaries = [
+        e["message"] for e in review["entries"] if e.get("message", {}).get("kind") == "summary"
+    ]
+    assert summaries and summaries[0]["items"][0]["answer"] == answer
+    # The opening prompt is not sent again after the restart (give the outbox worker,
+    # which polls every second, time to deliver anything it thought was pending).
+    time.sleep(2.5)
+    entries = server.get("/console/api/feed?address=console:maria&after=0")["entries"]
+    assert not [e for e in entries if e.get("message", {}).get("opening")]
