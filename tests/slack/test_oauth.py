@@ -19,15 +19,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData, select, update
 
 from bot.adapters.base import DeliveryResult
 from bot.adapters.slack.adapter import SlackAdapter
-from bot.adapters.slack.app import EVENTS_PATH
-from bot.adapters.slack.install import INSTALL_PATH, REDIRECT_PATH, SOCKET_MODE
+from bot.adapters.slack.install import INSTALL_PATH, REDIRECT_PATH
 from bot.app import RUNTIME, build_app
 from bot.config import load_settings
 from bot.errors import ConfigError
@@ -292,45 +290,6 @@ async def test_single_workspace_uninstall_stops_sending(
         result = await _send(slack, "slack:U0SAM", "b")
         assert (result.status, result.error) == ("failed", "app_uninstalled")
         assert len(fake.calls("chat.postMessage")) == 1
-
-
-# -- Socket Mode ----------------------------------------------------------------------------
-
-
-async def test_socket_mode_connects_with_the_app_and_closes_on_shutdown(
-    fake: FakeSlackApi, tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    events: list[str] = []
-    real_close = AsyncSocketModeHandler.close_async
-
-    async def connect(handler: AsyncSocketModeHandler) -> None:  # no Slack to reach here
-        events.append(f"connect {handler.app_token}")
-
-    async def close(handler: AsyncSocketModeHandler) -> None:
-        events.append("close")
-        await real_close(handler)  # closes the handler's aiohttp session
-
-    monkeypatch.setattr(AsyncSocketModeHandler, "connect_async", connect)
-    monkeypatch.setattr(AsyncSocketModeHandler, "close_async", close)
-    settings = _settings(
-        fake,
-        tmp_path,
-        sqlite_template,
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=None,
-        SLACK_APP_TOKEN="xapp-1-test",
-        SLACK_CLIENT_ID=None,
-        SLACK_CLIENT_SECRET=None,
-        SLACK_STATE_SECRET=None,
-    )
-    assert settings.slack_configured  # an app token stands in for the signing secret
-    app = build_app(settings, migrate=False)
-    assert isinstance(app[RUNTIME].adapters["slack"], SlackAdapter)
-    async with TestClient(TestServer(app)) as client:
-        assert events == ["connect xapp-1-test"]
-        assert app[SOCKET_MODE].app is not None
-        assert (await client.post(EVENTS_PATH, data=b"{}")).status == 404  # no HTTP events
-    assert events == ["connect xapp-1-test", "close"]
 
 
 # -- configuration and schema ---------------------------------------------------------------
