@@ -314,11 +314,10 @@ class OutboxWorker:
                     await asyncio.to_thread(self._release, claimed)
                     return handled
                 result = await self._send(claimed)
-                await asyncio.to_thread(self._record, claimed, result)
+                # Later messages to a destination wait behind one that must be retried.
+                follow = result.status != "retry"
+                row_id = await asyncio.to_thread(self._record, claimed, result, follow=follow)
             handled += 1
-            if result.status == "retry":
-                return handled  # later messages to this destination wait behind this one
-            row_id = await asyncio.to_thread(self._next_head, destination)
         return handled
 
     async def _pace(self, destination: str) -> None:
@@ -378,16 +377,14 @@ class OutboxWorker:
         with self._db.transaction() as session:
             return [(row.id, row.destination, row.platform) for row in session.execute(stmt)]
 
-    def _next_head(self, destination: str) -> int | None:
-        now = self._clock()
+    def _next_head(self, session: Session, destination: str) -> int | None:
         stmt = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.destination == destination, self._claimable(now))
+            .where(OutboxMessage.destination == destination, self._claimable(self._clock()))
             .order_by(OutboxMessage.id)
             .limit(1)
         )
-        with self._db.transaction() as session:
-            return session.scalar(stmt)
+        return session.scalar(stmt)
 
     def _claim(self, row_id: int) -> _Claimed | None:
         now = self._clock()
@@ -423,7 +420,12 @@ class OutboxWorker:
             attempts=row.attempts,
         )
 
-    def _finish(self, claimed: _Claimed, **values: Any) -> None:
+    def _finish(self, claimed: _Claimed, *, follow: bool = False, **values: Any) -> int | None:
+        """Record a claimed row's outcome; with `follow`, also find the destination's next head.
+
+        Both happen in one transaction: a fan-out is mostly one message per destination, and
+        each transaction costs more than the two statements in it.
+        """
         stmt = (
             update(OutboxMessage)
             .where(
@@ -442,25 +444,32 @@ class OutboxWorker:
                     claimed.id,
                     values.get("status"),
                 )
+            return self._next_head(session, claimed.destination) if follow else None
 
     def _release(self, claimed: _Claimed) -> None:
         self._finish(claimed, status="pending", attempts=claimed.attempts - 1)
 
-    def _record(self, claimed: _Claimed, result: DeliveryResult) -> None:
+    def _record(
+        self, claimed: _Claimed, result: DeliveryResult, *, follow: bool = False
+    ) -> int | None:
+        """Store a send's outcome; returns the destination's next due row if `follow`."""
         now = self._clock()
         error = _clip(result.error or "unknown error")
         if result.status == "sent":
-            self._finish(
+            head = self._finish(
                 claimed,
+                follow=follow,
                 status="sent",
                 sent_at=now,
                 platform_message_id=result.platform_message_id,
                 last_error=None,
             )
             logger.debug("outbox row %s sent to %s", claimed.id, claimed.destination)
+            return head
         elif result.status == "failed":
-            self._finish(claimed, status="failed", last_error=error)
+            head = self._finish(claimed, follow=follow, status="failed", last_error=error)
             logger.warning("outbox row %s to %s failed: %s", claimed.id, claimed.destination, error)
+            return head
         elif result.retry_after is not None:
             # Flow control: not counted against the message, and the platform is held.
             attempts = claimed.attempts - 1
@@ -503,3 +512,4 @@ class OutboxWorker:
                 error,
                 delay,
             )
+        return None
