@@ -1,6 +1,6 @@
-"""The `strategy-bot` command: serve, database upgrades, playbook checks.
+"""The `strategy-bot` command: serve, database upgrades, playbook checks, Teams packaging.
 
-argparse (standard library) is enough for four subcommands; errors go to stderr with
+argparse (standard library) is enough for a handful of subcommands; errors go to stderr with
 exit status 2 for usage and configuration problems, 1 for a failed check.
 """
 
@@ -32,6 +32,23 @@ def _parser() -> argparse.ArgumentParser:
     pb_sub = pb.add_subparsers(dest="pb_command", required=True, metavar="ACTION")
     check = pb_sub.add_parser("check", help="validate a playbook (default: the built-in one)")
     check.add_argument("file", nargs="?", type=Path, help="playbook YAML file")
+    teams = sub.add_parser("teams", help="Microsoft Teams operations")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True, metavar="ACTION")
+    package = teams_sub.add_parser(
+        "package",
+        help="build the Teams app package (manifest.json, icons, zip) from MICROSOFT_APP_ID"
+        " and PUBLIC_URL",
+    )
+    package.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default teams-package)"
+    )
+    package.add_argument(
+        "--version",
+        dest="app_version",
+        metavar="X.Y.Z",
+        help="app version; raise it for every re-upload (default: strategy-bot's version)",
+    )
+    package.add_argument("--name", help="app name in Teams, up to 30 characters")
     return parser
 
 
@@ -57,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.playbook.check import run_check
 
             return run_check(args.file or settings.playbook_path, sys.stdout)
+        if args.command == "teams":
+            from bot.adapters.teams.package import run_package
+
+            return run_package(settings, args.out, args.app_version, args.name, sys.stdout)
         if args.command == "db":
             from storage.migrate import current, upgrade
 
