@@ -15,11 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.adapters.base import Adapter
+from bot.adapters.base import Adapter, Directory
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.adapters.console.routes import register_console_routes
 from bot.config import Settings
 from bot.delivery.outbox import OutboxWorker, enqueue
+from bot.flows.directory import MembershipRefresher, ask_target
 from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import InboundEvent
 from bot.flows.outbound import Outgoing
@@ -45,6 +46,8 @@ class Runtime:
     engine: Engine
     metrics: Metrics
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    # People directories by platform (Slack's, when mounted): see `refresh_membership`.
+    directories: dict[str, Directory] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     scheduler: RoundScheduler | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -54,11 +57,28 @@ class Runtime:
         """Run an inbound event through the engine (in a worker thread)."""
         platform = event.actor.split(":", 1)[0]
         self.metrics.inbound.labels(platform=platform, kind=type(event).__name__).inc()
+        opening = ask_target(event, self.playbook)  # an admin's `ask`: read who is in it first
+        if opening is not None:
+            await self.refresh_membership(opening)
         try:
             return await asyncio.to_thread(self.engine.handle, event)
         except Exception:
             self.metrics.errors.inc()
             raise
+
+    async def refresh_membership(self, conversation_key: str) -> None:
+        """Read the conversation's groups from the chat directories, right before it opens.
+
+        Awaited before an admin's `ask` reaches the engine and by the scheduler before a
+        scheduled or catch-up round, so the engine, which stays synchronous and knows no
+        platform, opens the round from up-to-date rows. It never raises: whatever the
+        directories fail to answer keeps its last known members (`bot.flows.directory`),
+        and a source of a platform that is not configured is logged each time.
+        """
+        refresher = MembershipRefresher(
+            self.db, self.playbook, self.directories, clock=self.engine.clock
+        )
+        await refresher.refresh(conversation_key)
 
     async def enqueue_replies(self, replies: list[Outgoing], prefix: str) -> None:
         """Queue replies in the outbox (keys `prefix:0`, `prefix:1`...) and wake the worker.
@@ -104,12 +124,12 @@ def console_people(playbook: Playbook) -> list[tuple[str, str, str]]:
     people: dict[str, tuple[str, str, str]] = {}
     names = {m.id: m.name for g in playbook.groups.values() for m in g.members}
     for ident in playbook.roles.cio:
-        people[ident] = (ident, names.get(ident, "CIO"), "cio")
+        people[ident] = (ident, names.get(ident) or "CIO", "cio")
     for ident in playbook.roles.admins:
-        people.setdefault(ident, (ident, names.get(ident, "Admin"), "admin"))
+        people.setdefault(ident, (ident, names.get(ident) or "Admin", "admin"))
     for key, group in playbook.groups.items():
         for m in group.members:
-            people.setdefault(m.id, (m.id, m.name, key))
+            people.setdefault(m.id, (m.id, m.name or m.id, key))
     return [p for p in people.values() if p[0].startswith("console:")]
 
 
@@ -164,6 +184,7 @@ async def _start(app: web.Application) -> None:
             clock=rt.engine.clock,
             tick_seconds=rt.settings.tick_seconds,
             grace=timedelta(hours=rt.settings.missed_round_grace_hours),
+            before_open=rt.refresh_membership,
         )
         rt.scheduler = scheduler
 

@@ -81,16 +81,28 @@ class Member(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Why the platform cannot reach this person (not installed, deactivated...), if known.
     unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    # When a chat directory last answered for this person (Slack users.info, or
+    # users.lookupByEmail for an `email:` member); None if never. Profiles are read again
+    # only when this is older than `bot.flows.directory.PROFILE_MAX_AGE`.
+    directory_checked_at: Mapped[datetime | None]
 
 
 class GroupMember(Base):
-    """Membership of a member in a group."""
+    """Membership of a member in a group.
+
+    `source` says who put it there: None for the playbook's own `members` (kept by
+    `sync_playbook`, never removed by a directory refresh), a playbook source such as
+    `slack:usergroup:S0123` for people read from it, or `email:ana@example.com` for the
+    chat user that playbook address was resolved to. One row per (group, member): a person
+    both listed and in a source is held by the listing.
+    """
 
     __tablename__ = "group_members"
     __table_args__ = (UniqueConstraint("group_id", "member_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    source: Mapped[str | None] = mapped_column(String(210))
 
 
 class Conversation(Base):

@@ -32,6 +32,7 @@ from bot.flows.commands import (
     suggest,
 )
 from bot.flows.digest import build_digest, save_digest
+from bot.flows.directory import unreachable_lines
 from bot.flows.events import (
     Action,
     ActionPressed,
@@ -414,6 +415,9 @@ class Engine:
             lines.append("")
             lines.append("Delivery problems:")
             lines.extend(f"    {f.destination}: {f.last_error}" for f in problems)
+        unreachable = unreachable_lines(session, (g for c in convs for g in c.spec["groups"]))
+        if unreachable:  # e.g. an email: member nobody in Slack has (bot.flows.directory)
+            lines.extend(["", "Not reachable:", *(f"    {line}" for line in unreachable)])
         return [Notice(title="Strategy conversations", lines=tuple(lines))]
 
     def _cmd_digest(

@@ -16,7 +16,15 @@ from storage import models
 
 
 def sync_playbook(session: Session, playbook: Playbook) -> None:
-    """Upsert groups, members, memberships and conversations from the playbook."""
+    """Upsert groups, members, memberships and conversations from the playbook.
+
+    Memberships come in two kinds (`GroupMember.source`): the playbook's listed members
+    (source None), which this function owns, and those a directory refresh added
+    (`bot.flows.directory`: people read from a source, the chat user an `email:` address
+    resolved to). Those are kept as long as the playbook still names their source or
+    address in that group, so a restart does not forget who was read from Slack; they are
+    dropped when it no longer does.
+    """
     groups = {g.key: g for g in session.scalars(select(models.Group))}
     for key, spec in playbook.groups.items():
         group = groups.get(key)
@@ -29,24 +37,39 @@ def sync_playbook(session: Session, playbook: Playbook) -> None:
 
     members = {m.identity: m for m in session.scalars(select(models.Member))}
     wanted: set[tuple[int, int]] = set()
+    allowed_sources: dict[int, set[str]] = {}  # group id -> sources and addresses it names
     for key, spec in playbook.groups.items():
+        group_id = groups[key].id
+        allowed_sources[group_id] = set(spec.sources)
         for person in spec.members:
             member = members.get(person.id)
             if member is None:
-                member = models.Member(identity=person.id, display_name=person.name)
+                member = models.Member(identity=person.id, display_name=person.name or person.id)
                 session.add(member)
                 members[person.id] = member
-            member.display_name = person.name
-            member.timezone = person.timezone
+            if person.name:
+                member.display_name = person.name
+            if person.timezone or member.directory_checked_at is None:
+                # The playbook's zone wins; without one, keep what the directory found.
+                member.timezone = person.timezone
             session.flush()
-            wanted.add((groups[key].id, member.id))
+            wanted.add((group_id, member.id))
+            if person.id.startswith("email:"):
+                allowed_sources[group_id].add(person.id)
     existing = {
         (gm.group_id, gm.member_id): gm for gm in session.scalars(select(models.GroupMember))
     }
+    resolved = {(gm.group_id, gm.source) for gm in existing.values() if gm.source}
+    by_id = {m.id: m for m in members.values()}
     for pair, link in existing.items():
-        if pair not in wanted:
+        if pair in wanted:
+            link.source = None  # listed now: the playbook holds it
+        elif link.source is None or link.source not in allowed_sources.get(pair[0], set()):
             session.delete(link)
     for group_id, member_id in wanted - set(existing):
+        identity = by_id[member_id].identity
+        if (group_id, identity) in resolved:
+            continue  # an address already resolved to a chat user in this group
         session.add(models.GroupMember(group_id=group_id, member_id=member_id))
 
     convs = {c.key: c for c in session.scalars(select(models.Conversation))}

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +28,17 @@ from bot.playbook.durations import format_duration, parse_duration
 
 KEY_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 IDENTITY_PATTERN = re.compile(r"^(console|slack|teams|email):\S{1,200}$")
+EMAIL_PATTERN = re.compile(r"^email:[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Where a group's members can also come from, read each time a round opens (see `Group`).
+# Slack ids are upper-case letters and digits; a multi-workspace install names the
+# workspace first, as addresses do (`slack:T0123ABCD/usergroup:S0123ABC`).
+SOURCE_PATTERN = re.compile(
+    r"^slack:(?:T[A-Z0-9]{2,20}/)?(?:usergroup:S[A-Z0-9]{2,20}|channel:[CG][A-Z0-9]{2,20})$"
+)
+SOURCE_FORMS = (
+    "slack:usergroup:S… (a Slack user group) or slack:channel:C… (a Slack channel),"
+    " optionally with the workspace first (slack:T…/usergroup:S…)"
+)
 
 
 class _Frozen(BaseModel):
@@ -83,10 +95,15 @@ class Question(_Frozen):
 
 
 class MemberSpec(_Frozen):
-    """A stakeholder: a platform identity such as `slack:U012AB3CD` or `console:maria`."""
+    """A stakeholder: a platform identity such as `slack:U012AB3CD` or `console:maria`.
+
+    `name` and `timezone` may be left out: a Slack member then gets the name and time zone
+    of their Slack profile (read when a round opens), anyone else their id and no zone.
+    What the playbook says always wins over the directory.
+    """
 
     id: str
-    name: Annotated[str, Field(min_length=1, max_length=80)]
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     timezone: str | None = None
 
     @field_validator("id")
@@ -97,6 +114,9 @@ class MemberSpec(_Frozen):
                 "must be platform:id, with platform one of console, slack, teams, email"
                 f" (got {value!r})"
             )
+        if value.startswith("email:") and not EMAIL_PATTERN.match(value):
+            # It is looked up in the chat directory as is (users.lookupByEmail).
+            raise ValueError("email:… must be an address such as email:ana@example.com")
         return value
 
     @field_validator("timezone")
@@ -107,11 +127,33 @@ class MemberSpec(_Frozen):
         return value
 
 
+def _check_source(value: str) -> str:
+    if not SOURCE_PATTERN.match(value):
+        raise ValueError(f"not a member source; use {SOURCE_FORMS}")
+    return value
+
+
 class Group(_Frozen):
-    """A stakeholder group (marketing, HR, support, R&D, IT, legal/security)."""
+    """A stakeholder group (marketing, HR, support, R&D, IT, legal/security).
+
+    `members` are listed by hand. `sources` name chat-platform groups whose current
+    members join too (`slack:usergroup:S…`, `slack:channel:C…`); they are read right
+    before each round of the group opens, so people who join or leave the Slack group
+    are asked, or not, from the next round on. A group may have both.
+    """
 
     title: Annotated[str, Field(min_length=1, max_length=100)]
     members: tuple[MemberSpec, ...] = ()
+    # Each item is checked on its own, so a bad one is reported at its own line.
+    sources: tuple[Annotated[str, AfterValidator(_check_source)], ...] = ()
+
+    @field_validator("sources")
+    @classmethod
+    def _distinct(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"sources must be distinct; repeated: {', '.join(repeated)}")
+        return values
 
 
 class Conversation(_Frozen):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -118,6 +118,9 @@ class RoundScheduler:
         grace: How late a round may still open: catch-up window on start, and APScheduler's
             misfire grace for the cadence jobs.
         resync_seconds: How often to re-read cadences and paused flags.
+        before_open: Awaited with the conversation key right before a scheduled or
+            catch-up round is opened (the runtime reads Slack-sourced membership there).
+            It may take its time; if it raises, the round opens anyway.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class RoundScheduler:
         tick_seconds: float,
         grace: timedelta,
         resync_seconds: float = 60,
+        before_open: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         if tick_seconds <= 0 or resync_seconds <= 0:
             raise ValueError("tick_seconds and resync_seconds must be positive")
@@ -136,6 +140,7 @@ class RoundScheduler:
         self._tick_seconds = tick_seconds
         self._grace = grace
         self._resync_seconds = resync_seconds
+        self._before_open = before_open
         self._scheduler: AsyncIOScheduler | None = None
         self._active: dict[str, Cadence] = {}
         self._lock = asyncio.Lock()
@@ -223,6 +228,7 @@ class RoundScheduler:
             return
         late = now - due
         if late <= self._grace:
+            await self._prepare(key)
             opened = await asyncio.to_thread(
                 self._target.open_scheduled_round, key, due, "catch-up"
             )
@@ -303,6 +309,7 @@ class RoundScheduler:
         if scheduled_for is None:
             logger.warning("job for %s fired but no occurrence is due", key)
             return
+        await self._prepare(key)
         opened = await asyncio.to_thread(
             self._target.open_scheduled_round, key, scheduled_for, "schedule"
         )
@@ -312,6 +319,15 @@ class RoundScheduler:
             scheduled_for.isoformat(),
             "opened" if opened else "already opened (another replica or a restart)",
         )
+
+    async def _prepare(self, key: str) -> None:
+        """Run `before_open`; a round never fails to open because of it."""
+        if self._before_open is None:
+            return
+        try:
+            await self._before_open(key)
+        except Exception:
+            logger.exception("preparing the round of %s failed; opening it anyway", key)
 
     async def _tick(self) -> None:
         try:

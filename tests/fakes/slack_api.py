@@ -10,6 +10,13 @@ response is used once unless `times` says otherwise.
 The app reaches it through `SLACK_API_URL` (`fake.url`, ending in "/"); `response_url`s
 point at `fake.respond_url(name)`.
 
+Directory: `users` (user objects by id, as `users.info` returns them; `add_user` builds
+one), `usergroups` (user group id -> member ids) and `channels` (channel id -> member ids)
+answer `users.info`, `users.lookupByEmail`, `usergroups.users.list` and the cursor-paginated
+`conversations.members` (`members_page_size` caps each page below the caller's `limit`, so
+tests see several pages). Tests change them between rounds as people join and leave.
+slack_sdk calls these read methods with GET, which the fake serves like POST.
+
 OAuth: `oauth.v2.access` exchanges any code for a bot token of workspace `install_team`
 (with a refresh token and `expires_in` when `rotation` is on) and refreshes tokens
 (`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`.
@@ -18,6 +25,7 @@ OAuth: `oauth.v2.access` exchanges any code for a bot token of workspace `instal
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import time
@@ -25,6 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+_DIRECTORY_METHODS = frozenset(
+    {"users.info", "users.lookupByEmail", "usergroups.users.list", "conversations.members"}
+)
 
 
 @dataclass
@@ -59,6 +71,10 @@ class FakeSlackApi:
     tokens: set[str] = field(default_factory=lambda: {"xoxb-test"})  # accepted bot tokens
     install_team: str = "T0ACME"  # the workspace an OAuth install is for
     rotation: bool = False  # issue expiring tokens with refresh tokens
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # users.info objects by id
+    usergroups: dict[str, list[str]] = field(default_factory=dict)  # S... -> user ids
+    channels: dict[str, list[str]] = field(default_factory=dict)  # C.../G... -> member ids
+    members_page_size: int = 1000  # conversations.members: at most this many per page
 
     @property
     def url(self) -> str:
@@ -73,6 +89,7 @@ class FakeSlackApi:
         """Listen on 127.0.0.1 (a free port); returns the base URL."""
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk reads with GET
         app.router.add_post("/respond/{name}", self._respond)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -117,6 +134,58 @@ class FakeSlackApi:
             for r in self.requests
             if r.method == method and all(r.body.get(k) == v for k, v in match.items())
         ]
+
+    def add_user(
+        self,
+        user_id: str,
+        real_name: str,
+        *,
+        tz: str = "Europe/London",
+        email: str | None = None,
+        display_name: str = "",
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        """Add a person (or bot) to the workspace, shaped as `users.info` returns them.
+
+        A deactivated user keeps only what Slack still shows for one: no time zone.
+        """
+        handle = real_name.split(" ")[0].lower()
+        profile: dict[str, Any] = {
+            "real_name": real_name,
+            "real_name_normalized": real_name,
+            "display_name": display_name,
+            "display_name_normalized": display_name,
+            "team": "T0TEAM",
+        }
+        if email is not None:
+            profile["email"] = email
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": "T0TEAM",
+            "name": handle,
+            "deleted": deleted,
+            "real_name": real_name,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": 1700000000,
+            "profile": profile,
+        }
+        if not deleted:
+            user.update(
+                {
+                    "color": "9f69e7",
+                    "tz": tz,
+                    "tz_label": tz,
+                    "tz_offset": 0,
+                    "is_admin": False,
+                    "is_owner": False,
+                    "is_restricted": False,
+                    "is_ultra_restricted": False,
+                }
+            )
+        self.users[user_id] = user
+        return user
 
     async def wait_for(
         self, method: str, count: int = 1, within: float = 10.0, **match: Any
@@ -205,7 +274,40 @@ class FakeSlackApi:
             view = dict(body.get("view") or {})
             view.update({"id": f"V{next(self._ts):08d}", "hash": "1700000000.abc"})
             return {"ok": True, "view": view}
+        if method in _DIRECTORY_METHODS:
+            return self._directory(method, body)
         return {"ok": False, "error": "unknown_method"}
+
+    def _directory(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack's answers to the directory reads (errors as Slack names them)."""
+        if method == "users.info":
+            user = self.users.get(str(body.get("user", "")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            wanted = str(body.get("email", "")).casefold()
+            for user in self.users.values():
+                if str(user["profile"].get("email", "")).casefold() == wanted:
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "usergroups.users.list":
+            group = self.usergroups.get(str(body.get("usergroup", "")))
+            if group is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(group)}
+        # conversations.members: a page of `limit` (default 100) from the cursor's offset.
+        members = self.channels.get(str(body.get("channel", "")))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        try:
+            limit = min(int(body.get("limit") or 100), 1000, self.members_page_size)
+            cursor = str(body.get("cursor") or "")
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _oauth_access(self, body: dict[str, Any]) -> dict[str, Any]:
         """Slack's `oauth.v2.access` answer for a bot-only install (or a token refresh)."""

@@ -241,6 +241,15 @@ def text_of(body: dict[str, Any]) -> str:
 async def fake() -> AsyncIterator[FakeSlackApi]:
     """The fake Slack Web API, listening on loopback."""
     api = FakeSlackApi()
+    # The workspace's people, as users.info knows them (the playbook's own members).
+    for user, name in (
+        (MARIA, "Maria Rossi"),
+        (SAM, "Sam Weber"),
+        (ADMIN, "Alex Admin"),
+        (CIO, "Chris CIO"),
+        (LEE, "Lee Park"),
+    ):
+        api.add_user(user, name, tz="Europe/Berlin")
     await api.start()
     yield api
     await api.stop()

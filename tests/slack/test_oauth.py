@@ -146,7 +146,10 @@ async def test_install_redirects_to_slack_with_a_state_and_its_cookie(oauth: Sla
     assert f"{url.scheme}://{url.netloc}{url.path}" == "https://slack.com/oauth/v2/authorize"
     query = parse_qs(url.query)
     assert query["client_id"] == [OAUTH["SLACK_CLIENT_ID"]]
-    assert query["scope"] == ["chat:write,commands,im:history,im:write"]
+    assert query["scope"] == [
+        "chat:write,commands,im:history,im:write,"
+        "usergroups:read,channels:read,groups:read,users:read,users:read.email"
+    ]
     assert query.get("user_scope", [""]) == [""]
     state = query["state"][0]
     assert resp.headers["Set-Cookie"].startswith(f"{COOKIE}={state};")

@@ -274,6 +274,16 @@ class SlackAdapter:
         if user_id and channel_id.startswith("D"):
             self._dm_channels[(_REQUEST_TEAM.get(), user_id)] = channel_id
 
+    async def client_for(self, team: str | None) -> AsyncWebClient | None:
+        """The client for a workspace (None: the default), or None if the app is not there.
+
+        The directory (`directory.py`) reads with the same tokens the outbox sends with.
+
+        Raises:
+            SlackApiError: refreshing a rotated token failed.
+        """
+        return await self._client_for(team)
+
     async def _client_for(self, team: str | None) -> AsyncWebClient | None:
         """The client with the right bot token for a workspace; None if not installed there.
 

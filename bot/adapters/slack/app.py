@@ -48,6 +48,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.adapters.slack.adapter import SlackAdapter, make_client, user_address
+from bot.adapters.slack.directory import SlackDirectory
 from bot.adapters.slack.finished import done_summaries, mark_prompts_done
 from bot.adapters.slack.home import HomeListeners, register_home
 from bot.adapters.slack.install import (
@@ -329,7 +330,9 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     its adapters at start-up). Slash commands, events and interactivity all use the one
     URL (set it as Request URL in each of the app manifest's three places).
 
-    With SLACK_CLIENT_ID/SECRET it also serves the OAuth install (`GET /slack/install`,
+    It also registers the Slack directory (`directory.py`), which the runtime asks who is
+    in a Slack-sourced group right before a round opens. With SLACK_CLIENT_ID/SECRET it
+    also serves the OAuth install (`GET /slack/install`,
     `GET /slack/oauth_redirect`) and sends with each workspace's token; with
     SLACK_APP_TOKEN it connects over Socket Mode, and `POST /slack/events` is served only
     if SLACK_SIGNING_SECRET is set (see `install.py`).
@@ -359,6 +362,8 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     bolt, listeners = build_bolt_app(runtime, adapter)
     register_install_listeners(bolt, adapter)
     runtime.adapters[adapter.platform] = adapter
+    # Groups defined as Slack user groups or channels, `email:` members, time zones.
+    runtime.directories[adapter.platform] = SlackDirectory(adapter)
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         bolt_response = await bolt.async_dispatch(await to_bolt_request(request))

@@ -65,7 +65,17 @@ logger = logging.getLogger(__name__)
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # The bot scopes of manifest.yml (tests/slack/test_manifest.py keeps them in step).
-BOT_SCOPES = ("chat:write", "commands", "im:history", "im:write")
+BOT_SCOPES = (
+    "chat:write",
+    "commands",
+    "im:history",
+    "im:write",
+    "usergroups:read",
+    "channels:read",
+    "groups:read",
+    "users:read",
+    "users:read.email",
+)
 TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh two hours before expiry
 STATE_EXPIRATION_SECONDS = 600
 SOCKET_MODE: web.AppKey[AsyncSocketModeHandler] = web.AppKey("slack_socket_mode")
