@@ -168,6 +168,7 @@ async def _start(app: web.Application) -> None:
         clock=rt.engine.clock,
         max_attempts=rt.settings.outbox_max_attempts,
         poll_seconds=rt.settings.outbox_poll_seconds,
+        per_destination_interval=rt.settings.outbox_destination_interval,
     )
     rt.worker = worker
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # Delivery.
     outbox_poll_seconds: float = Field(1.0, alias="OUTBOX_POLL_SECONDS", gt=0, le=60)
     outbox_max_attempts: int = Field(8, alias="OUTBOX_MAX_ATTEMPTS", ge=1, le=100)
+    # Slack asks for about one message per second per channel; Teams throttles bursts too.
+    outbox_destination_interval: float = Field(
+        1.0, alias="OUTBOX_DESTINATION_INTERVAL_SECONDS", ge=0, le=60
+    )
     # The local web console (on unless Slack or Teams credentials are set).
     console_enabled: bool | None = Field(None, alias="CONSOLE_ENABLED")
     # Slack (see README, "Slack set-up").

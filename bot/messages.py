@@ -171,3 +171,45 @@ UNREADABLE_CLICK = (
     " Say `mine` to see your open questions."
 )
 HOME_INTRO = "Your strategy conversations. Answer in our DM, or with the buttons below."
+
+
+# ---------------------------------------------------------------- welcome on install (Teams)
+
+WELCOME_TITLE = "Welcome to strategy-bot"
+
+
+def welcome_personal(organisation: str) -> tuple[str, ...]:
+    """Sent in a person's chat when they install the bot (before any pending prompt)."""
+    return (
+        f"I run the strategy conversations for {organisation}: each group is asked a few"
+        " questions on a schedule, and the answers are rolled up for the CIO.",
+        "When a round that includes you opens, I'll send your questions here. Reply in this"
+        " chat to answer, or use the buttons on the card.",
+        "Say `help` for what I can do, or `mine` for your open questions.",
+    )
+
+
+def welcome_channel(organisation: str, cio_channel: bool) -> tuple[str, ...]:
+    """Posted in a channel or group chat when the bot is added there."""
+    where = (
+        "Round digests for the CIO are posted in this channel."
+        if cio_channel
+        else "Stakeholders answer in their personal chat with me, not here."
+    )
+    return (
+        f"I run the strategy conversations for {organisation}. {where}",
+        "Mention me followed by a command to use it here; mention me with `help` for the list.",
+    )
+
+
+# ---------------------------------------------------------------- unreachable chats (Teams)
+
+REMOVED_IN_TEAMS = "the bot was removed from this chat or team in Teams"
+
+
+def chat_unreachable(cause: str, since: datetime) -> str:
+    """Why a message was not delivered: the chat refused the bot for good (for `status`)."""
+    return (
+        f"unreachable since {when(since)} ({cause}); nothing is sent here until the bot is"
+        " added again in Teams"
+    )

@@ -343,8 +343,10 @@ class TeamsReference(Base):
     the `ConversationReference` (service URL, conversation id, tenant, bot and user) it
     saw there. The reference is stored as botbuilder serializes it, keyed by the address
     the engine uses (`teams:<AAD object id>` for a person, `teams:<conversation id>` for a
-    channel). `installed` turns false when the bot is removed, so delivery can report
-    "not installed" instead of calling a conversation that is gone.
+    channel). `installed` turns false when the bot is removed, or when Teams refuses a
+    delivery for good (403 blocked or disabled, 404 conversation gone), so delivery fails
+    at once with `unreachable_reason` instead of calling a conversation that is gone; any
+    later activity from that conversation (a reinstall, a message) makes it usable again.
     """
 
     __tablename__ = "teams_references"
@@ -354,3 +356,4 @@ class TeamsReference(Base):
     reference: Mapped[dict[str, Any]] = mapped_column(JSON)
     installed: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unreachable_reason: Mapped[str | None] = mapped_column(String(300), default=None)

@@ -200,7 +200,9 @@ def close_round(
     """Close a round and post its digest to the CIO channel (queued in the same transaction)."""
     round_.status = "closed"
     round_.closed_at = now
-    round_.close_reason = reason
+    # The column holds 40 characters; "closed by teams:<AAD object id>" is longer, and who
+    # closed it is in the audit log in full.
+    round_.close_reason = reason[:40]
     title = agenda_of(round_).title
     for p in session.scalars(
         select(models.Participant).where(

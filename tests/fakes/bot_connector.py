@@ -44,6 +44,8 @@ class Recorded:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    status: int = 0  # what the fake answered
+    created_id: str | None = None  # the id the fake gave a posted activity (2xx sends)
 
     @property
     def cards(self) -> list[dict[str, Any]]:
@@ -126,6 +128,10 @@ class FakeBotConnector:
             _Scripted(status, {"error": error}, dict(headers or {}), conversation, times, after)
         )
 
+    def forget(self) -> None:
+        """Drop what was recorded so far (scripts stay), so a test counts from here."""
+        self.requests.clear()
+
     def calls(self, kind: str, conversation: str | None = None) -> list[Recorded]:
         """Requests of one kind (to one conversation)."""
         return [
@@ -155,7 +161,8 @@ class FakeBotConnector:
         body = json.loads(raw) if raw else {}
         conversation = request.match_info["conversation"]
         activity_id = request.match_info.get("activity")
-        self.requests.append(Recorded(kind, conversation, activity_id, body, dict(request.headers)))
+        recorded = Recorded(kind, conversation, activity_id, body, dict(request.headers))
+        self.requests.append(recorded)
         for item in self._scripts.get(kind, []):
             if item.conversation in (None, conversation):
                 if item.after > 0:
@@ -164,10 +171,13 @@ class FakeBotConnector:
                 item.times -= 1
                 if item.times <= 0:
                     self._scripts[kind].remove(item)
+                recorded.status = item.status
                 return web.json_response(item.body, status=item.status, headers=item.headers)
         if kind == "update":
+            recorded.status = 200
             return web.json_response({"id": activity_id})
-        return web.json_response({"id": f"1:{next(self._ids)}"}, status=201)
+        recorded.status, recorded.created_id = 201, f"1:{next(self._ids)}"
+        return web.json_response({"id": recorded.created_id}, status=201)
 
     async def _send(self, request: web.Request) -> web.Response:
         return await self._record(request, "send")

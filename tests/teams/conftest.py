@@ -10,6 +10,7 @@ everything the bot sends lands there and is recorded.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import shutil
@@ -67,6 +68,65 @@ def teams_playbook() -> dict[str, Any]:
     return book
 
 
+def teams_activity(
+    kind: str,
+    user: str,
+    *,
+    n: int,
+    service_url: str,
+    channel: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An activity as Teams POSTs it, from `user` in their personal chat or in a channel.
+
+    Args:
+        kind: the activity type (`message`, `invoke`, `conversationUpdate`...).
+        user: the test user (`MARIA`...).
+        n: a number unique within the test, for the activity id.
+        service_url: where the bot's replies go.
+        channel: a channel id to post in instead of the personal chat.
+        **extra: more activity fields (`text`, `value`, `membersAdded`...).
+    """
+    if channel is None:
+        conversation = {"conversationType": "personal", "tenantId": TENANT, "id": chat(user)}
+        channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
+    else:
+        conversation = {
+            "isGroup": True,
+            "conversationType": "channel",
+            "tenantId": TENANT,
+            "id": f"{channel};messageid=17000000{n:05d}",
+        }
+        channel_data = {
+            "teamsChannelId": channel,
+            "teamsTeamId": TEAM_ID,
+            "channel": {"id": channel},
+            "team": {"id": TEAM_ID},
+            "tenant": {"id": TENANT},
+        }
+    return {
+        "type": kind,
+        "id": f"17000000{n:05d}",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "localTimestamp": datetime.now(UTC).isoformat(),
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": f"29:1{user}-teams-id", "name": user.title(), "aadObjectId": aad(user)},
+        "conversation": conversation,
+        "recipient": {"id": BOT_ID, "name": "Strategy Bot"},
+        "channelData": channel_data,
+        "locale": "en-GB",
+        **extra,
+    }
+
+
+def mention(text: str) -> dict[str, Any]:
+    """Fields of a channel message that @mentions the bot before `text`."""
+    tag = "<at>Strategy Bot</at>"
+    entity = {"type": "mention", "mentioned": {"id": BOT_ID, "name": "Strategy Bot"}, "text": tag}
+    return {"text": f"{tag} {text}", "entities": [entity]}
+
+
 class TeamsDriver:
     """Plays Teams' side: activities POSTed to /api/messages like the Bot Connector does."""
 
@@ -77,43 +137,20 @@ class TeamsDriver:
         self.fake = fake
         self.runtime = runtime
         self._ids = itertools.count(1)
+        self._joined: set[str] = set()
 
     def activity(
         self, kind: str, user: str, *, channel: str | None = None, **extra: Any
     ) -> dict[str, Any]:
         """An activity from `user`, in their personal chat or in a channel."""
-        n = next(self._ids)
-        if channel is None:
-            conversation = {"conversationType": "personal", "tenantId": TENANT, "id": chat(user)}
-            channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
-        else:
-            conversation = {
-                "isGroup": True,
-                "conversationType": "channel",
-                "tenantId": TENANT,
-                "id": f"{channel};messageid=17000000{n:05d}",
-            }
-            channel_data = {
-                "teamsChannelId": channel,
-                "teamsTeamId": TEAM_ID,
-                "channel": {"id": channel},
-                "team": {"id": TEAM_ID},
-                "tenant": {"id": TENANT},
-            }
-        return {
-            "type": kind,
-            "id": f"17000000{n:05d}",
-            "timestamp": datetime.now(UTC).isoformat(),
-            "localTimestamp": datetime.now(UTC).isoformat(),
-            "serviceUrl": self.fake.service_url,
-            "channelId": "msteams",
-            "from": {"id": f"29:1{user}-teams-id", "name": user.title(), "aadObjectId": aad(user)},
-            "conversation": conversation,
-            "recipient": {"id": BOT_ID, "name": "Strategy Bot"},
-            "channelData": channel_data,
-            "locale": "en-GB",
+        return teams_activity(
+            kind,
+            user,
+            n=next(self._ids),
+            service_url=self.fake.service_url,
+            channel=channel,
             **extra,
-        }
+        )
 
     async def post(self, body: Any, *, headers: dict[str, str] | None = None) -> ClientResponse:
         """POST a JSON body to /api/messages."""
@@ -136,16 +173,7 @@ class TeamsDriver:
         """The user types text to the bot (in a channel with an @mention)."""
         if channel is None:
             return await self.post(self.activity("message", user, text=text, textFormat="plain"))
-        mention = "<at>Strategy Bot</at>"
-        entity = {
-            "type": "mention",
-            "mentioned": {"id": BOT_ID, "name": "Strategy Bot"},
-            "text": mention,
-        }
-        body = self.activity(
-            "message", user, channel=channel, text=f"{mention} {text}", entities=[entity]
-        )
-        return await self.post(body)
+        return await self.post(self.activity("message", user, channel=channel, **mention(text)))
 
     async def submit(self, user: str, value: Any, reply_to: str | None) -> ClientResponse:
         """An Action.Submit on a card: a message activity with `value` and `replyToId`."""
@@ -193,10 +221,45 @@ class TeamsDriver:
                 s.expunge(row)
             return row
 
-    async def open_round(self) -> tuple[int, Recorded]:
-        """Maria installs, the admin asks social-media; returns the round id and Maria's card."""
-        for user in (MARIA, ADMIN):
+    async def settle(self, addr: str) -> list[tuple[str, str | None]]:
+        """Wait until no outbox row to an address is pending or being sent; returns them.
+
+        A request the fake connector recorded may not have its result stored yet: assert
+        on outbox rows only after this.
+        """
+        for _ in range(200):
+            rows = self.outbox(addr)
+            if rows and all(status not in ("pending", "sending") for status, _ in rows):
+                return rows
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"outbox rows to {addr} did not settle: {self.outbox(addr)}")
+
+    async def join(self, *users: str) -> None:
+        """Users install the app and get their welcome; then the fake forgets those calls.
+
+        Tests that count messages start after the welcomes (`test_flows_testadapter.py` tests them).
+        """
+        for user in users:
+            if user in self._joined:
+                continue
             assert (await self.install(user)).status == 200
+            assert (await self.settle(address(user)))[-1] == ("sent", None)
+            self._joined.add(user)
+        self.fake.forget()
+
+    async def join_channel(self, channel: str = CIO_CHANNEL) -> None:
+        """The app is added to a team's channel and posts its welcome; the fake forgets it."""
+        assert (await self.install_in_channel(channel)).status == 200
+        assert (await self.settle(f"teams:{channel}"))[-1] == ("sent", None)
+        self.fake.forget()
+
+    async def open_round(self) -> tuple[int, Recorded]:
+        """Maria and the admin join, the admin asks social-media.
+
+        Returns:
+            The round id and Maria's prompt card.
+        """
+        await self.join(MARIA, ADMIN)
         assert (await self.say(ADMIN, "ask social-media")).status == 200
         sent = await self.fake.wait_for("send", conversation=chat(MARIA))
         data = submits(sent[0].cards[0])["answer"]
@@ -253,6 +316,7 @@ def make_app(
         SCHEDULER_ENABLED=False,
         TICK_SECONDS=3600,
         OUTBOX_POLL_SECONDS=0.2,
+        OUTBOX_DESTINATION_INTERVAL_SECONDS=0.05,  # pacing is tested in tests/delivery
         **settings,
     )
     app = build_app(loaded, migrate=False)

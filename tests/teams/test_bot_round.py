@@ -26,7 +26,7 @@ async def test_personal_install_stores_the_reference(teams: TeamsDriver) -> None
     assert row.reference["conversation"]["id"] == chat(MARIA)
     assert row.reference["serviceUrl"] == teams.fake.service_url
     assert "activityId" not in row.reference
-    assert teams.fake.requests == []  # installing sends nothing by itself
+    assert await teams.settle(address(MARIA)) == [("sent", None)]  # the welcome, only
 
 
 async def test_ask_reaches_installed_members_and_reports_the_others(teams: TeamsDriver) -> None:
@@ -72,22 +72,49 @@ async def test_a_redelivered_message_is_stored_once(teams: TeamsDriver) -> None:
 async def test_card_send_button_answers(teams: TeamsDriver) -> None:
     _round_id, sent = await teams.open_round()
     data = {**submits(sent.cards[0])["answer"], "answer": "Mostly praise"}
-    assert (await teams.submit(MARIA, data, sent.body.get("id"))).status == 200
+    assert (await teams.submit(MARIA, data, sent.created_id)).status == 200
     assert teams.answers(MARIA) == {"hearing": "Mostly praise"}
+
+
+async def test_a_send_on_an_older_card_answers_its_own_question(teams: TeamsDriver) -> None:
+    _round_id, first = await teams.open_round()
+    assert (await teams.say(MARIA, "Mostly praise")).status == 200  # now on question 2
+    second = (await teams.fake.wait_for("send", 2, conversation=chat(MARIA)))[-1]
+    assert "How mature is our customer-facing social work?" in json.dumps(second.cards)
+    stale = {**submits(first.cards[0])["answer"], "answer": "Praise, and some complaints"}
+    assert (await teams.submit(MARIA, stale, first.created_id)).status == 200
+    # The first question was edited; the second (current) one is still unanswered.
+    assert teams.answers(MARIA) == {"hearing": "Praise, and some complaints"}
+    replies = await teams.fake.wait_for("send", 3, conversation=chat(MARIA))
+    assert "How mature is our customer-facing social work?" in json.dumps(replies[-1].cards)
+    assert await teams.settle(address(MARIA)) == [("sent", None)] * 4  # welcome, 3 replies
+
+
+async def test_a_send_after_the_round_closed_is_answered_politely(teams: TeamsDriver) -> None:
+    _round_id, prompt = await teams.open_round()
+    assert (await teams.say(ADMIN, "close social-media")).status == 200
+    await teams.settle(address(MARIA))  # the prompt and "the round has closed"
+    teams.fake.forget()
+    late = {**submits(prompt.cards[0])["answer"], "answer": "Too late?"}
+    assert (await teams.submit(MARIA, late, prompt.created_id)).status == 200
+    (reply,) = await teams.fake.wait_for("send", conversation=chat(MARIA))
+    assert "round closed" in json.dumps(reply.cards) and "recorded" in json.dumps(reply.cards)
+    assert teams.answers(MARIA) == {}
+    assert teams.fake.calls("update") == []  # the card is left as it was
 
 
 async def test_answer_all_opens_the_form_and_submitting_it_updates_the_card(
     teams: TeamsDriver,
 ) -> None:
     _round_id, prompt = await teams.open_round()
-    prompt_id = "1:1"  # the fake's id for the first message it received
     answer_all = submits(prompt.cards[0])["answer_all"]
-    assert (await teams.submit(MARIA, answer_all, prompt_id)).status == 200
+    assert (await teams.submit(MARIA, answer_all, prompt.created_id)).status == 200
     sent = await teams.fake.wait_for("send", 2, conversation=chat(MARIA))
     form_card = sent[-1].cards[0]
     form_data = submits(form_card)["form"]
     assert set(form_data["v"]) == {"hearing", "external", "channel", "pilot"}
-    form_id = "1:3"
+    form_id = sent[-1].created_id
+    assert form_id is not None
     value = {
         **form_data,
         "q:hearing": "Praise for support",
@@ -145,10 +172,10 @@ async def test_digest_in_the_cio_channel_is_escaped(teams: TeamsDriver) -> None:
     await teams.open_round()
     hostile = "**bold** [x](https://evil.example) <at>everyone</at> {{DATE(2020-01-01T00:00:00Z)}}"
     assert (await teams.say(MARIA, hostile)).status == 200
-    assert (await teams.install_in_channel()).status == 200
+    await teams.join_channel()
     row = teams.reference(f"teams:{CIO_CHANNEL}")
     assert row is not None and row.kind == "channel"
-    assert (await teams.install(CIO)).status == 200
+    await teams.join(CIO)
     assert (await teams.say(CIO, "digest social-media", channel=CIO_CHANNEL)).status == 200
     (post,) = await teams.fake.wait_for("send", conversation=CIO_CHANNEL)
     text = json.dumps(post.cards, ensure_ascii=False)
@@ -159,8 +186,8 @@ async def test_digest_in_the_cio_channel_is_escaped(teams: TeamsDriver) -> None:
 
 
 async def test_unknown_commands_get_a_specific_answer(teams: TeamsDriver) -> None:
-    await teams.install(ADMIN)
-    assert (await teams.install_in_channel()).status == 200
+    await teams.join(ADMIN)
+    await teams.join_channel()
     assert (await teams.say(ADMIN, "frobnicate social-media", channel=CIO_CHANNEL)).status == 200
     (reply,) = await teams.fake.wait_for("send", conversation=CIO_CHANNEL)
     assert "I don't know the command \\\\`frobnicate\\\\`" in json.dumps(reply.cards)

@@ -1,53 +1,25 @@
-"""Bad input at /api/messages: no token, not JSON, not an activity, foreign card submits."""
+"""Bad input at /api/messages: not JSON, not an activity, foreign card submits.
+
+Bearer tokens (missing, forged, expired...) are tested in `test_auth.py`.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.adapters.teams.app import MESSAGES_PATH, BotFrameworkConfig
-from bot.app import RUNTIME
 from bot.config import load_settings
 from bot.errors import ConfigError
 from storage import models
-from tests.fakes.bot_connector import FakeBotConnector
-from tests.teams.conftest import MARIA, TeamsDriver, address, chat, make_app
-
-
-@pytest.fixture
-async def secured(
-    fake: FakeBotConnector, playbook_path: Path, tmp_path: Path, sqlite_template: Path
-) -> AsyncIterator[TeamsDriver]:
-    """The app with MICROSOFT_APP_ID set: botbuilder authenticates every request."""
-    app = make_app(
-        tmp_path,
-        playbook_path,
-        sqlite_template,
-        MICROSOFT_APP_ID="00000000-aaaa-bbbb-cccc-000000000001",
-        MICROSOFT_APP_PASSWORD="not-a-real-secret",
-    )
-    async with TestClient(TestServer(app)) as client:
-        yield TeamsDriver(client, fake, app[RUNTIME])
+from tests.teams.conftest import MARIA, TeamsDriver, address, chat
 
 
 def _count(teams: TeamsDriver, model: type[models.Base]) -> int:
     with teams.runtime.db.transaction() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-async def test_without_a_token_nothing_is_processed(secured: TeamsDriver) -> None:
-    assert (await secured.install(MARIA)).status == 401
-    resp = await secured.post(secured.activity("message", MARIA, text="help"))
-    assert resp.status == 401
-    assert _count(secured, models.TeamsReference) == 0
-    assert _count(secured, models.InboundEvent) == 0
-    assert _count(secured, models.OutboxMessage) == 0
-    assert secured.fake.requests == []
 
 
 async def test_non_json_is_415(teams: TeamsDriver) -> None:
@@ -105,7 +77,7 @@ async def test_other_activity_types_are_accepted_and_ignored(teams: TeamsDriver)
 
 
 async def test_foreign_and_incomplete_card_submits_are_answered(teams: TeamsDriver) -> None:
-    await teams.install(MARIA)
+    await teams.join(MARIA)
     foreign = {"msteams": {"type": "messageBack"}, "someOtherBot": 1}
     missing_round = {"strategy": "snooze", "v": "2h"}
     bad_round = {"strategy": "form", "r": "abc"}
@@ -119,7 +91,7 @@ async def test_foreign_and_incomplete_card_submits_are_answered(teams: TeamsDriv
 
 async def test_a_submit_for_a_round_not_yours_is_refused(teams: TeamsDriver) -> None:
     round_id, _ = await teams.open_round()
-    await teams.install("lee")
+    await teams.join("lee")
     value = {"strategy": "form", "r": round_id, "v": {"hearing": "t"}, "q:hearing": "sneaky"}
     assert (await teams.submit("lee", value, "1:1")).status == 200
     (reply,) = await teams.fake.wait_for("send", conversation=chat("lee"))

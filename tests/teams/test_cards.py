@@ -11,6 +11,7 @@ import pytest
 
 from bot.adapters.teams.cards import (
     CARD_BUDGET,
+    CardAnswer,
     card_size,
     parse_submit,
     render_activity_attachments,
@@ -555,13 +556,25 @@ def data_of(card: dict[str, Any], strategy: str) -> dict[str, Any]:
 def test_parse_answer_round_trip(question: QuestionView, sent: str) -> None:
     card = render_one(prompt(question))
     data = data_of(card, "answer") | {"answer": sent}  # Teams merges inputs into data
-    assert parse_submit(data) == ("answer", 42, sent)
+    assert parse_submit(data) == ("answer", 42, CardAnswer(question.id, sent))
 
 
 def test_parse_answer_empty_is_none() -> None:
     card = render_one(prompt(QUESTIONS[0]))
-    assert parse_submit(data_of(card, "answer") | {"answer": "  "}) == ("answer", 42, None)
-    assert parse_submit(data_of(card, "answer")) == ("answer", 42, None)
+    empty = ("answer", 42, CardAnswer("t", None))
+    assert parse_submit(data_of(card, "answer") | {"answer": "  "}) == empty
+    assert parse_submit(data_of(card, "answer")) == empty
+
+
+def test_send_names_the_question_its_card_shows() -> None:
+    for question in QUESTIONS:
+        card = render_one(prompt(question))
+        assert data_of(card, "answer")["v"] == question.id
+
+
+def test_parse_answer_from_a_card_without_a_question_id() -> None:
+    old_card_data = {"strategy": "answer", "r": 42, "v": None, "answer": "Yes"}
+    assert parse_submit(old_card_data) == ("answer", 42, CardAnswer(None, "Yes"))
 
 
 @pytest.mark.parametrize("strategy", ["answer_all", "skip_round", "snooze"])
@@ -643,6 +656,7 @@ def test_parse_invoke_shape() -> None:
         ({"strategy": "answer", "r": True}, "not a boolean"),
         ({"strategy": "answer", "r": 1.5}, "must be an integer"),
         ({"strategy": "edit", "r": 1, "v": ["q1"]}, "must be a string or null"),
+        ({"strategy": "answer", "r": 1, "v": {"q": "t"}, "answer": "x"}, "must be a string"),
         ({"strategy": "answer", "r": 1, "answer": {"x": 1}}, "input must be a string"),
         ({"strategy": "form", "r": 1, "v": "oops"}, "object of question kinds"),
     ],

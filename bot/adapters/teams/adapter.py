@@ -4,10 +4,17 @@ Why it looks like this:
 
 - **Only where installed.** A bot can post in Teams only into a conversation it was
   installed in, through the `ConversationReference` it saw there (`bot.py` stores one per
-  person and channel in `teams_references`). An address with no stored reference, or one
-  whose bot was removed, is a permanent `failed` with `NOT_INSTALLED`, so admins see the
-  person as unreachable in `status` instead of the prompt vanishing (opsdroid only logs
-  "Unable to send a message until someone has spoken to the bot first").
+  person and channel in `teams_references`). An address with no stored reference is a
+  permanent `failed` with `NOT_INSTALLED`, so admins see the person as unreachable in
+  `status` instead of the prompt vanishing (opsdroid only logs "Unable to send a message
+  until someone has spoken to the bot first").
+- **Gone is remembered.** A 403 (bot blocked by the user, disabled by an admin, removed)
+  or 404 (conversation not found) means every later message to that chat would be refused
+  too, so the reference is marked unreachable with the connector's reason: the following
+  messages fail at once, without calling Teams, and `status` says why and since when. Any
+  activity from that conversation (reinstalling the app, which sends `installationUpdate`
+  or `conversationUpdate`, or a message) stores the reference again and delivery resumes.
+  Removing the app (`installationUpdate` "remove") marks it the same way.
 - **Proactive, never a reply.** `continue_conversation` builds a continuation activity with
   a random id, and botbuilder would turn every send into "reply to that id". The callback
   clears it, so messages go to `POST /v3/conversations/{id}/activities`: a new message in a
@@ -26,8 +33,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from botbuilder.core import TurnContext
@@ -39,8 +47,11 @@ from botbuilder.schema import (
     ConversationReference,
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from bot import messages
 from bot.adapters.base import DeliveryResult
 from bot.adapters.teams.cards import attachment, render_activity_attachments
 from bot.flows.outbound import OutboundMessage
@@ -56,6 +67,11 @@ DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
 _MAX_REMEMBERED = 10_000
 # HTTP statuses of the Bot Connector that no retry fixes.
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413})
+# Of those, the ones that say the conversation itself refuses the bot (blocked, disabled,
+# removed, deleted), so every later message to it would fail the same way. 401 is not one:
+# it is our credentials, the same for every conversation.
+GONE_STATUSES = frozenset({403, 404})
+_REASON_CHARS = 150  # of the connector's reason kept in `unreachable_reason`
 
 
 def person_address(account: ChannelAccount | None) -> str | None:
@@ -86,6 +102,17 @@ def channel_address(conversation_id: str) -> str:
     return PREFIX + conversation_id.split(";", 1)[0]
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """Where to post for an address, or why nothing can be posted there.
+
+    Exactly one of the two is set.
+    """
+
+    reference: ConversationReference | None = None
+    problem: str | None = None
+
+
 class ReferenceStore:
     """Stored conversation references (synchronous: call through `asyncio.to_thread`).
 
@@ -96,36 +123,114 @@ class ReferenceStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def save(self, address: str, kind: str, reference: ConversationReference) -> None:
-        """Insert or refresh the reference of an address and mark it installed."""
+    def save(
+        self,
+        address: str,
+        kind: str,
+        reference: ConversationReference,
+        on_install: Callable[[Session], None] | None = None,
+    ) -> bool:
+        """Insert or refresh the reference of an address and mark it usable.
+
+        Teams sends both `installationUpdate` and `conversationUpdate` for one install, and
+        redelivers either; only the change from "not reachable" to "reachable" says the bot
+        was just (re)installed. That change is one conditional UPDATE (or the INSERT that
+        wins the unique address), so concurrent deliveries see it once.
+
+        Args:
+            address: the engine address (`teams:…`).
+            kind: `personal`, `channel` or `groupChat`.
+            reference: the reference seen on the latest activity.
+            on_install: called with the session when this is a new install, to write what
+                must commit with it (the welcome's outbox rows): if either fails, neither
+                is stored, and Teams' redelivery finds a new install again.
+
+        Returns:
+            True when the address was unknown or unreachable before (a new install).
+        """
         data: dict[str, Any] = reference.serialize()
         data.pop("activityId", None)  # proactive messages start new messages, not replies
+        now = utcnow()
+        usable = {
+            "kind": kind,
+            "reference": data,
+            "installed": True,
+            "unreachable_reason": None,
+            "updated_at": now,
+        }
         with self.db.transaction() as session:
-            row = session.scalar(select(TeamsReference).where(TeamsReference.address == address))
-            if row is None:
-                session.add(TeamsReference(address=address, kind=kind, reference=data))
-                return
-            row.kind, row.reference, row.installed, row.updated_at = kind, data, True, utcnow()
+            revived = session.execute(
+                update(TeamsReference)
+                .where(TeamsReference.address == address, TeamsReference.installed.is_(False))
+                .values(**usable)
+                .execution_options(synchronize_session=False)
+            )
+            fresh = cast(CursorResult[Any], revived).rowcount == 1
+            known = (
+                fresh
+                or session.scalar(
+                    select(TeamsReference.id).where(TeamsReference.address == address)
+                )
+                is not None
+            )
+            if not known:
+                try:
+                    with session.begin_nested():
+                        session.add(TeamsReference(address=address, **usable))
+                    fresh = True
+                except IntegrityError:  # a concurrent delivery inserted it first
+                    fresh = False
+            if fresh:
+                if on_install is not None:
+                    on_install(session)
+                return True
+            session.execute(
+                update(TeamsReference)
+                .where(TeamsReference.address == address)
+                .values(kind=kind, reference=data, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            return False
 
     def uninstall(self, address: str) -> None:
         """Mark an address as no longer reachable (the bot was removed)."""
+        self.mark_unreachable(address, messages.REMOVED_IN_TEAMS)
+
+    def mark_unreachable(self, address: str, reason: str) -> None:
+        """Stop delivering to an address until the bot is added there again.
+
+        Args:
+            address: the engine address.
+            reason: why (the connector's error code and status, or the removal).
+        """
+        with self.db.transaction() as session:
+            session.execute(
+                update(TeamsReference)
+                .where(TeamsReference.address == address)
+                .values(
+                    installed=False,
+                    unreachable_reason=reason[:_REASON_CHARS],
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    def lookup(self, address: str) -> Lookup:
+        """The reference to post to `address`, or why there is none.
+
+        Returns:
+            The reference, or the problem as admins read it in `status`: `NOT_INSTALLED`
+            when the bot never saw that conversation, else `messages.chat_unreachable`.
+        """
         with self.db.transaction() as session:
             row = session.scalar(select(TeamsReference).where(TeamsReference.address == address))
-            if row is not None:
-                row.installed, row.updated_at = False, utcnow()
-
-    def get(self, address: str) -> ConversationReference | None:
-        """The reference to post to `address`, or None when the bot is not installed there."""
-        with self.db.transaction() as session:
-            row = session.scalar(
-                select(TeamsReference).where(
-                    TeamsReference.address == address, TeamsReference.installed.is_(True)
-                )
-            )
             if row is None:
-                return None
+                return Lookup(problem=NOT_INSTALLED)
+            if not row.installed:
+                cause = row.unreachable_reason or messages.REMOVED_IN_TEAMS
+                return Lookup(problem=messages.chat_unreachable(cause, row.updated_at))
             reference: ConversationReference = ConversationReference.deserialize(row.reference)
-            return reference
+            return Lookup(reference=reference)
 
 
 def _status_and_code(exc: HttpOperationError) -> tuple[int, str]:
@@ -145,6 +250,18 @@ def _retry_after(exc: HttpOperationError) -> float:
         return max(0.0, float(raw)) if raw is not None else DEFAULT_RETRY_AFTER
     except ValueError:
         return DEFAULT_RETRY_AFTER
+
+
+def gone(exc: Exception) -> bool:
+    """Whether a failed call says the conversation refuses the bot for good (403, 404).
+
+    Args:
+        exc: what the connector call raised.
+
+    Returns:
+        True for a Bot Connector answer with a status in `GONE_STATUSES`.
+    """
+    return isinstance(exc, HttpOperationError) and _status_and_code(exc)[0] in GONE_STATUSES
 
 
 def classify(exc: Exception) -> DeliveryResult:
@@ -238,17 +355,21 @@ class TeamsAdapter:
             cards = render_activity_attachments(message)
         except TypeError:
             return DeliveryResult.failed(f"{message.kind} cannot be posted as a message")
-        reference = await asyncio.to_thread(self.references.get, address)
-        if reference is None:
-            logger.info("teams: %s is unreachable (bot not installed)", address)
-            return DeliveryResult.failed(NOT_INSTALLED)
+        found = await asyncio.to_thread(self.references.lookup, address)
+        if found.reference is None:
+            logger.info("teams: %s is unreachable: %s", address, found.problem)
+            return DeliveryResult.failed(found.problem or NOT_INSTALLED)
         progress = self._progress.pop(idempotency_key, None) or _Progress()
         try:
-            await self._post(reference, cards, progress)
+            await self._post(found.reference, cards, progress)
         except Exception as exc:
             if progress.parts_done:
                 self._remember(idempotency_key, progress)
             result = classify(exc)
+            if gone(exc):
+                cause = result.error or "refused"
+                await asyncio.to_thread(self.references.mark_unreachable, address, cause)
+                result = DeliveryResult.failed(messages.chat_unreachable(cause, utcnow()))
             logger.info("teams: delivery to %s %s (%s)", address, result.status, result.error)
             return result
         return DeliveryResult.sent(progress.first_id)

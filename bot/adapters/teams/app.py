@@ -13,6 +13,15 @@ method answers a missing Content-Type or a body that is not JSON with a 500. Her
 route is a 400 (nothing processed), a handler failure is a 500 (Teams redelivers, and the
 engine ignores the activity id it already stored). An invoke gets the handler's invoke
 response; anything else a 200 once its replies are in the outbox.
+
+Authentication runs before, and apart from, the handler, because botbuilder reports a
+bad token in several ways: `PermissionError` (no token, wrong issuer, audience or service
+URL), PyJWT's errors (bad signature, expired), a bare `Exception` (key not endorsed for
+the channel, algorithm not allowed) and `IndexError` (a key id its OpenID metadata does
+not list). Every one of those is a 401 and reaches no handler; only failing to fetch the
+OpenID metadata itself (`requests` errors are `OSError`s) is a 503, since the token may be
+fine and Teams should redeliver. (botbuilder fetches that metadata with blocking
+`requests` on the event loop, at most about once a day per process.)
 """
 
 from __future__ import annotations
@@ -113,6 +122,13 @@ def malformed(body: Any) -> str | None:
     return None
 
 
+def _unauthorized(exc: Exception) -> web.Response:
+    logger.warning(
+        "teams: rejected an activity without a valid token: %s: %s", type(exc).__name__, exc
+    )
+    return web.json_response({"error": "unauthorized"}, status=401)
+
+
 def make_handler(
     cloud: CloudAdapter, bot: TeamsBot
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -135,11 +151,18 @@ def make_handler(
             logger.info("teams: rejected a malformed activity: %s", problem)
             return web.json_response({"error": problem}, status=400)
         auth_header = request.headers.get("Authorization", "")
+        authentication = cloud.bot_framework_authentication
         try:
-            invoke = await cloud.process_activity(auth_header, activity, bot.on_turn)
-        except PermissionError:
-            logger.warning("teams: rejected an activity without a valid token")
-            return web.json_response({"error": "unauthorized"}, status=401)
+            authenticated = await authentication.authenticate_request(activity, auth_header)
+        except PermissionError as exc:  # an OSError too, so before the next clause
+            return _unauthorized(exc)
+        except OSError:  # requests' errors: the OpenID metadata could not be fetched
+            logger.exception("teams: could not fetch the Bot Framework's signing keys")
+            return web.json_response({"error": "cannot validate tokens now"}, status=503)
+        except Exception as exc:  # botbuilder's other ways of saying "bad token"
+            return _unauthorized(exc)
+        try:
+            invoke = await cloud.process_activity(authenticated, activity, bot.on_turn)
         except Exception:
             logger.exception("teams: handling a %s activity failed", activity.type)
             return web.json_response({"error": "internal error"}, status=500)

@@ -7,7 +7,15 @@ Activity types are routed with a dict; types we do not use are accepted and igno
 - **Installation** (`conversationUpdate` with the bot in `membersAdded`, or
   `installationUpdate` "add") stores the conversation reference, keyed by the person's
   address in a personal chat and by the channel's address in a team. Removal marks it
-  uninstalled. Every later activity refreshes the reference (a service URL can move).
+  uninstalled. Every later activity refreshes the reference (a service URL can move) and
+  makes a chat that refused a delivery (403/404, see `adapter.py`) reachable again.
+- **Welcome**: when an install makes a chat reachable (Teams sends both activities above
+  for one install; only the first changes the stored state), the bot says what it is and
+  how to get `help`, through the outbox like every other message. In a personal chat it
+  then delivers what `mine` would show when the person has an open question: their prompt
+  was most likely refused as "not installed" when the round opened, and the install is
+  the moment they are there to answer it. Nothing else is sent when nothing is open, so
+  a welcome is never followed by "you have no open questions".
 - **Messages**: Teams has no slash commands, so the command grammar is typed to the bot
   (with an @mention in a channel, which is stripped). In a personal chat text becomes a
   `TextMessage`: the engine takes it as the answer to the current question unless it is a
@@ -16,8 +24,10 @@ Activity types are routed with a dict; types we do not use are accepted and igno
 - **Card submits**: an `Action.Submit` arrives as a message whose `value` holds the data
   (`cards.parse_submit`); an `Action.Execute` as an `adaptiveCard/action` invoke. The
   whole form becomes `FormSubmitted`; buttons become `ActionPressed`; a prompt's Send
-  becomes a `TextMessage` (the card does not say which question it showed, and the engine
-  answers the current one). Unreadable submits get `messages.UNREADABLE_CLICK`.
+  becomes `AnswerGiven` for the question that card showed, so a Send on an older card
+  answers that question (a stale one gets the engine's answer: an edit while the round is
+  open, "the round closed" after). A card from before Send carried its question becomes a
+  `TextMessage` (the current question). Unreadable submits get `messages.UNREADABLE_CLICK`.
 
 Persist before acknowledging (DESIGN.md): the engine stores the answer and the replies are
 written to the outbox before the handler returns, and only then does Teams get its 200.
@@ -43,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
+from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.adapters.teams.adapter import (
@@ -51,10 +62,12 @@ from bot.adapters.teams.adapter import (
     channel_address,
     person_address,
 )
-from bot.adapters.teams.cards import parse_submit, render_readonly_summary
+from bot.adapters.teams.cards import CardAnswer, parse_submit, render_readonly_summary
+from bot.delivery.outbox import enqueue
 from bot.flows.events import (
     Action,
     ActionPressed,
+    AnswerGiven,
     CommandInvoked,
     FormSubmitted,
     InboundEvent,
@@ -133,8 +146,42 @@ class TeamsBot:
             await self._install(context)
 
     async def _install(self, context: TurnContext) -> None:
-        address = await self._remember(context)
-        logger.info("teams: installed for %s", address)
+        activity = context.activity
+        address = self._address_of(activity)
+        if address is None:
+            return
+        welcome = await self._welcome(activity, address)
+        prefix = f"teams-welcome:{activity.id or uuid.uuid4().hex}"
+        now = self.runtime.engine.clock()
+
+        def queue_welcome(session: Session) -> None:  # commits with the reference, or neither
+            for index, reply in enumerate(welcome):
+                key = f"{prefix}:{index}"
+                enqueue(session, key=key, address=reply.address, message=reply.message, now=now)
+
+        _, fresh = await self._remember(context, on_install=queue_welcome)
+        logger.info("teams: installed for %s%s", address, "" if fresh else " (already known)")
+        if fresh and self.runtime.worker is not None:
+            self.runtime.worker.notify()
+
+    async def _welcome(self, activity: Activity, address: str) -> list[Outgoing]:
+        """What to say in a chat the bot was just added to (see the module docstring)."""
+        organisation = self.runtime.playbook.organisation
+        if (activity.conversation.conversation_type or PERSONAL) != PERSONAL:
+            here = address == self.runtime.playbook.cio_channel
+            lines = messages.welcome_channel(organisation, cio_channel=here)
+            return [
+                Outgoing(address=address, message=Notice(title=messages.WELCOME_TITLE, lines=lines))
+            ]
+        lines = messages.welcome_personal(organisation)
+        replies = [
+            Outgoing(address=address, message=Notice(title=messages.WELCOME_TITLE, lines=lines))
+        ]
+        # The engine decides what is open; no event id: this is not the person's event.
+        pending = await self.runtime.handle(CommandInvoked(actor=address, text="mine"))
+        if any(isinstance(r.message, Prompt) for r in pending):
+            replies.extend(pending)
+        return replies
 
     async def _uninstall(self, context: TurnContext) -> None:
         address = self._address_of(context.activity)
@@ -142,18 +189,29 @@ class TeamsBot:
             await asyncio.to_thread(self.references.uninstall, address)
             logger.info("teams: removed for %s", address)
 
-    async def _remember(self, context: TurnContext) -> str | None:
-        """Store (or refresh) the reference of the conversation an activity came from."""
+    async def _remember(
+        self, context: TurnContext, on_install: Callable[[Session], None] | None = None
+    ) -> tuple[str | None, bool]:
+        """Store (or refresh) the reference of the conversation an activity came from.
+
+        Args:
+            context: the turn.
+            on_install: run in the same transaction if this makes the chat reachable.
+
+        Returns:
+            The conversation's address (None if the activity has none) and whether the bot
+            could not reach it before (never installed, removed, or refused a delivery).
+        """
         activity = context.activity
         address = self._address_of(activity)
         if address is None:
-            return None
+            return None, False
         reference = TurnContext.get_conversation_reference(activity)
         kind = str(activity.conversation.conversation_type or PERSONAL)
         if kind != PERSONAL:
             reference.conversation.id = address.split(":", 1)[1]  # the channel, not a thread
-        await asyncio.to_thread(self.references.save, address, kind, reference)
-        return address
+        fresh = await asyncio.to_thread(self.references.save, address, kind, reference, on_install)
+        return address, fresh
 
     @staticmethod
     def _address_of(activity: Activity) -> str | None:
@@ -231,8 +289,16 @@ class TeamsBot:
                 event = FormSubmitted(
                     actor=actor, round_id=round_id, values=values, event_id=activity.id
                 )
-            elif action == "answer":
-                event = TextMessage(actor=actor, text=str(value or ""), event_id=activity.id)
+            elif isinstance(value, CardAnswer) and value.question_id is not None:
+                event = AnswerGiven(
+                    actor=actor,
+                    round_id=round_id,
+                    question_id=value.question_id,
+                    value=value.text or "",
+                    event_id=activity.id,
+                )
+            elif isinstance(value, CardAnswer):  # a card from before Send named its question
+                event = TextMessage(actor=actor, text=value.text or "", event_id=activity.id)
             else:
                 event = ActionPressed(
                     actor=actor,

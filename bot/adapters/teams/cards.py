@@ -12,6 +12,10 @@ Decisions, and why:
   Teams merges the card's input values into that object by input id, so the one prompt
   input is `answer` and form inputs are `q:<question id>`, which cannot collide with the
   three fixed keys.
+* A prompt's Send carries the id of the question it shows (`v`), so a Send on an older
+  card answers that question (the engine's `AnswerGiven`), not whichever one is current
+  by the time it is pressed. Cards posted before Send carried it have `v` null; their Send
+  answers the current question, as it did then.
 * Choice values are option *numbers* ("1", "2", ...): Teams joins a multi-select's values
   with commas, so an option text containing a comma would not survive the round trip.
   The engine accepts option numbers as answers, and `parse_submit` maps them back to
@@ -37,6 +41,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +96,21 @@ _KIND_CODES = {
 _CODE_KINDS = {v: k for k, v in _KIND_CODES.items()}
 
 Element = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CardAnswer:
+    """What a prompt card's Send submitted.
+
+    Attributes:
+        question_id: the question the card showed; None on cards from before Send
+            carried it (the answer then goes to the current question).
+        text: the input's value as Teams sent it (a multi-select comma-joined), or None
+            when the input was left empty.
+    """
+
+    question_id: str | None
+    text: str | None
 
 
 # ---------------------------------------------------------------- building blocks
@@ -372,7 +392,9 @@ def _prompt(message: Prompt) -> list[Element]:
     body.append(
         {
             "type": "ActionSet",
-            "actions": [_submit("Send", "answer", message.round_id, inputs=True, style="positive")],
+            "actions": [
+                _submit("Send", "answer", message.round_id, q.id, inputs=True, style="positive")
+            ],
         }
     )
     actions = []
@@ -663,10 +685,10 @@ def parse_submit(
             `v` and choices stay as option numbers, which the engine also accepts.
 
     Returns:
-        `(action, round id, value)`. `answer`: the `answer` input's string (multi-select
-        comma-joined, as Teams sends it) or None when empty. `form`: a dict question id ->
-        str, list[str] (multiple choice), bool (yes/no) or None (empty). Other actions:
-        the button's `v` (a string such as "2h" or a question id) or None.
+        `(action, round id, value)`. `answer`: a `CardAnswer` with the question id the
+        card showed and the `answer` input's string. `form`: a dict question id -> str,
+        list[str] (multiple choice), bool (yes/no) or None (empty). Other actions: the
+        button's `v` (a string such as "2h" or a question id) or None.
 
     Raises:
         ValueError: the data is not a strategy-bot submit or is malformed; the message
@@ -686,12 +708,12 @@ def parse_submit(
         raise ValueError(f"unknown action {action!r}; expected one of {sorted(ACTIONS)}")
     round_id = _round_id(data.get("r"))
     value = data.get("v")
-    if action == "answer":
-        return action, round_id, _answer_value(data.get(ANSWER_INPUT))
     if action == "form":
         return action, round_id, _form_values(data, value, questions)
     if value is not None and not isinstance(value, str):
         raise ValueError(f"'v' of {action!r} must be a string or null, not {type(value).__name__}")
+    if action == "answer":
+        return action, round_id, CardAnswer(value or None, _answer_value(data.get(ANSWER_INPUT)))
     return action, round_id, value
 
 
