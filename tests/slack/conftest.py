@@ -29,7 +29,7 @@ from sqlalchemy import select
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.app import EVENTS_PATH
 from bot.app import RUNTIME, Runtime, build_app
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from storage import models
 from tests.fakes.engine import PLAYBOOK
 from tests.fakes.slack_api import FakeSlackApi
@@ -56,6 +56,27 @@ def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
     """Slack's request signature."""
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def slack_settings(
+    fake: FakeSlackApi, database_url: str, playbook_path: Path, **overrides: Any
+) -> Settings:
+    """Settings of the real app with Slack on `fake`: one workspace over HTTP, console and
+    scheduler off (tests drive rounds themselves); `overrides` by environment name.
+    """
+    values: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "PLAYBOOK_PATH": str(playbook_path),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.url,
+        "MICROSOFT_APP_ID": None,
+        "CONSOLE_ENABLED": False,
+        "SCHEDULER_ENABLED": False,
+        "TICK_SECONDS": 3600,
+        "OUTBOX_POLL_SECONDS": 0.2,
+    }
+    return load_settings(**{**values, **overrides})
 
 
 class SlackDriver:
@@ -270,18 +291,7 @@ def slack_app(
     """The real application with Slack mounted (the console off, the scheduler off)."""
     db = tmp_path / "bot.db"
     shutil.copy(sqlite_template, db)
-    settings = load_settings(
-        DATABASE_URL=f"sqlite:///{db}",
-        PLAYBOOK_PATH=str(playbook_path),
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.url,
-        MICROSOFT_APP_ID=None,
-        CONSOLE_ENABLED=False,
-        SCHEDULER_ENABLED=False,
-        TICK_SECONDS=3600,
-        OUTBOX_POLL_SECONDS=0.2,
-    )
+    settings = slack_settings(fake, f"sqlite:///{db}", playbook_path)
     app = build_app(settings, migrate=False)  # Slack credentials set: Bolt is mounted
     assert isinstance(app[RUNTIME].adapters["slack"], SlackAdapter)
     return app

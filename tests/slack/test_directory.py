@@ -22,10 +22,9 @@ from sqlalchemy import func, select, update
 
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.app import RUNTIME, build_app
-from bot.config import load_settings
 from storage import models
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import ADMIN, MARIA, SECRET, SlackDriver, slack_playbook, text_of
+from tests.slack.conftest import ADMIN, MARIA, SlackDriver, slack_playbook, slack_settings, text_of
 
 ANA, BEN, CARL, DANA, ERIN, PAT = "U0ANA", "U0BEN", "U0CARL", "U0DANA", "U0ERIN", "U0PAT"
 HELPER, GONE = "U0HELPER", "U0GONE"  # a bot and a deactivated account
@@ -62,18 +61,7 @@ def playbook_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def slack_app(fake: FakeSlackApi, playbook_path: Path, db_url: str) -> Iterator[web.Application]:
     """The real application with Slack mounted, on each database backend."""
-    settings = load_settings(
-        DATABASE_URL=db_url,
-        PLAYBOOK_PATH=str(playbook_path),
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.url,
-        MICROSOFT_APP_ID=None,
-        CONSOLE_ENABLED=False,
-        SCHEDULER_ENABLED=False,
-        TICK_SECONDS=3600,
-        OUTBOX_POLL_SECONDS=0.2,
-    )
+    settings = slack_settings(fake, db_url, playbook_path)
     app = build_app(settings, migrate=False)
     assert isinstance(app[RUNTIME].adapters["slack"], SlackAdapter)
     assert "slack" in app[RUNTIME].directories

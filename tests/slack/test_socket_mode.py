@@ -21,10 +21,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.slack.app import EVENTS_PATH
 from bot.app import RUNTIME, Runtime, build_app
-from bot.config import load_settings
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.slack.conftest import ADMIN, MARIA, SlackDriver, text_of
+from tests.slack.conftest import ADMIN, MARIA, SlackDriver, slack_settings, text_of
 
 APP_TOKEN = "xapp-1-A0APP-1-test"
 
@@ -47,21 +46,15 @@ def socket_app(
     """The real application in Socket Mode: a bot token and an app token, no signing secret."""
     db = tmp_path / "bot.db"
     shutil.copy(sqlite_template, db)
-    settings = load_settings(
-        DATABASE_URL=f"sqlite:///{db}",
-        PLAYBOOK_PATH=str(playbook_path),
-        SLACK_BOT_TOKEN="xoxb-test",
+    settings = slack_settings(
+        fake,
+        f"sqlite:///{db}",
+        playbook_path,
         SLACK_SIGNING_SECRET=None,
         SLACK_APP_TOKEN=APP_TOKEN,
         SLACK_CLIENT_ID=None,
         SLACK_CLIENT_SECRET=None,
         SLACK_STATE_SECRET=None,
-        SLACK_API_URL=fake.url,
-        MICROSOFT_APP_ID=None,
-        CONSOLE_ENABLED=False,
-        SCHEDULER_ENABLED=False,
-        TICK_SECONDS=3600,
-        OUTBOX_POLL_SECONDS=0.2,
     )
     return build_app(settings, migrate=False)
 
