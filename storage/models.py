@@ -153,7 +153,14 @@ class Round(Base):
 
 
 class Participant(Base):
-    """A member's progress through one round."""
+    """A member's progress through one round.
+
+    `prompt_due_at` is set while the opening prompt is held for the participant's local
+    time of day (playbook `local_time`), and cleared once it is queued or shown to them.
+    The prompt waits here rather than as a future row in the outbox, because the outbox
+    delivers each destination in order: a held row would hold back everything else to
+    that person (replies, other rounds' prompts) until their morning.
+    """
 
     __tablename__ = "participants"
     __table_args__ = (
@@ -171,6 +178,9 @@ class Participant(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_reminded_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # When the held opening prompt is due (see above); None when it was sent, or shown by
+    # `mine`, or never held. Rows with a value have not been prompted yet.
+    prompt_due_at: Mapped[datetime | None]
     round: Mapped[Round] = relationship()
     member: Mapped[Member] = relationship()
 

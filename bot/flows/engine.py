@@ -129,6 +129,11 @@ class Engine:
         participant = self._current_participant(session, event.actor)
         if is_command(event.text):
             return self._command(session, event.actor, parse(event.text), now)
+        if participant is not None and participant.prompt_due_at is not None:
+            # Their only open round has not asked them yet (it waits for their local time):
+            # the text cannot answer a question they have not seen, so show it now instead.
+            rounds.claim_held_prompt(session, participant)
+            return [rounds.prompt_for(participant.round, participant, opening=True)]
         if participant is not None:
             shown = answering.answer_text(session, participant, event.text, now)
             return [shown, *self._after_progress(session, participant, now)]
@@ -195,10 +200,15 @@ class Engine:
         )
 
     def _current_participant(self, session: Session, actor: str) -> models.Participant | None:
-        """The round a chat reply answers: the one being answered, else the oldest open one."""
+        """The round a chat reply answers: the one being answered, else the oldest open one.
+
+        Rounds whose prompt still waits for the person's local time come last: a reply is
+        meant for a question they have been asked.
+        """
         open_ = self._open_participations(session, actor)
         answering_ = [p for p in open_ if p.status == "answering"]
-        candidates = answering_ or open_
+        asked = [p for p in open_ if p.prompt_due_at is None]
+        candidates = answering_ or asked or open_
         return candidates[0] if candidates else None
 
     def _recently_closed(self, session: Session, actor: str, now: datetime) -> models.Round | None:
@@ -229,6 +239,9 @@ class Engine:
         round_ = participant.round
         if round_.status != "open":
             raise UserError(messages.round_closed(round_.agenda["title"], round_.closed_at))
+        # Acting on this round's card means they have its question: a prompt still held for
+        # their local time would only repeat it later.
+        rounds.claim_held_prompt(session, participant)
         return participant
 
     def _after_progress(
@@ -251,6 +264,7 @@ class Engine:
             self._close(session, round_, now, reason="everyone answered")
         nxt = self._current_participant(session, participant.member.identity)
         if nxt is not None:
+            rounds.claim_held_prompt(session, nxt)  # shown here: not again at their local time
             return [rounds.prompt_for(nxt.round, nxt, opening=True)]
         return []
 
@@ -326,9 +340,21 @@ class Engine:
             lines.extend(f"`{usage}` — {text}" for usage, text in section)
         return [Notice(title="strategy-bot commands", lines=tuple(lines))]
 
+    def open_prompts(self, actor: str) -> list[OutboundMessage]:
+        """What `mine` shows, without its effects: for views a person did not ask for.
+
+        Slack's App Home is rebuilt whenever someone opens the tab; that is a look, not a
+        request, so a prompt held for their local time stays held and still arrives then.
+        """
+        with self.db.transaction() as session:
+            return self._mine(session, actor, take_held=False)
+
     def _cmd_mine(
         self, session: Session, actor: str, args: Sequence[str], now: datetime
     ) -> list[OutboundMessage]:
+        return self._mine(session, actor, take_held=True)
+
+    def _mine(self, session: Session, actor: str, *, take_held: bool) -> list[OutboundMessage]:
         open_ = self._open_participations(session, actor)
         if not open_:
             return [Notice(lines=(messages.nothing_open(),))]
@@ -340,9 +366,15 @@ class Engine:
                 f" of {len(spec.questions)}, closes {messages.when(deadline_of(p.round))}"
             )
         current = self._current_participant(session, actor) or open_[0]
+        # Asking before their local time gets the prompt now, as the opening one (with the
+        # purpose) since they have not seen it; the held copy is then never sent.
+        if take_held:
+            first_sight = rounds.claim_held_prompt(session, current)
+        else:
+            first_sight = current.prompt_due_at is not None
         return [
             Notice(title="Your open questions", lines=tuple(lines)),
-            rounds.prompt_for(current.round, current),
+            rounds.prompt_for(current.round, current, opening=first_sight),
         ]
 
     def _cmd_review(
@@ -366,10 +398,13 @@ class Engine:
         participant = self._current_participant(session, actor)
         if participant is None:
             return [Notice(lines=(messages.nothing_open(),))]
-        if args and args[0].lower() == "round":
-            return self._skip_round(session, participant, now)
-        if args:
+        if args and args[0].lower() != "round":
             raise UserError(messages.usage("skip", "skip [round]"))
+        first_sight = rounds.claim_held_prompt(session, participant)  # none at local time now
+        if args:
+            return self._skip_round(session, participant, now)
+        if first_sight:  # a question they were never shown: show it rather than skip it
+            return [rounds.prompt_for(participant.round, participant, opening=True)]
         return self._skip(session, participant, now)
 
     def _cmd_snooze(
@@ -378,6 +413,8 @@ class Engine:
         participant = self._current_participant(session, actor)
         if participant is None:
             return [Notice(lines=(messages.nothing_open(),))]
+        # The snooze's wake-up asks them instead of the held prompt.
+        rounds.claim_held_prompt(session, participant)
         return self._snooze(participant, " ".join(args), now)
 
     def _cmd_status(
@@ -410,6 +447,9 @@ class Engine:
                     f" answered, {counts.get('skipped', 0)} skipped;"
                     f" closes {messages.when(deadline_of(open_round))}"
                 )
+                held = rounds.held_count(session, open_round)
+                if held:
+                    lines.append(f"    {held} prompt(s) waiting for local time")
         problems = failures(session, limit=10)
         if problems:
             lines.append("")
@@ -503,14 +543,12 @@ class Engine:
         if not invited:
             raise UserError(messages.no_members(conv.title))
         self._audit(session, actor, "ask", conv.key, round=round_.number)
-        return [
-            Notice(
-                level="success",
-                lines=(
-                    messages.round_opened(conv.title, round_.number, invited, deadline_of(round_)),
-                ),
-            )
-        ]
+        lines = [messages.round_opened(conv.title, round_.number, invited, deadline_of(round_))]
+        held = rounds.held_count(session, round_)
+        local_time = rounds.agenda_of(round_).local_time
+        if held and local_time:
+            lines.append(rounds.held_line(held, local_time))
+        return [Notice(level="success", lines=tuple(lines))]
 
     def _cmd_close(
         self, session: Session, actor: str, args: Sequence[str], now: datetime
@@ -649,7 +687,10 @@ class Engine:
             rounds.record_missed(session, self._conversation(session, key), scheduled_for)
 
     def tick(self, now: datetime | None = None) -> None:
-        """Close rounds past their deadline, send due reminders, wake snoozes."""
+        """Close rounds past their deadline, send held prompts and reminders, wake snoozes.
+
+        Held prompts are those waiting for a participant's local time (`rounds`).
+        """
         now = now or self.clock()
         try:
             with self.db.transaction() as session:
@@ -660,6 +701,9 @@ class Engine:
                     if deadline_of(round_) <= now:
                         self._close(session, round_, now, reason="deadline")
                     else:
+                        # Prompts first: one released late (the bot was down) counts the
+                        # reminders already due as sent, so it is not followed by one.
+                        rounds.release_held_prompts(session, round_, now)
                         rounds.due_reminders(session, round_, now)
                 rounds.wake_snoozed(session, now)
         finally:

@@ -3,19 +3,48 @@
 All functions take the caller's session and run inside its transaction, so a round, its
 participants and their prompts are committed together: a crash mid-fan-out leaves either
 nothing or everything in the outbox, and the outbox worker resumes delivery from there.
+
+**Prompts at a local time of day.** A conversation with `local_time: "09:30"` holds each
+participant's opening prompt until the next 09:30 on their own wall clock, at or after the
+round opens: the member's time zone (playbook or chat directory), else the zone of the
+conversation's cadence, else UTC. The rule for "too late" (`latest_hold`): a prompt is
+held only while it would still go out no later than the first reminder and with at least
+a quarter of the response window left; otherwise it is sent as the round opens, so
+nobody is asked too late to answer and nobody gets their first prompt and a reminder
+together. Why the pieces look as they do:
+
+- The due time is `Participant.prompt_due_at`, not a future outbox row: the outbox
+  delivers each destination in order, so a held row would block that person's other
+  messages until their morning.
+- The engine's tick (`release_held_prompts`) queues what came due, with the idempotency
+  key the opening prompt would have had at open (`prompt:<round>:<member>`). Taking a
+  held prompt is one conditional UPDATE (`claim_held_prompt`), so a tick racing itself,
+  a second replica, or the person typing `mine` at that moment: exactly one of them wins.
+- Whoever reaches the round first - the tick, `mine`, a reply, a button - takes the held
+  prompt; after that it is never sent again.
+- Until their prompt goes out a participant is not reminded (automatically or by an
+  admin's `remind`), since a reminder of a question never asked makes no sense.
+- A participant still waiting when the round closes (an admin's `close`, or a deadline
+  passed while the bot was down) was never asked: they are removed from the round, so
+  they get no "the round has closed" notice and the digest neither counts them invited
+  nor lists them as missing. While they wait, the round does not close early as
+  "everyone answered": they have not had their turn.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
 from bot.delivery.outbox import enqueue
 from bot.errors import InvalidTransition
+from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.outbound import DigestMessage, Notice, Prompt, QuestionView
 from bot.playbook.durations import parse_duration
@@ -23,6 +52,8 @@ from bot.playbook.model import Conversation as ConversationSpec
 from storage import models
 
 UNFINISHED = ("pending", "answering")
+# A prompt held for local time must leave at least this share of the response window.
+HOLD_SHARE_LEFT = 4  # a quarter: held prompts go no later than 3/4 into the window
 
 
 def deadline_of(round_: models.Round) -> datetime:
@@ -94,6 +125,10 @@ def open_round(
 ) -> models.Round | None:
     """Open a round and queue a prompt for every member of the conversation's groups.
 
+    With the conversation's `local_time`, a member's prompt is held instead (their
+    participant's `prompt_due_at`) when their local time comes soon enough, see
+    `opening_due`; the tick sends it then (`release_held_prompts`).
+
     Returns None when the round for `scheduled_for` exists already (another replica, a
     retry or a restart got there first): the unique constraint decides, inside a savepoint.
     """
@@ -136,30 +171,214 @@ def open_round(
         models.Participant(round_id=round_.id, member_id=m.id, group_key=g, status="pending")
         for m, g in seen.values()
     ]
+    at = spec.local_time_of_day()
+    fallback = cadence_zone(conv) if at is not None else "UTC"
+    for p, (member, _) in zip(participants, seen.values(), strict=True):
+        if at is not None:
+            p.prompt_due_at = opening_due(
+                zone_of(member, fallback),
+                at,
+                opened_at=now,
+                deadline=deadline_of(round_),
+                reminders=spec.reminders,
+            )
     session.add_all(participants)
     session.flush()
     for p, (member, _) in zip(participants, seen.values(), strict=True):
-        enqueue(
-            session,
-            key=f"prompt:{round_.id}:{member.id}",
-            address=member.identity,
-            message=prompt_for(round_, p, opening=True),
-            now=now,
-            round_id=round_.id,
-        )
+        if p.prompt_due_at is None:
+            _queue_opening(session, round_, p, member, now)
+    held = sum(1 for p in participants if p.prompt_due_at is not None)
+    lines = [messages.round_opened(spec.title, number, len(participants), deadline_of(round_))]
+    if held and spec.local_time:
+        lines.append(held_line(held, spec.local_time))
     enqueue(
         session,
         key=f"opened:{round_.id}",
         address=cio_channel,
-        message=Notice(
-            lines=(
-                messages.round_opened(spec.title, number, len(participants), deadline_of(round_)),
-            )
-        ),
+        message=Notice(lines=tuple(lines)),
         now=now,
         round_id=round_.id,
     )
     return round_
+
+
+def _queue_opening(
+    session: Session,
+    round_: models.Round,
+    participant: models.Participant,
+    member: models.Member,
+    now: datetime,
+) -> None:
+    # One key per (round, member) whether sent at open or released by a tick, so the
+    # outbox's unique key is the last line of defence against a second opening prompt.
+    enqueue(
+        session,
+        key=f"prompt:{round_.id}:{member.id}",
+        address=member.identity,
+        message=prompt_for(round_, participant, opening=True),
+        now=now,
+        round_id=round_.id,
+    )
+
+
+# --- prompts at a local time of day (see the module docstring) ----------------------------
+
+
+def cadence_zone(conv: models.Conversation) -> str:
+    """The zone of the cadence in force (an admin's override, else the playbook's).
+
+    It stands in for a participant whose own zone is unknown: the cadence's zone is where
+    the organisation said the conversation lives. "UTC" when the cadence names none.
+    """
+    try:
+        return parse_cadence(conv.effective_cadence).timezone
+    except ValueError:  # validated when set; an unreadable one must not stop a round
+        return "UTC"
+
+
+def zone_of(member: models.Member, fallback: str) -> ZoneInfo:
+    """The member's own time zone, else `fallback` (itself UTC if unusable).
+
+    A directory can hand us a zone this machine's tz database does not know (or an old
+    alias): that falls back too, rather than failing the whole round's opening.
+    """
+    for name in (member.timezone, fallback):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def next_local_time(after: datetime, at: time, zone: ZoneInfo) -> datetime:
+    """The first moment at or after `after` when the wall clock in `zone` shows `at`.
+
+    Wall-clock arithmetic, so 09:30 stays 09:30 across a daylight-saving change (never
+    "24 hours later"). A time that does not exist that day (02:30 when clocks jump from
+    02:00 to 03:00) is read with the offset before the jump, i.e. an hour later on the
+    new clock (03:30); one that happens twice is its first occurrence.
+
+    Args:
+        after: an aware datetime.
+        at: the wall-clock time of day.
+        zone: the zone whose wall clock counts.
+
+    Returns:
+        An aware UTC datetime.
+    """
+    day = after.astimezone(zone).date()
+    today = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+    if today >= after:
+        return today
+    return datetime.combine(day + timedelta(days=1), at, tzinfo=zone).astimezone(UTC)
+
+
+def latest_hold(
+    opened_at: datetime, deadline: datetime, reminders: tuple[timedelta, ...]
+) -> datetime:
+    """The latest moment a held opening prompt may go out.
+
+    No later than the first reminder (so a participant is never reminded of, or gets a
+    reminder right behind, a question they were just asked) and with at least a quarter of
+    the response window left to answer in. A 3-day window with a 1-day reminder holds up
+    to 48 hours, so every zone's next morning fits; a 4-hour window holds up to 3 hours.
+    """
+    window = deadline - opened_at
+    latest = deadline - window / HOLD_SHARE_LEFT
+    if reminders:
+        latest = min(latest, deadline - max(reminders))
+    return latest
+
+
+def opening_due(
+    zone: ZoneInfo,
+    at: time,
+    *,
+    opened_at: datetime,
+    deadline: datetime,
+    reminders: tuple[timedelta, ...],
+) -> datetime | None:
+    """When a participant's opening prompt is due, or None to send it as the round opens.
+
+    None when `at` in `zone` is the opening moment itself, or comes later than
+    `latest_hold` allows.
+    """
+    due = next_local_time(opened_at, at, zone)
+    if due <= opened_at or due > latest_hold(opened_at, deadline, reminders):
+        return None
+    return due
+
+
+def claim_held_prompt(session: Session, participant: models.Participant) -> bool:
+    """Take a participant's held opening prompt, if it is still held; True if this call did.
+
+    One conditional UPDATE (`... WHERE prompt_due_at IS NOT NULL`), so of two transactions
+    racing for it (two ticks, two replicas, a tick and the person's `mine`) exactly one
+    sees a row changed: PostgreSQL re-checks the condition after the other commits, and
+    SQLite runs one writer at a time. The loser then sends nothing.
+    """
+    if participant.prompt_due_at is None:
+        return False  # cleared in this transaction, or never held (it is never set again)
+    result = session.connection().execute(
+        update(models.Participant)
+        .where(
+            models.Participant.id == participant.id,
+            models.Participant.prompt_due_at.is_not(None),
+        )
+        .values(prompt_due_at=None)
+    )
+    # Mirror the database without marking the attribute dirty (no second UPDATE).
+    set_committed_value(participant, "prompt_due_at", None)
+    return bool(result.rowcount)
+
+
+def release_held_prompts(session: Session, round_: models.Round, now: datetime) -> int:
+    """Queue the opening prompts of this round held for a local time that has come (tick).
+
+    Reminders whose time has passed already (the bot was down at the prompt's time) count
+    as sent, so the person gets their question once, not the question and a reminder.
+
+    Returns:
+        How many prompts were queued.
+    """
+    sent = 0
+    due_reminders_now = sum(1 for t in reminder_times(round_) if t <= now)
+    for p in session.scalars(
+        select(models.Participant)
+        .where(
+            models.Participant.round_id == round_.id,
+            models.Participant.prompt_due_at.is_not(None),
+            models.Participant.prompt_due_at <= now,
+        )
+        .order_by(models.Participant.id)
+    ):
+        if not claim_held_prompt(session, p) or p.status not in UNFINISHED:
+            continue
+        p.reminders_sent = max(p.reminders_sent, due_reminders_now)
+        _queue_opening(session, round_, p, p.member, now)
+        sent += 1
+    return sent
+
+
+def held_count(session: Session, round_: models.Round) -> int:
+    """How many of this round's opening prompts still wait for a local time of day."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(models.Participant)
+            .where(
+                models.Participant.round_id == round_.id,
+                models.Participant.prompt_due_at.is_not(None),
+            )
+        )
+        or 0
+    )
+
+
+def held_line(count: int, local_time: str) -> str:
+    """Said to the CIO channel and the admin when a round opens with prompts held."""
+    return f"{count} of them will be asked at {local_time} in their own time zone."
 
 
 def record_missed(session: Session, conv: models.Conversation, scheduled_for: datetime) -> bool:
@@ -204,6 +423,14 @@ def close_round(
     # closed it is in the audit log in full.
     round_.close_reason = reason[:40]
     title = agenda_of(round_).title
+    # Still waiting for their local time: never asked, so not participants of this round
+    # (no "you didn't answer" notice, neither invited nor missing in the digest).
+    session.execute(
+        delete(models.Participant).where(
+            models.Participant.round_id == round_.id,
+            models.Participant.prompt_due_at.is_not(None),
+        )
+    )
     for p in session.scalars(
         select(models.Participant).where(
             models.Participant.round_id == round_.id,
@@ -250,6 +477,7 @@ def due_reminders(session: Session, round_: models.Round, now: datetime) -> int:
             models.Participant.round_id == round_.id,
             models.Participant.status.in_(UNFINISHED),
             models.Participant.reminders_sent < due,
+            models.Participant.prompt_due_at.is_(None),  # not asked yet: nothing to remind
         )
     ):
         if p.snoozed_until and p.snoozed_until > now:
@@ -269,12 +497,17 @@ def due_reminders(session: Session, round_: models.Round, now: datetime) -> int:
 
 
 def remind_now(session: Session, round_: models.Round, now: datetime) -> int:
-    """Remind every unfinished participant at once (the admin's `remind`)."""
+    """Remind every unfinished participant at once (the admin's `remind`).
+
+    Those whose opening prompt still waits for their local time are left out: they have
+    not been asked yet, and will be at their time.
+    """
     count = 0
     for p in session.scalars(
         select(models.Participant).where(
             models.Participant.round_id == round_.id,
             models.Participant.status.in_(UNFINISHED),
+            models.Participant.prompt_due_at.is_(None),
         )
     ):
         p.last_reminded_at = now
@@ -301,6 +534,7 @@ def wake_snoozed(session: Session, now: datetime) -> int:
             models.Participant.status.in_(UNFINISHED),
             models.Participant.snoozed_until.is_not(None),
             models.Participant.snoozed_until <= now,
+            models.Participant.prompt_due_at.is_(None),
         )
     ):
         until = p.snoozed_until or now

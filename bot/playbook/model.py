@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -35,6 +35,8 @@ EMAIL_PATTERN = re.compile(r"^email:[^@\s]+@[^@\s]+\.[^@\s]+$")
 SOURCE_PATTERN = re.compile(
     r"^slack:(?:T[A-Z0-9]{2,20}/)?(?:usergroup:S[A-Z0-9]{2,20}|channel:[CG][A-Z0-9]{2,20})$"
 )
+# A time of day on the 24-hour clock, as the playbook writes `local_time` ("09:30", "9:30").
+LOCAL_TIME_PATTERN = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 SOURCE_FORMS = (
     "slack:usergroup:S… (a Slack user group) or slack:channel:C… (a Slack channel),"
     " optionally with the workspace first (slack:T…/usergroup:S…)"
@@ -157,7 +159,13 @@ class Group(_Frozen):
 
 
 class Conversation(_Frozen):
-    """One of the strategy conversations: who takes part, what is asked, how often."""
+    """One of the strategy conversations: who takes part, what is asked, how often.
+
+    `local_time` ("09:30") holds each participant's opening prompt until that time of day
+    in their own time zone (see `bot.flows.rounds.open_round` for the rule, including when
+    it is sent at once instead). It is kept as the normalised "HH:MM" text rather than a
+    `time` so that the JSON snapshot a round keeps of its agenda reads back unchanged.
+    """
 
     key: Annotated[str, Field(pattern=KEY_PATTERN)]
     title: Annotated[str, Field(min_length=1, max_length=80)]
@@ -167,6 +175,7 @@ class Conversation(_Frozen):
     response_window: timedelta = timedelta(days=3)
     reminders: tuple[timedelta, ...] = (timedelta(days=1),)
     anonymous: bool = False
+    local_time: str | None = None
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
 
     @field_validator("response_window", mode="before")
@@ -184,6 +193,35 @@ class Conversation(_Frozen):
         if isinstance(value, list | tuple):
             return tuple(v if isinstance(v, timedelta) else parse_duration(v) for v in value)
         return value
+
+    @field_validator("local_time", mode="before")
+    @classmethod
+    def _local_time(cls, value: object) -> object:
+        # Before pydantic's own str check: YAML 1.1 reads an unquoted 10:00 as the base-60
+        # number 600, and "Input should be a valid string" would not say why.
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            hours, minutes = divmod(value, 60)
+            raise ValueError(
+                f'put the time in quotes, local_time: "{hours:02d}:{minutes:02d}"; unquoted,'
+                f" YAML reads {hours}:{minutes:02d} as the number {value}"
+            )
+        if not isinstance(value, str):
+            raise ValueError('must be a time of day in quotes, e.g. local_time: "09:30"')
+        match = LOCAL_TIME_PATTERN.match(value.strip())
+        if match is None:
+            raise ValueError(
+                'must be a time of day "HH:MM" on the 24-hour clock, from "00:00" to "23:59"'
+            )
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    def local_time_of_day(self) -> time | None:
+        """`local_time` as a `time`, or None when prompts go out as the round opens."""
+        if self.local_time is None:
+            return None
+        hours, minutes = self.local_time.split(":")
+        return time(int(hours), int(minutes))
 
     @field_serializer("response_window", when_used="json")
     def _dump_window(self, value: timedelta) -> str:

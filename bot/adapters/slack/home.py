@@ -418,12 +418,9 @@ class HomeListeners:
                 if admin
                 else []
             )
-            mine = await self.runtime.handle(CommandInvoked(actor=actor, text="mine"))
+            mine = await asyncio.to_thread(self.runtime.engine.open_prompts, actor)
             view = build_home_view(
-                admin=admin,
-                reader=reader,
-                conversations=conversations,
-                mine=[r.message for r in mine],
+                admin=admin, reader=reader, conversations=conversations, mine=mine
             )
             await self.adapter.client.views_publish(user_id=user, view=view)
         except Exception:
