@@ -14,6 +14,9 @@ from alembic.config import Config
 from storage.db import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock held while migrating (see migrations/env.py): replicas that start
+# together upgrade one after the other instead of racing to create the same tables.
+MIGRATION_LOCK = 0x5B070001
 
 
 def alembic_config(url: str) -> Config:

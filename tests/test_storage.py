@@ -1,14 +1,21 @@
+import os
+import subprocess
+import sys
+import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database, normalise_url
-from storage.migrate import current, upgrade
+from storage.migrate import MIGRATION_LOCK, alembic_config, current, upgrade
 from storage.models import Base, Conversation, Round
+from tests.conftest import PG_URL
 
 
 def test_migrations_match_models(db: Database) -> None:
@@ -85,3 +92,48 @@ def test_postgres_urls_use_psycopg() -> None:
 def test_in_memory_sqlite_is_refused() -> None:
     with pytest.raises(ValueError, match="in-memory"):
         Database("sqlite:///:memory:")
+
+
+def test_replicas_starting_together_migrate_one_after_the_other(pg_schema_url: str) -> None:
+    """`strategy-bot db upgrade` waits while another replica holds the migration lock."""
+    schema = f"sbmig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    env = {**os.environ, "DATABASE_URL": url}
+    cmd = [sys.executable, "-m", "bot", "db", "upgrade"]
+    try:
+        with admin.connect() as other_replica:
+            other_replica.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            upgrading = subprocess.Popen(  # noqa: S603 - our own CLI
+                cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+            waiting = _wait_for_advisory_waiter(admin, upgrading)
+            assert waiting, upgrading.communicate(timeout=60)[0].decode()
+            assert current(url) is None  # nothing migrated while the lock is held
+            other_replica.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+            output = upgrading.communicate(timeout=120)[0].decode()
+        assert upgrading.returncode == 0, output
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        assert current(url) == head
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _wait_for_advisory_waiter(admin: Engine, process: subprocess.Popen[bytes]) -> bool:
+    """True once a session waits on an advisory lock; False if the process ends first."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+    )
+    for _ in range(600):
+        if process.poll() is not None:
+            return False
+        with admin.connect() as conn:
+            if conn.scalar(query):
+                return True
+        time.sleep(0.05)
+    return False

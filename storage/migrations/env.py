@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from storage.db import make_engine
+from storage.migrate import MIGRATION_LOCK
 from storage.models import Base
 
 config = context.config
@@ -24,6 +26,13 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together all run `upgrade`: the first takes this lock
+                # and migrates; the others wait, then find the schema current. (Alembic
+                # reads the version table after this, in the same transaction.)
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             context.run_migrations()
     engine.dispose()
 
