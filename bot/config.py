@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     microsoft_app_password: str | None = Field(None, alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(None, alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
+    # Serve /api/messages: by default when an app id is set; `true` without one serves it
+    # unauthenticated, for Microsoft's local Agents Playground only; `false` never.
+    teams_enabled: bool | None = Field(None, alias="TEAMS_ENABLED")
 
     @field_validator("log_level")
     @classmethod
@@ -88,7 +91,9 @@ class Settings(BaseSettings):
 
     @property
     def teams_configured(self) -> bool:
-        """Whether a Microsoft app id is present."""
+        """Whether to serve Teams: an app id is present, unless TEAMS_ENABLED says otherwise."""
+        if self.teams_enabled is not None:
+            return self.teams_enabled
         return bool(self.microsoft_app_id)
 
     @property

@@ -90,3 +90,27 @@ async def test_a_whole_round_through_the_console(client: TestClient[Any, Any]) -
 async def test_runtime_uses_the_configured_database(client: TestClient[Any, Any]) -> None:
     app: web.Application = client.server.app  # type: ignore[assignment]
     assert app[RUNTIME].db.dialect in ("sqlite", "postgresql")
+
+
+APP = {"MICROSOFT_APP_ID": "00000000-0000-0000-0000-000000000001", "MICROSOFT_APP_PASSWORD": "p"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "served"),
+    [
+        ({}, False),
+        ({"TEAMS_ENABLED": "true"}, True),
+        (APP, True),
+        ({**APP, "TEAMS_ENABLED": "false"}, False),
+    ],
+)
+async def test_the_teams_endpoint_is_served_when_asked(
+    db_url: str, settings: dict[str, str], served: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    values: dict[str, object] = {"MICROSOFT_APP_ID": None, "TEAMS_ENABLED": None, **settings}
+    loaded = load_settings(DATABASE_URL=db_url, SLACK_BOT_TOKEN=None, TICK_SECONDS=3600, **values)
+    async with TestClient(TestServer(build_app(loaded))) as c:
+        resp = await c.post("/api/messages", json={"type": "message"})
+        assert (resp.status != 404) is served
+    unauthenticated = "accepts UNAUTHENTICATED requests" in caplog.text
+    assert unauthenticated is (served and "MICROSOFT_APP_ID" not in settings)
