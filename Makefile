@@ -26,6 +26,21 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The Microsoft 365 Agents Playground (local Teams emulator) for tests/teams/test_playground.py,
+# pinned in tests/teams/playground/package-lock.json; reinstalled when the lock changes.
+PLAYGROUND := tests/teams/playground
+
+.PHONY: playground-deps
+playground-deps: $(PLAYGROUND)/node_modules/.package-lock.json
+
+$(PLAYGROUND)/node_modules/.package-lock.json: $(PLAYGROUND)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "installing Debian's nodejs and npm (for the Teams playground test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+	npm ci --prefix $(PLAYGROUND) --no-audit --no-fund
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/ruff format --check bot storage tests bench
@@ -33,7 +48,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bot storage
 
-unit: $(STAMP) browser-deps
+unit: $(STAMP) browser-deps playground-deps
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
