@@ -24,15 +24,14 @@ import pytest
 import yaml
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
 
 from bot.adapters.slack.adapter import SlackAdapter
 from bot.adapters.slack.app import EVENTS_PATH
 from bot.app import RUNTIME, Runtime, build_app
 from bot.config import Settings, load_settings
-from storage import models
 from tests.fakes.engine import PLAYBOOK
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.state import stored_answers
 
 SECRET = "secret"
 MARIA, SAM, ADMIN, CIO, LEE = "U0MARIA", "U0SAM", "U0ADMIN", "U0CIO", "U0LEE"
@@ -218,14 +217,7 @@ class SlackDriver:
 
     def answers(self, user: str) -> dict[str, Any]:
         """Stored answers of a user, by question id."""
-        with self.runtime.db.transaction() as s:
-            rows = s.execute(
-                select(models.Answer.question_id, models.Answer.value)
-                .join(models.Participant)
-                .join(models.Member)
-                .where(models.Member.identity == f"slack:{user}")
-            ).all()
-            return {str(qid): value for qid, value in rows}
+        return stored_answers(self.runtime.db, f"slack:{user}")
 
     async def open_round(self, key: str = "social-media") -> int:
         """The admin opens a round; returns its id once both prompts were delivered."""

@@ -6,23 +6,16 @@ import asyncio
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
-from sqlalchemy import select
 
 from bot.adapters.slack.adapter import SlackAdapter, classify, make_client
 from bot.flows.outbound import Notice
-from storage import models
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.state import outbox_outcomes
 from tests.slack.conftest import ADMIN, SAM, SlackDriver, text_of
 
 
 def _outbox(slack: SlackDriver, destination: str) -> list[tuple[str, str | None]]:
-    with slack.runtime.db.transaction() as s:
-        rows = s.execute(
-            select(models.OutboxMessage.status, models.OutboxMessage.last_error).where(
-                models.OutboxMessage.destination == destination
-            )
-        ).all()
-        return [(status, error) for status, error in rows]
+    return outbox_outcomes(slack.runtime.db, destination)
 
 
 async def _settled(

@@ -32,6 +32,7 @@ from bot.config import load_settings
 from storage import models
 from tests.fakes.bot_connector import FakeBotConnector, Recorded
 from tests.fakes.engine import PLAYBOOK
+from tests.fakes.state import outbox_outcomes, stored_answers
 
 TENANT = "72f988bf-0000-0000-0000-2d7cd011db47"
 BOT_ID = "28:bot-app-id"
@@ -192,24 +193,11 @@ class TeamsDriver:
 
     def answers(self, user: str) -> dict[str, Any]:
         """Stored answers of a user, by question id."""
-        with self.runtime.db.transaction() as s:
-            rows = s.execute(
-                select(models.Answer.question_id, models.Answer.value)
-                .join(models.Participant)
-                .join(models.Member)
-                .where(models.Member.identity == address(user))
-            ).all()
-            return {str(qid): value for qid, value in rows}
+        return stored_answers(self.runtime.db, address(user))
 
     def outbox(self, destination: str) -> list[tuple[str, str | None]]:
         """(status, last error) of every outbox row to an address."""
-        with self.runtime.db.transaction() as s:
-            rows = s.execute(
-                select(models.OutboxMessage.status, models.OutboxMessage.last_error)
-                .where(models.OutboxMessage.destination == destination)
-                .order_by(models.OutboxMessage.id)
-            ).all()
-            return [(status, error) for status, error in rows]
+        return outbox_outcomes(self.runtime.db, destination)
 
     def reference(self, addr: str) -> models.TeamsReference | None:
         """The stored reference row of an address."""

@@ -39,6 +39,7 @@ from storage import models
 from storage.db import Database
 from tests.conftest import FakeClock
 from tests.fakes.engine import EngineHarness
+from tests.fakes.state import outbox_outcomes, stored_answers
 from tests.teams.conftest import (
     ADMIN,
     BOT_ID,
@@ -207,24 +208,11 @@ class TeamsTestBot:
 
     def outbox(self, destination: str) -> list[tuple[str, str | None]]:
         """(status, last error) of each outbox row to an address."""
-        with self.db.transaction() as s:
-            rows = s.execute(
-                select(models.OutboxMessage.status, models.OutboxMessage.last_error)
-                .where(models.OutboxMessage.destination == destination)
-                .order_by(models.OutboxMessage.id)
-            ).all()
-            return [(status, error) for status, error in rows]
+        return outbox_outcomes(self.db, destination)
 
     def answers(self, user: str) -> dict[str, Any]:
         """Stored answers of a user, by question id."""
-        with self.db.transaction() as s:
-            rows = s.execute(
-                select(models.Answer.question_id, models.Answer.value)
-                .join(models.Participant)
-                .join(models.Member)
-                .where(models.Member.identity == address(user))
-            ).all()
-            return {str(qid): value for qid, value in rows}
+        return stored_answers(self.db, address(user))
 
     async def join(self, *users: str) -> None:
         """Users install the app and read their welcome (once per user)."""

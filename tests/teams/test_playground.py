@@ -24,6 +24,7 @@ with what to do, it is never skipped.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import re
 import shutil
@@ -44,6 +45,7 @@ from bot.app import RUNTIME, Runtime, build_app
 from bot.config import load_settings
 from storage import models
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.fakes.engine import PLAYBOOK
 
 pytestmark = pytest.mark.browser
 
@@ -102,6 +104,9 @@ def playground_config() -> dict[str, Any]:
 
 def playbook() -> dict[str, Any]:
     """One conversation; Ada is admin, CIO and stakeholder; Ben keeps the round open."""
+    social_media = copy.deepcopy(PLAYBOOK["conversations"][0])
+    assert social_media["key"] == "social-media"
+    del social_media["reminders"]
     return {
         "organisation": "Acme",
         "cio_channel": f"teams:{CIO_CHANNEL_ID}",
@@ -112,38 +117,8 @@ def playbook() -> dict[str, Any]:
                 "members": [{"id": ADA, "name": "Ada Admin"}, {"id": BEN, "name": "Ben Sales"}],
             },
         },
-        "conversations": [
-            {
-                "key": "social-media",
-                "title": "Social Media",
-                "purpose": "Brand management and customer engagement.",
-                "groups": ["marketing"],
-                "cadence": "every 2 weeks on tue at 10:00",
-                "response_window": "3d",
-                "questions": [
-                    {"id": "hearing", "text": "What are you hearing from customers?"},
-                    {
-                        "id": "external",
-                        "text": "How mature is our customer-facing social work?",
-                        "type": "rating",
-                        "labels": {1: "not started", 5: "leading"},
-                        "maturity": "external",
-                    },
-                    {
-                        "id": "channel",
-                        "text": "Which channel matters most?",
-                        "type": "single_choice",
-                        "options": ["Blogs", "Twitter", "Fan pages"],
-                    },
-                    {
-                        "id": "pilot",
-                        "text": "Should we pilot a listening tool?",
-                        "type": "yes_no",
-                        "required": False,
-                    },
-                ],
-            }
-        ],
+        # The engine tests' Social Media agenda, without reminders (the round is short).
+        "conversations": [social_media],
     }
 
 
