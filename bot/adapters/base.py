@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.flows.outbound import OutboundMessage
+from bot import messages
+from bot.flows.outbound import Notice, OutboundMessage
+
+# What a person sees when a click or submit could not be read (stale or forged payload).
+UNREADABLE_CLICK_NOTICE = Notice(level="error", lines=(messages.UNREADABLE_CLICK,))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import listen
+
 KINDS = ("send", "reply", "update")
 _DEFAULT_CODES = {
     429: "TooManyRequests",
@@ -92,12 +94,8 @@ class FakeBotConnector:
         app.router.add_put(
             "/teams/v3/conversations/{conversation}/activities/{activity}", self._update
         )
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base = f"http://{host}:{port}"
+        self._runner, address = await listen(app)
+        self._base = f"http://{address}"
         return self._base
 
     async def stop(self) -> None:

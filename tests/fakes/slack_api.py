@@ -34,6 +34,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import listen
+
 _DIRECTORY_METHODS = frozenset(
     {"users.info", "users.lookupByEmail", "usergroups.users.list", "conversations.members"}
 )
@@ -91,12 +93,8 @@ class FakeSlackApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk reads with GET
         app.router.add_post("/respond/{name}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base = f"http://{host}:{port}"
+        self._runner, address = await listen(app)
+        self._base = f"http://{address}"
         return self._base
 
     async def stop(self) -> None:

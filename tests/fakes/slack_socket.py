@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import listen
 from tests.fakes.slack_api import FakeSlackApi
 
 
@@ -45,12 +46,8 @@ class FakeSocketMode:
         """Listen on 127.0.0.1 (a free port)."""
         app = web.Application()
         app.router.add_get("/link", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base = f"ws://{host}:{port}"
+        self._runner, address = await listen(app)
+        self._base = f"ws://{address}"
 
     async def stop(self) -> None:
         """Close every socket and stop listening."""

@@ -47,6 +47,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
+from bot.adapters.base import UNREADABLE_CLICK_NOTICE
 from bot.adapters.slack.adapter import SlackAdapter, make_client, user_address
 from bot.adapters.slack.directory import SlackDirectory
 from bot.adapters.slack.finished import done_summaries, mark_prompts_done
@@ -298,9 +299,7 @@ def _user_id(body: dict[str, Any]) -> str | None:
 
 
 def _unreadable(actor: str) -> Outgoing:
-    return Outgoing(
-        address=actor, message=Notice(level="error", lines=(messages.UNREADABLE_CLICK,))
-    )
+    return Outgoing(address=actor, message=UNREADABLE_CLICK_NOTICE)
 
 
 def build_bolt_app(runtime: Runtime, adapter: SlackAdapter) -> tuple[AsyncApp, SlackListeners]:

@@ -40,6 +40,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
+from bot.adapters.base import UNREADABLE_CLICK_NOTICE
 from bot.adapters.slack.adapter import SlackAdapter, user_address
 from bot.adapters.slack.mrkdwn import escape, fit, plain
 from bot.adapters.slack.render import render_message
@@ -357,7 +358,7 @@ class HomeListeners:
         if template is None or (("{key}" in template) and not _KEY.match(key)):
             logger.warning("slack: unreadable Home action %r from %s", name[:40], actor)
             await ack()
-            await self._reply(actor, [Notice(level="error", lines=(messages.UNREADABLE_CLICK,))])
+            await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
             return
         replies = await self.runtime.handle(
             CommandInvoked(actor=actor, text=template.format(key=key))
@@ -378,7 +379,7 @@ class HomeListeners:
         except ValueError as exc:
             logger.warning("slack: unreadable cadence modal from %s: %s", actor, exc)
             await ack()
-            await self._reply(actor, [Notice(level="error", lines=(messages.UNREADABLE_CLICK,))])
+            await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
             return
         if not text:
             await ack(response_action="errors", errors={CADENCE_BLOCK_ID: CADENCE_EMPTY})
@@ -436,7 +437,7 @@ class HomeListeners:
         item = next((c for c in conversations if c.key == key), None)
         if item is None or not trigger_id:
             logger.warning("slack: cannot open the cadence modal of %r for %s", key[:40], actor)
-            await self._reply(actor, [Notice(level="error", lines=(messages.UNREADABLE_CLICK,))])
+            await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
             return
         try:
             await self.adapter.client.views_open(
@@ -444,7 +445,7 @@ class HomeListeners:
             )
         except SlackApiError as exc:
             logger.warning("slack: could not open the cadence modal for %s: %s", actor, exc)
-            await self._reply(actor, [Notice(level="error", lines=(messages.UNREADABLE_CLICK,))])
+            await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
 
     async def _reply(self, actor: str, replies: Sequence[OutboundMessage]) -> None:
         """Write replies to the actor's DM through the outbox and wake the worker."""

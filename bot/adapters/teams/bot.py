@@ -56,6 +56,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from sqlalchemy.orm import Session
 
 from bot import messages
+from bot.adapters.base import UNREADABLE_CLICK_NOTICE
 from bot.adapters.teams.adapter import (
     ReferenceStore,
     card_activity,
@@ -309,7 +310,7 @@ class TeamsBot:
                 )
         except ValueError as exc:
             logger.warning("teams: unreadable card submit from %s: %s", actor, exc)
-            unreadable = Notice(level="error", lines=(messages.UNREADABLE_CLICK,))
+            unreadable = UNREADABLE_CLICK_NOTICE
             await self._enqueue([Outgoing(address=actor, message=unreadable)], None)
             return SubmitResult(error=messages.UNREADABLE_CLICK)
         replies = await self.runtime.handle(event)
