@@ -121,6 +121,11 @@ class Conversation(Base):
     cadence_override: Mapped[str | None] = mapped_column(String(200))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # still in the playbook
+    # When the conversation came under the bot's care: first synchronised from the
+    # playbook, or resumed, re-scheduled or re-added since. Rounds are owed only for
+    # scheduled times from then on: the missed-round catch-up never opens or records one
+    # from before (see `bot.scheduling.scheduler`).
+    scheduled_since: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
@@ -181,6 +186,11 @@ class Participant(Base):
     # When the held opening prompt is due (see above); None when it was sent, or shown by
     # `mine`, or never held. Rows with a value have not been prompted yet.
     prompt_due_at: Mapped[datetime | None]
+    # When a question of this round was last shown to the member as the one to answer.
+    # A member answers one round at a time: of their unfinished participations in open
+    # rounds, the one shown most recently is current, and a typed reply answers it. None
+    # while the round waits its turn (announced, not asked) or is held for local time.
+    shown_at: Mapped[datetime | None]
     round: Mapped[Round] = relationship()
     member: Mapped[Member] = relationship()
 
@@ -234,6 +244,43 @@ class OutboxMessage(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class PendingCommand(Base):
+    """A command acknowledged to the platform before it ran (Slack's slash commands).
+
+    Slack wants a slash command acknowledged within three seconds, and opening a round
+    for thousands of people takes longer; so the command is stored here first, then
+    acknowledged, then carried out by the command runner (`bot.intake`), which claims a
+    row like the outbox does and runs it through the engine under the row's event id:
+    a crash after the ack, a restart or a replayed request runs it once.
+    """
+
+    __tablename__ = "pending_commands"
+    __table_args__ = (Index("ix_pending_commands_due", "status", "received_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The platform's id for the request (Slack's trigger_id): a replay inserts nothing.
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)  # the serialised inbound event
+    # pending | done | expired (too old to run when a runner first saw it)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class HealthCheck(Base):
+    """The row `/healthz` writes and commits, so health means "an answer can be stored now".
+
+    One row per replica: a probe that only reads (`select 1`) says "ok" while the disk is
+    full or the SQLite file is read-only, and every answer fails.
+    """
+
+    __tablename__ = "health_checks"
+    replica: Mapped[str] = mapped_column(String(200), primary_key=True)
+    checked_at: Mapped[datetime]
 
 
 class InboundEvent(Base):
