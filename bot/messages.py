@@ -87,7 +87,45 @@ def round_closed_for_you(title: str, started: bool) -> str:
 
 def skipped_round(title: str) -> str:
     """Confirmation of skipping a round."""
-    return f"You're skipping this {title} round. Thanks for letting us know."
+    return (
+        f"You're skipping this {title} round. Thanks for letting us know;"
+        " anything you answered in it is left out of the digest."
+    )
+
+
+NOT_ON_AGENDA = "That question is not on this round's agenda."
+NOT_YOUR_PROMPT = "That prompt isn't addressed to you, or the round no longer exists."
+OPEN_QUESTIONS_TITLE = "Your open questions"
+
+
+def back_to(title: str) -> str:
+    """Shown with a round's question when the person returns to it from another round."""
+    return f"Back to {title}, where you left off."
+
+
+def waiting_for(current: str) -> str:
+    """On a round announced while the person is answering another one."""
+    return (
+        f"You're answering {current} first; this round's questions come when you finish it."
+        " Press Answer now to switch, or answer everything at once in the form."
+    )
+
+
+def already_answered(question: str, shown: str | None) -> str:
+    """A repeated or stale click on a question that has an answer: nothing changed."""
+    quoted = question if len(question) <= 80 else question[:79] + "…"
+    given = f"skipped “{quoted}”" if shown is None else f"answered “{quoted}” ({shown})"
+    return (
+        f"You already {given}, so that click changed nothing."
+        " To change it, say `review` and choose Edit."
+    )
+
+
+def open_question_line(
+    title: str, number: int, question: int, total: int, deadline: datetime
+) -> str:
+    """One line of `mine`: a round the person has open."""
+    return f"{title} round {number}: question {question} of {total}, closes {when(deadline)}"
 
 
 def round_opened(title: str, number: int, invited: int, deadline: datetime) -> str:

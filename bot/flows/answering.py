@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import messages
 from bot.flows.answers import InvalidAnswer, display_value, parse_answer
-from bot.flows.outbound import Form, OutboundMessage, Summary, SummaryItem
+from bot.flows.outbound import Form, Notice, OutboundMessage, Summary, SummaryItem
 from bot.flows.rounds import agenda_of, deadline_of, prompt_for, question_view
 from storage import models
 
@@ -38,7 +39,13 @@ def store_answer(
     now: datetime,
     existing: models.Answer | None,
 ) -> None:
-    """Insert an answer, or keep the old value as a revision and update it."""
+    """Insert an answer, or keep the old value as a revision and update it.
+
+    The same answer given again (a repeated click, a form sent twice) changes nothing:
+    no revision, no new time.
+    """
+    if existing is not None and existing.value == value and existing.skipped == skipped:
+        return
     if existing is None:
         session.add(
             models.Answer(
@@ -100,13 +107,42 @@ def answer_text(
 def answer_question(
     session: Session, participant: models.Participant, question_id: str, raw: str, now: datetime
 ) -> OutboundMessage | None:
-    """Answer a named question (from its prompt's button); None for an unknown id."""
+    """Answer a named question (from its prompt's button); None for an unknown id.
+
+    A button answers its question only while that question is open to an answer: not yet
+    answered, or asked again for an edit. A repeated or stale click on a question already
+    answered changes nothing and says so (with how to change it).
+    """
     spec = agenda_of(participant.round)
     for index, q in enumerate(spec.questions):
         if q.id == question_id:
+            stale = stale_question(session, participant, question_id)
+            if stale is not None:
+                return Notice(lines=(stale,))
             participant.current_question = index
             return answer_text(session, participant, raw, now)
     return None
+
+
+def stale_question(
+    session: Session, participant: models.Participant, question_id: str
+) -> str | None:
+    """Why a button of this question may no longer act on it, or None if it may.
+
+    It may while the question has no answer yet, or while it is being edited (Edit asks
+    it again: it is then the participant's current question).
+    """
+    spec = agenda_of(participant.round)
+    index = next((i for i, q in enumerate(spec.questions) if q.id == question_id), None)
+    if index is None:
+        return messages.NOT_ON_AGENDA
+    existing = answers_of(session, participant).get(question_id)
+    editing = participant.status == "answering" and participant.current_question == index
+    if existing is None or editing:
+        return None
+    question = spec.questions[index]
+    shown = None if existing.skipped else display_value(question, existing.value)
+    return messages.already_answered(question.text, shown)
 
 
 def skip_question(

@@ -9,7 +9,9 @@ the async server calls them through `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,21 +21,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.delivery.outbox import failures
+from bot.delivery.outbox import enqueue, failures
 from bot.errors import PermissionDenied, UserError
-from bot.flows import answering, rounds
+from bot.flows import answering, focus, rounds
 from bot.flows.cadence import parse_cadence
 from bot.flows.commands import (
     ParsedCommand,
     Role,
     is_command,
-    looks_like_command,
     parse,
     suggest,
 )
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.directory import unreachable_lines
 from bot.flows.events import (
+    DEFAULT_SNOOZE,
     Action,
     ActionPressed,
     AnswerGiven,
@@ -42,8 +44,16 @@ from bot.flows.events import (
     InboundEvent,
     TextMessage,
 )
-from bot.flows.outbound import DigestMessage, Notice, OutboundMessage, Outgoing
+from bot.flows.outbound import (
+    DigestMessage,
+    Notice,
+    OutboundMessage,
+    Outgoing,
+    Prompt,
+    Summary,
+)
 from bot.flows.rounds import deadline_of
+from bot.flows.routing import reply_address
 from bot.playbook.model import Playbook
 from storage import models
 from storage.db import Database
@@ -55,6 +65,17 @@ LATE_REPLY_WINDOW = timedelta(days=1)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _reply_prefix(event: InboundEvent) -> str:
+    """The outbox keys of an event's replies: from its platform id, so a retry adds none."""
+    if not event.event_id:
+        return f"reply:{uuid.uuid4().hex}"
+    platform = event.actor.split(":", 1)[0]
+    ident = f"{platform}:{event.event_id}"
+    if len(ident) > 150:  # keys are 200 characters; long platform ids are hashed
+        ident = f"{platform}:#{hashlib.sha256(event.event_id.encode()).hexdigest()}"
+    return f"reply:{ident}"
 
 
 @dataclass
@@ -79,7 +100,10 @@ class Engine:
     def handle(self, event: InboundEvent) -> list[Outgoing]:
         """Process one inbound event; return the messages to show the actor.
 
-        Raises nothing for user mistakes: they come back as error notices.
+        The replies are also queued in the outbox, in the same transaction as the event
+        they answer (see `_deliver`): a crash after the commit loses none of them, even
+        though the redelivered event is then ignored as a duplicate. Raises nothing for
+        user mistakes: they come back as error notices.
         """
         now = self.clock()
         try:
@@ -92,9 +116,9 @@ class Engine:
                         replies = self._dispatch(session, event, now)
                 except UserError as exc:
                     replies = [Notice(level="error", lines=(str(exc),))]
+                return self._deliver(session, event, replies, now)
         finally:
             self.hooks.outbox_changed()
-        return [Outgoing(address=event.actor, message=m) for m in replies]
 
     def _first_delivery(self, session: Session, event: InboundEvent, now: datetime) -> bool:
         platform = event.actor.split(":", 1)[0]
@@ -109,6 +133,35 @@ class Engine:
         except IntegrityError:
             return False
         return True
+
+    def _deliver(
+        self,
+        session: Session,
+        event: InboundEvent,
+        replies: Sequence[OutboundMessage],
+        now: datetime,
+    ) -> list[Outgoing]:
+        """Queue the replies where the routing policy sends them; a question shown is current.
+
+        Every prompt that asks its question makes that round the actor's current one
+        (`bot.flows.focus`), so their next typed reply answers what they see.
+        """
+        member = self._member(session, event.actor)
+        if member is not None:
+            for message in replies:
+                if isinstance(message, Prompt) and message.waiting_for is None:
+                    focus.mark_shown(session, member.id, message.round_id, now)
+        prefix = _reply_prefix(event)
+        out = []
+        for index, message in enumerate(replies):
+            address = reply_address(event, message, self.playbook.cio_channel)
+            if address is None:  # shown in the moment only (a form)
+                out.append(Outgoing(address=event.actor, message=message))
+                continue
+            key = f"{prefix}:{index}"
+            enqueue(session, key=key, address=address, message=message, now=now)
+            out.append(Outgoing(address=address, message=message, key=key))
+        return out
 
     def _dispatch(
         self, session: Session, event: InboundEvent, now: datetime
@@ -126,25 +179,38 @@ class Engine:
         raise TypeError(f"unsupported event {type(event).__name__}")
 
     def _text(self, session: Session, event: TextMessage, now: datetime) -> list[OutboundMessage]:
-        participant = self._current_participant(session, event.actor)
         if is_command(event.text):
             return self._command(session, event.actor, parse(event.text), now)
-        if participant is not None and participant.prompt_due_at is not None:
-            # Their only open round has not asked them yet (it waits for their local time):
-            # the text cannot answer a question they have not seen, so show it now instead.
-            rounds.claim_held_prompt(session, participant)
-            return [rounds.prompt_for(participant.round, participant, opening=True)]
-        if participant is not None:
-            shown = answering.answer_text(session, participant, event.text, now)
-            return [shown, *self._after_progress(session, participant, now)]
+        member = self._lock_member(session, event.actor)
+        parts = focus.open_participations(session, member.id) if member is not None else []
+        current = focus.current(parts)
+        if current is None and parts:
+            # Nothing they could be answering is on their screen (the round waits for their
+            # local time, or its turn): the text cannot answer a question they have not
+            # seen, so show it now instead.
+            nxt = focus.next_in_line(parts)
+            assert nxt is not None  # noqa: S101 - parts is not empty
+            return [self._show(session, nxt)]
+        if current is not None:
+            self._lock_open_round(session, current)
+            shown = answering.answer_text(session, current, event.text, now)
+            return self._progress(session, current, shown, now)
         late = self._recently_closed(session, event.actor, now)
         if late is not None:
             return [Notice(lines=(messages.round_closed(late.agenda["title"], late.closed_at),))]
-        if self._member(session, event.actor) is None and not self._role(event.actor):
-            return [Notice(lines=(messages.not_a_participant(),))]
-        if not looks_like_command(event.text):
-            return [Notice(lines=(messages.nothing_open(),))]
-        return self._command(session, event.actor, parse(event.text), now)
+        known = member is not None or bool(self._role(event.actor))
+        return [self._not_understood(event.text, known)]
+
+    def _not_understood(self, text: str, known: bool) -> Notice:
+        """Neither an answer nor a command: say so, with a "did you mean", and what is open."""
+        try:
+            parse(text)
+        except UserError as exc:
+            hint = str(exc)
+        else:  # pragma: no cover - a valid command never gets here
+            hint = messages.usage("help", "help")
+        context = messages.nothing_open() if known else messages.not_a_participant()
+        return Notice(lines=(hint, context))
 
     def _action(
         self, session: Session, event: ActionPressed, now: datetime
@@ -152,17 +218,19 @@ class Engine:
         participant = self._participant_in_round(session, event.actor, event.round_id)
         if event.action is Action.ANSWER_ALL:
             return [answering.form(session, participant, {})]
+        if event.action is Action.ANSWER_NOW:
+            return [self._show(session, participant)]
         if event.action is Action.SKIP_QUESTION:
-            return self._skip(session, participant, now)
+            return self._skip(session, participant, now, event.question_id)
         if event.action is Action.SKIP_ROUND:
             return self._skip_round(session, participant, now)
         if event.action is Action.SNOOZE:
-            return self._snooze(participant, event.value or "2h", now)
+            return self._snooze(participant, event.value or DEFAULT_SNOOZE, now)
         if event.action is Action.REVIEW:
             return [answering.summary(session, participant, now=now)]
         shown = answering.edit(session, participant, event.value or "")
         if shown is None:
-            raise UserError("That question is not on this round's agenda.")
+            raise UserError(messages.NOT_ON_AGENDA)
         return [shown]
 
     def _answer_given(
@@ -171,45 +239,49 @@ class Engine:
         participant = self._participant_in_round(session, event.actor, event.round_id)
         shown = answering.answer_question(session, participant, event.question_id, event.value, now)
         if shown is None:
-            raise UserError("That question is not on this round's agenda.")
-        return [shown, *self._after_progress(session, participant, now)]
+            raise UserError(messages.NOT_ON_AGENDA)
+        return self._progress(session, participant, shown, now)
 
     def _form(self, session: Session, event: FormSubmitted, now: datetime) -> list[OutboundMessage]:
         participant = self._participant_in_round(session, event.actor, event.round_id)
         shown = answering.submit_form(session, participant, dict(event.values), now)
-        return [shown, *self._after_progress(session, participant, now)]
+        return self._progress(session, participant, shown, now)
 
     # ----------------------------------------------------------------- participants
 
     def _member(self, session: Session, actor: str) -> models.Member | None:
         return session.scalar(select(models.Member).where(models.Member.identity == actor))
 
-    def _open_participations(self, session: Session, actor: str) -> list[models.Participant]:
-        return list(
-            session.scalars(
-                select(models.Participant)
-                .join(models.Round)
-                .join(models.Member)
-                .where(
-                    models.Member.identity == actor,
-                    models.Round.status == "open",
-                    models.Participant.status.in_(rounds.UNFINISHED),
-                )
-                .order_by(models.Round.opened_at, models.Round.id)
-            )
+    def _lock_member(self, session: Session, actor: str) -> models.Member | None:
+        """The actor's member row, locked first (members before rounds: `bot.flows.focus`)."""
+        return session.scalar(
+            select(models.Member).where(models.Member.identity == actor).with_for_update()
         )
 
-    def _current_participant(self, session: Session, actor: str) -> models.Participant | None:
-        """The round a chat reply answers: the one being answered, else the oldest open one.
+    def _open_participations(self, session: Session, actor: str) -> list[models.Participant]:
+        member = self._member(session, actor)
+        return [] if member is None else focus.open_participations(session, member.id)
 
-        Rounds whose prompt still waits for the person's local time come last: a reply is
-        meant for a question they have been asked.
+    def _current_participant(self, session: Session, actor: str) -> models.Participant | None:
+        """The round the person is answering (`bot.flows.focus`), locked, or None."""
+        member = self._lock_member(session, actor)
+        if member is None:
+            return None
+        current = focus.current(focus.open_participations(session, member.id))
+        if current is not None:
+            self._lock_open_round(session, current)
+        return current
+
+    def _lock_open_round(self, session: Session, participant: models.Participant) -> None:
+        """Lock the participant's round, and refuse if it closed meanwhile.
+
+        Raises:
+            UserError: the round is no longer open (it closed after we read it).
         """
-        open_ = self._open_participations(session, actor)
-        answering_ = [p for p in open_ if p.status == "answering"]
-        asked = [p for p in open_ if p.prompt_due_at is None]
-        candidates = answering_ or asked or open_
-        return candidates[0] if candidates else None
+        round_ = rounds.lock_round(session, participant.round_id)
+        if round_ is None or round_.status != "open":
+            closed = round_ or participant.round
+            raise UserError(messages.round_closed(closed.agenda["title"], closed.closed_at))
 
     def _recently_closed(self, session: Session, actor: str, now: datetime) -> models.Round | None:
         """A round of this member's that closed in the last day (a reply to it came late)."""
@@ -229,52 +301,100 @@ class Engine:
     def _participant_in_round(
         self, session: Session, actor: str, round_id: int
     ) -> models.Participant:
+        self._lock_member(session, actor)
         participant = session.scalar(
             select(models.Participant)
             .join(models.Member)
             .where(models.Member.identity == actor, models.Participant.round_id == round_id)
         )
         if participant is None:
-            raise UserError("That prompt isn't addressed to you, or the round no longer exists.")
-        round_ = participant.round
-        if round_.status != "open":
-            raise UserError(messages.round_closed(round_.agenda["title"], round_.closed_at))
-        # Acting on this round's card means they have its question: a prompt still held for
-        # their local time would only repeat it later.
-        rounds.claim_held_prompt(session, participant)
+            raise UserError(messages.NOT_YOUR_PROMPT)
+        self._lock_open_round(session, participant)
         return participant
+
+    def _show(self, session: Session, participant: models.Participant) -> Prompt:
+        """Show the participant's current question now (taking a prompt held for later).
+
+        A round they have not seen yet opens with its purpose; one they had left for
+        another round says they are back to it.
+        """
+        rounds.claim_held_prompt(session, participant)  # shown here: not again at local time
+        first_sight = participant.shown_at is None
+        note = None if first_sight else messages.back_to(rounds.agenda_of(participant.round).title)
+        return rounds.prompt_for(participant.round, participant, opening=first_sight, note=note)
+
+    def _progress(
+        self,
+        session: Session,
+        participant: models.Participant,
+        shown: OutboundMessage,
+        now: datetime,
+    ) -> list[OutboundMessage]:
+        """What follows an answer, a skip or a form: the next question, or what comes next.
+
+        A summary shown as the round closes early is read-only: there is nothing left to
+        edit once it has closed.
+        """
+        after = self._after_progress(session, participant, now)
+        if isinstance(shown, Summary) and participant.round.status != "open":
+            shown = shown.model_copy(update={"editable": False})
+        return [shown, *after]
 
     def _after_progress(
         self, session: Session, participant: models.Participant, now: datetime
     ) -> list[OutboundMessage]:
-        """After someone finishes: close early if everyone has, or point to their next round."""
+        """After someone finishes: close early if so configured, and ask their next round.
+
+        Only the round they were answering hands over: finishing a round that was waiting
+        its turn (skipping it from its announcement) leaves the current question on screen.
+        """
         if participant.status not in ("done", "skipped"):
             return []
         session.flush()
         round_ = participant.round
-        left = session.scalar(
-            select(func.count())
-            .select_from(models.Participant)
-            .where(
-                models.Participant.round_id == round_.id,
-                models.Participant.status.in_(rounds.UNFINISHED),
-            )
-        )
-        if not left:
+        if rounds.agenda_of(round_).close_when_all_answered and not self._unfinished(
+            session, round_
+        ):
             self._close(session, round_, now, reason="everyone answered")
-        nxt = self._current_participant(session, participant.member.identity)
-        if nxt is not None:
-            rounds.claim_held_prompt(session, nxt)  # shown here: not again at their local time
-            return [rounds.prompt_for(nxt.round, nxt, opening=True)]
-        return []
+        others = self._open_participations(session, participant.member.identity)
+        current = focus.current(others)
+        if current is not None and (
+            participant.shown_at is None or (current.shown_at or now) > participant.shown_at
+        ):
+            return []
+        nxt = focus.next_in_line(others)
+        return [] if nxt is None else [self._show(session, nxt)]
+
+    def _unfinished(self, session: Session, round_: models.Round) -> int:
+        # Counted under the round's lock (taken when the event began), so of two final
+        # answers arriving at once the second sees the first.
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(models.Participant)
+                .where(
+                    models.Participant.round_id == round_.id,
+                    models.Participant.status.in_(rounds.UNFINISHED),
+                )
+            )
+            or 0
+        )
 
     def _skip(
-        self, session: Session, participant: models.Participant, now: datetime
+        self,
+        session: Session,
+        participant: models.Participant,
+        now: datetime,
+        question_id: str | None = None,
     ) -> list[OutboundMessage]:
+        if question_id is not None:
+            stale = answering.stale_question(session, participant, question_id)
+            if stale is not None:
+                return [Notice(lines=(stale,))]
         shown = answering.skip_question(session, participant, now)
         if shown is None:
             raise UserError(messages.required_cannot_skip())
-        return [shown, *self._after_progress(session, participant, now)]
+        return self._progress(session, participant, shown, now)
 
     def _skip_round(
         self, session: Session, participant: models.Participant, now: datetime
@@ -344,10 +464,40 @@ class Engine:
         """What `mine` shows, without its effects: for views a person did not ask for.
 
         Slack's App Home is rebuilt whenever someone opens the tab; that is a look, not a
-        request, so a prompt held for their local time stays held and still arrives then.
+        request, so a prompt held for their local time stays held and still arrives then,
+        and the round they answer in chat stays the current one.
         """
         with self.db.transaction() as session:
             return self._mine(session, actor, take_held=False)
+
+    def show_open_prompts(self, actor: str, cause: str) -> bool:
+        """Queue what `mine` shows, if the person has a question open (after a welcome).
+
+        A chat app installed mid-round (Teams) had its opening prompt refused; this is the
+        moment the person is there to answer it. Nothing is queued when nothing is open.
+
+        Args:
+            actor: the person's identity.
+            cause: a unique id for the occasion (the install activity), so a repeat of the
+                same occasion queues nothing more.
+
+        Returns:
+            Whether a prompt was queued.
+        """
+        now = self.clock()
+        event = CommandInvoked(actor=actor, text="mine", event_id=f"shown:{cause}")
+        try:
+            with self.db.transaction() as session:
+                if not self._member(session, actor) or not self._open_participations(
+                    session, actor
+                ):
+                    return False
+                if not self._first_delivery(session, event, now):
+                    return False
+                self._deliver(session, event, self._mine(session, actor, take_held=True), now)
+                return True
+        finally:
+            self.hooks.outbox_changed()
 
     def _cmd_mine(
         self, session: Session, actor: str, args: Sequence[str], now: datetime
@@ -355,27 +505,31 @@ class Engine:
         return self._mine(session, actor, take_held=True)
 
     def _mine(self, session: Session, actor: str, *, take_held: bool) -> list[OutboundMessage]:
-        open_ = self._open_participations(session, actor)
+        member = self._lock_member(session, actor) if take_held else self._member(session, actor)
+        open_ = [] if member is None else focus.open_participations(session, member.id)
         if not open_:
             return [Notice(lines=(messages.nothing_open(),))]
         lines = []
         for p in open_:
             spec = rounds.agenda_of(p.round)
             lines.append(
-                f"{spec.title} round {p.round.number}: question {p.current_question + 1}"
-                f" of {len(spec.questions)}, closes {messages.when(deadline_of(p.round))}"
+                messages.open_question_line(
+                    spec.title,
+                    p.round.number,
+                    p.current_question + 1,
+                    len(spec.questions),
+                    deadline_of(p.round),
+                )
             )
-        current = self._current_participant(session, actor) or open_[0]
-        # Asking before their local time gets the prompt now, as the opening one (with the
-        # purpose) since they have not seen it; the held copy is then never sent.
+        current = focus.current(open_) or focus.next_in_line(open_) or open_[0]
         if take_held:
-            first_sight = rounds.claim_held_prompt(session, current)
+            # Asking before their local time (or while a round waits its turn) gets its
+            # question now, as the opening prompt if they have not seen it.
+            prompt = self._show(session, current)
         else:
-            first_sight = current.prompt_due_at is not None
-        return [
-            Notice(title="Your open questions", lines=tuple(lines)),
-            rounds.prompt_for(current.round, current, opening=first_sight),
-        ]
+            first_sight = current.shown_at is None
+            prompt = rounds.prompt_for(current.round, current, opening=first_sight)
+        return [Notice(title=messages.OPEN_QUESTIONS_TITLE, lines=tuple(lines)), prompt]
 
     def _cmd_review(
         self, session: Session, actor: str, args: Sequence[str], now: datetime
@@ -386,31 +540,47 @@ class Engine:
                 .join(models.Round)
                 .join(models.Member)
                 .where(models.Member.identity == actor, models.Round.status == "open")
+                .order_by(models.Round.opened_at, models.Round.id)
             )
         )
         if not parts:
             return [Notice(lines=(messages.nothing_open(),))]
         return [answering.summary(session, p, now=now) for p in parts]
 
+    def _target(self, session: Session, actor: str) -> tuple[models.Participant | None, bool]:
+        """What a typed `skip` or `snooze` acts on: the current round, else the next in line.
+
+        Returns:
+            The participant (None if nothing is open) and whether its question is the one
+            on the person's screen (False: they have not been asked it yet).
+        """
+        member = self._lock_member(session, actor)
+        parts = [] if member is None else focus.open_participations(session, member.id)
+        current = focus.current(parts)
+        target = current or focus.next_in_line(parts)
+        if target is not None:
+            self._lock_open_round(session, target)
+        return target, current is not None
+
     def _cmd_skip(
         self, session: Session, actor: str, args: Sequence[str], now: datetime
     ) -> list[OutboundMessage]:
-        participant = self._current_participant(session, actor)
-        if participant is None:
-            return [Notice(lines=(messages.nothing_open(),))]
         if args and args[0].lower() != "round":
             raise UserError(messages.usage("skip", "skip [round]"))
-        first_sight = rounds.claim_held_prompt(session, participant)  # none at local time now
+        participant, on_screen = self._target(session, actor)
+        if participant is None:
+            return [Notice(lines=(messages.nothing_open(),))]
         if args:
+            rounds.claim_held_prompt(session, participant)  # sitting it out: none at local time
             return self._skip_round(session, participant, now)
-        if first_sight:  # a question they were never shown: show it rather than skip it
-            return [rounds.prompt_for(participant.round, participant, opening=True)]
+        if not on_screen:  # a question they were never shown: show it rather than skip it
+            return [self._show(session, participant)]
         return self._skip(session, participant, now)
 
     def _cmd_snooze(
         self, session: Session, actor: str, args: Sequence[str], now: datetime
     ) -> list[OutboundMessage]:
-        participant = self._current_participant(session, actor)
+        participant, _ = self._target(session, actor)
         if participant is None:
             return [Notice(lines=(messages.nothing_open(),))]
         # The snooze's wake-up asks them instead of the held prompt.
@@ -527,14 +697,17 @@ class Engine:
         round_ = rounds.open_round(
             session,
             conv,
-            scheduled_for=now.replace(microsecond=0),
+            scheduled_for=rounds.manual_slot(session, conv, now),
             trigger="manual",
             now=now,
             cio_channel=self.playbook.cio_channel,
             opened_by=actor,
         )
-        if round_ is None:
-            raise UserError(messages.round_already_open(conv.title, 0))
+        if round_ is None:  # another admin (or replica) opened one at this very moment
+            existing = self._open_round(session, conv)
+            if existing is None:
+                raise UserError(messages.GENERIC_FAILURE)
+            raise UserError(messages.round_already_open(conv.title, existing.number))
         invited = session.scalar(
             select(func.count())
             .select_from(models.Participant)
@@ -554,7 +727,8 @@ class Engine:
         self, session: Session, actor: str, args: Sequence[str], now: datetime
     ) -> list[OutboundMessage]:
         conv, round_ = self._require_open_round(session, args[0])
-        self._close(session, round_, now, reason=f"closed by {actor}")
+        if not self._close(session, round_, now, reason=f"closed by {actor}"):
+            raise UserError(messages.no_open_round(conv.title))
         self._audit(session, actor, "close", conv.key, round=round_.number)
         counts = self._status_counts(session, round_)
         return [
@@ -621,8 +795,8 @@ class Engine:
         nxt = parse_cadence(conv.effective_cadence).next_after(now)
         return [Notice(level="success", lines=(messages.resumed(conv.title, nxt),))]
 
-    def _close(self, session: Session, round_: models.Round, now: datetime, reason: str) -> None:
-        rounds.close_round(
+    def _close(self, session: Session, round_: models.Round, now: datetime, reason: str) -> bool:
+        return rounds.close_round(
             session,
             round_,
             now=now,

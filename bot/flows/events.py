@@ -4,6 +4,11 @@ Frozen dataclasses, so an event cannot change on its way through the engine. `ac
 platform identity (`slack:U0123`, `teams:29:1a...`, `console:maria`); `event_id` is the
 platform's own id for the delivery (Slack event id, Teams activity id) and makes retries
 no-ops. `None` means the platform gives no id (the engine then cannot de-duplicate).
+
+Where replies go is the engine's decision (`bot.flows.routing`), from two facts an adapter
+knows about the place the event came from: `place`, the address of the channel it was
+typed in (None for the actor's own DM or personal chat), and `private_reply`, an address
+only the actor can read in that place (Slack's `response_url` for a slash command).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ class InboundEvent:
     actor: str
     event_id: str | None = None
     actor_name: str | None = None
+    place: str | None = None
+    private_reply: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,11 +46,16 @@ class CommandInvoked(InboundEvent):
     text: str
 
 
+# How long a Snooze button (and `snooze` without a duration on a button) waits.
+DEFAULT_SNOOZE = "2h"
+
+
 class Action(StrEnum):
     """Buttons on prompts and summaries."""
 
     ANSWER_ALL = "answer_all"  # open the form with every question
-    SKIP_QUESTION = "skip_question"
+    ANSWER_NOW = "answer_now"  # answer this round now (it was waiting its turn)
+    SKIP_QUESTION = "skip_question"  # question_id: the question the button was shown with
     SKIP_ROUND = "skip_round"
     SNOOZE = "snooze"  # value: a duration such as "2h" (default 2h)
     REVIEW = "review"  # show my answers so far
@@ -52,11 +64,17 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class ActionPressed(InboundEvent):
-    """A button press on a message the bot sent."""
+    """A button press on a message the bot sent.
+
+    `question_id` is the question the button was shown with, for buttons that act on one
+    (Skip question): a repeated or stale click must not act on whichever question is
+    current by then.
+    """
 
     action: Action
     round_id: int
     value: str | None = None
+    question_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,6 +47,11 @@ class Prompt(_Out):
 
     The first prompt of a round (`opening`) carries the conversation's purpose; a reminder
     says so; `note` explains why a question is asked again (an invalid answer).
+
+    A member answers one round at a time. A round that opens (or reminds) while they are
+    in the middle of another is announced as `waiting_for` that round's title: the
+    renderers then show the round and its buttons but not the question, so a typed reply
+    can only ever answer the question on screen.
     """
 
     kind: Literal["prompt"] = "prompt"
@@ -61,6 +66,7 @@ class Prompt(_Out):
     note: str | None = None
     question: QuestionView
     actions: tuple[str, ...] = ("answer_all", "skip_question", "skip_round", "snooze")
+    waiting_for: str | None = None
 
 
 class Form(_Out):
@@ -122,7 +128,14 @@ def load_message(payload: dict[str, object]) -> OutboundMessage:
 
 
 class Outgoing(_Out):
-    """A message and where it goes (a `platform:id` address: a user or a channel)."""
+    """A message and where it goes (a `platform:id` address: a user or a channel).
+
+    `key` is the outbox idempotency key the engine queued it under, in the same
+    transaction as the event that caused it; None for what is only shown in the moment
+    (a form). An adapter that also shows the reply at once (the console) uses the key so
+    the queued copy is not shown twice.
+    """
 
     address: str
     message: OutboundMessage
+    key: str | None = None

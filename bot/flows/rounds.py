@@ -44,6 +44,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot import messages
 from bot.delivery.outbox import enqueue
 from bot.errors import InvalidTransition
+from bot.flows import focus
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.outbound import DigestMessage, Notice, Prompt, QuestionView
@@ -51,7 +52,9 @@ from bot.playbook.durations import parse_duration
 from bot.playbook.model import Conversation as ConversationSpec
 from storage import models
 
-UNFINISHED = ("pending", "answering")
+UNFINISHED = focus.UNFINISHED
+# Buttons on a round announced as waiting its turn: start it now, or deal with it whole.
+WAITING_ACTIONS = ("answer_now", "answer_all", "skip_round", "snooze")
 # A prompt held for local time must leave at least this share of the response window.
 HOLD_SHARE_LEFT = 4  # a quarter: held prompts go no later than 3/4 into the window
 
@@ -95,10 +98,29 @@ def prompt_for(
     opening: bool = False,
     reminder: bool = False,
     note: str | None = None,
+    waiting_for: str | None = None,
 ) -> Prompt:
-    """The prompt for a participant's current question."""
+    """The prompt for a participant's current question.
+
+    With `waiting_for` (the title of the round the member is answering now), the prompt
+    announces this round instead of asking its question (see `bot.flows.focus`).
+    """
     spec = agenda_of(round_)
     index = min(participant.current_question, len(spec.questions) - 1)
+    if waiting_for is not None:
+        return Prompt(
+            round_id=round_.id,
+            conversation_key=spec.key,
+            conversation_title=spec.title,
+            round_number=round_.number,
+            deadline=deadline_of(round_),
+            purpose=spec.purpose if opening or reminder else None,
+            opening=opening,
+            reminder=reminder,
+            question=question_view(spec, index),
+            actions=WAITING_ACTIONS,
+            waiting_for=waiting_for,
+        )
     return Prompt(
         round_id=round_.id,
         conversation_key=spec.key,
@@ -184,9 +206,13 @@ def open_round(
             )
     session.add_all(participants)
     session.flush()
+    # Who is answering another round right now gets this one announced, not asked.
+    focus.lock_members(session, seen)
+    busy = focus.current_rounds(session, seen)
     for p, (member, _) in zip(participants, seen.values(), strict=True):
         if p.prompt_due_at is None:
-            _queue_opening(session, round_, p, member, now)
+            current = busy.get(member.id)
+            _queue_opening(session, round_, p, member, now, current)
     held = sum(1 for p in participants if p.prompt_due_at is not None)
     lines = [messages.round_opened(spec.title, number, len(participants), deadline_of(round_))]
     if held and spec.local_time:
@@ -202,23 +228,62 @@ def open_round(
     return round_
 
 
+def manual_slot(session: Session, conv: models.Conversation, now: datetime) -> datetime:
+    """The scheduled time an admin's `ask` takes: now, or just after the newest round.
+
+    A round is unique per (conversation, scheduled time); `ask`, `close`, `ask` within
+    the same instant must still open the second round, so the slot moves on by a
+    microsecond past whatever was scheduled last.
+    """
+    latest = session.scalar(
+        select(func.max(models.Round.scheduled_for)).where(models.Round.conversation_id == conv.id)
+    )
+    if latest is None or latest < now:
+        return now
+    return latest + timedelta(microseconds=1)
+
+
 def _queue_opening(
     session: Session,
     round_: models.Round,
     participant: models.Participant,
     member: models.Member,
     now: datetime,
+    current: focus.Current | None,
 ) -> None:
     # One key per (round, member) whether sent at open or released by a tick, so the
     # outbox's unique key is the last line of defence against a second opening prompt.
-    enqueue(
+    waiting = _waiting_for(participant, current)
+    queue_prompt(
         session,
+        participant,
+        prompt_for(round_, participant, opening=True, waiting_for=waiting),
         key=f"prompt:{round_.id}:{member.id}",
         address=member.identity,
-        message=prompt_for(round_, participant, opening=True),
         now=now,
-        round_id=round_.id,
     )
+
+
+def _waiting_for(participant: models.Participant, current: focus.Current | None) -> str | None:
+    """The title of the round the member is answering instead of this one, if any."""
+    if current is None or current.participant_id == participant.id:
+        return None
+    return current.title
+
+
+def queue_prompt(
+    session: Session,
+    participant: models.Participant,
+    prompt: Prompt,
+    *,
+    key: str,
+    address: str,
+    now: datetime,
+) -> None:
+    """Queue a prompt; one that asks its question makes its round the member's current one."""
+    enqueue(session, key=key, address=address, message=prompt, now=now, round_id=prompt.round_id)
+    if prompt.waiting_for is None:
+        participant.shown_at = now
 
 
 # --- prompts at a local time of day (see the module docstring) ----------------------------
@@ -344,19 +409,26 @@ def release_held_prompts(session: Session, round_: models.Round, now: datetime) 
     """
     sent = 0
     due_reminders_now = sum(1 for t in reminder_times(round_) if t <= now)
-    for p in session.scalars(
-        select(models.Participant)
-        .where(
-            models.Participant.round_id == round_.id,
-            models.Participant.prompt_due_at.is_not(None),
-            models.Participant.prompt_due_at <= now,
+    due = list(
+        session.scalars(
+            select(models.Participant)
+            .where(
+                models.Participant.round_id == round_.id,
+                models.Participant.prompt_due_at.is_not(None),
+                models.Participant.prompt_due_at <= now,
+            )
+            .order_by(models.Participant.id)
         )
-        .order_by(models.Participant.id)
-    ):
+    )
+    if not due:
+        return 0
+    focus.lock_members(session, (p.member_id for p in due))
+    busy = focus.current_rounds(session, (p.member_id for p in due))
+    for p in due:
         if not claim_held_prompt(session, p) or p.status not in UNFINISHED:
             continue
         p.reminders_sent = max(p.reminders_sent, due_reminders_now)
-        _queue_opening(session, round_, p, p.member, now)
+        _queue_opening(session, round_, p, p.member, now, busy.get(p.member_id))
         sent += 1
     return sent
 
@@ -407,6 +479,23 @@ def record_missed(session: Session, conv: models.Conversation, scheduled_for: da
     return True
 
 
+def lock_round(session: Session, round_id: int) -> models.Round | None:
+    """The round, re-read under its row lock (PostgreSQL) for the rest of the transaction.
+
+    Whatever changes a round's participants takes this lock after the members' (see
+    `bot.flows.focus`), so deciding that everyone has answered, or that the round is still
+    open when an answer is stored, is serialised per round: of two final answers that
+    arrive together, the second sees the first and closes the round. SQLite runs one
+    writer at a time, so there the lock is implied.
+    """
+    return session.scalar(
+        select(models.Round)
+        .where(models.Round.id == round_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def close_round(
     session: Session,
     round_: models.Round,
@@ -415,8 +504,30 @@ def close_round(
     reason: str,
     cio_channel: str,
     organisation: str,
-) -> None:
-    """Close a round and post its digest to the CIO channel (queued in the same transaction)."""
+) -> bool:
+    """Close a round and post its digest to the CIO channel (queued in the same transaction).
+
+    Those who had not finished hear that it closed; whoever was answering it is asked their
+    next open round, if any (`bot.flows.focus`).
+
+    Returns:
+        False if the round was no longer open (another replica's tick, or an admin, closed
+        it first): nothing is changed then.
+    """
+    unfinished = list(
+        session.scalars(
+            select(models.Participant).where(
+                models.Participant.round_id == round_.id,
+                models.Participant.status.in_(UNFINISHED),
+                models.Participant.prompt_due_at.is_(None),
+            )
+        )
+    )
+    focus.lock_members(session, (p.member_id for p in unfinished))
+    busy = focus.current_rounds(session, (p.member_id for p in unfinished))
+    locked = lock_round(session, round_.id)
+    if locked is None or locked.status != "open":
+        return False
     round_.status = "closed"
     round_.closed_at = now
     # The column holds 40 characters; "closed by teams:<AAD object id>" is longer, and who
@@ -431,12 +542,7 @@ def close_round(
             models.Participant.prompt_due_at.is_not(None),
         )
     )
-    for p in session.scalars(
-        select(models.Participant).where(
-            models.Participant.round_id == round_.id,
-            models.Participant.status.in_(UNFINISHED),
-        )
-    ):
+    for p in unfinished:
         enqueue(
             session,
             key=f"closed:{round_.id}:{p.member_id}",
@@ -446,6 +552,10 @@ def close_round(
             round_id=round_.id,
         )
     session.flush()
+    for p in unfinished:
+        current = busy.get(p.member_id)
+        if current is not None and current.participant_id == p.id:
+            _hand_over(session, p, now)
     digest = build_digest(
         session, scope=round_.conversation.key, organisation=organisation, now=now
     )
@@ -457,6 +567,27 @@ def close_round(
         message=DigestMessage(digest=digest),
         now=now,
         round_id=round_.id,
+    )
+    return True
+
+
+def _hand_over(session: Session, closed: models.Participant, now: datetime) -> None:
+    """The member was answering the round that just closed: ask their next round, if any.
+
+    A round held for their local time stays held (the tick asks it then).
+    """
+    nxt = focus.next_in_line(focus.open_participations(session, closed.member_id))
+    if nxt is None or nxt.prompt_due_at is not None:
+        return
+    first_sight = nxt.shown_at is None
+    note = None if first_sight else messages.back_to(agenda_of(nxt.round).title)
+    queue_prompt(
+        session,
+        nxt,
+        prompt_for(nxt.round, nxt, opening=first_sight, note=note),
+        key=f"next:{closed.round_id}:{closed.member_id}",
+        address=closed.member.identity,
+        now=now,
     )
 
 
@@ -472,28 +603,54 @@ def due_reminders(session: Session, round_: models.Round, now: datetime) -> int:
     if not due:
         return 0
     sent = 0
-    for p in session.scalars(
-        select(models.Participant).where(
-            models.Participant.round_id == round_.id,
-            models.Participant.status.in_(UNFINISHED),
-            models.Participant.reminders_sent < due,
-            models.Participant.prompt_due_at.is_(None),  # not asked yet: nothing to remind
+    candidates = [
+        p
+        for p in session.scalars(
+            select(models.Participant).where(
+                models.Participant.round_id == round_.id,
+                models.Participant.status.in_(UNFINISHED),
+                models.Participant.reminders_sent < due,
+                models.Participant.prompt_due_at.is_(None),  # not asked yet: nothing to remind
+            )
         )
-    ):
-        if p.snoozed_until and p.snoozed_until > now:
-            continue
+        if not (p.snoozed_until and p.snoozed_until > now)
+    ]
+    busy = _lock_and_find_current(session, candidates)
+    for p in candidates:
         p.reminders_sent = due
         p.last_reminded_at = now
-        enqueue(
-            session,
-            key=f"remind:{p.id}:{due}",
-            address=p.member.identity,
-            message=prompt_for(round_, p, reminder=True),
-            now=now,
-            round_id=round_.id,
-        )
+        _queue_reminder(session, round_, p, busy, key=f"remind:{p.id}:{due}", now=now)
         sent += 1
     return sent
+
+
+def _lock_and_find_current(
+    session: Session, participants: list[models.Participant]
+) -> dict[int, focus.Current]:
+    if not participants:
+        return {}
+    focus.lock_members(session, (p.member_id for p in participants))
+    return focus.current_rounds(session, (p.member_id for p in participants))
+
+
+def _queue_reminder(
+    session: Session,
+    round_: models.Round,
+    participant: models.Participant,
+    busy: dict[int, focus.Current],
+    *,
+    key: str,
+    now: datetime,
+) -> None:
+    waiting = _waiting_for(participant, busy.get(participant.member_id))
+    queue_prompt(
+        session,
+        participant,
+        prompt_for(round_, participant, reminder=True, waiting_for=waiting),
+        key=key,
+        address=participant.member.identity,
+        now=now,
+    )
 
 
 def remind_now(session: Session, round_: models.Round, now: datetime) -> int:
@@ -503,22 +660,20 @@ def remind_now(session: Session, round_: models.Round, now: datetime) -> int:
     not been asked yet, and will be at their time.
     """
     count = 0
-    for p in session.scalars(
-        select(models.Participant).where(
-            models.Participant.round_id == round_.id,
-            models.Participant.status.in_(UNFINISHED),
-            models.Participant.prompt_due_at.is_(None),
+    candidates = list(
+        session.scalars(
+            select(models.Participant).where(
+                models.Participant.round_id == round_.id,
+                models.Participant.status.in_(UNFINISHED),
+                models.Participant.prompt_due_at.is_(None),
+            )
         )
-    ):
+    )
+    busy = _lock_and_find_current(session, candidates)
+    for p in candidates:
         p.last_reminded_at = now
-        enqueue(
-            session,
-            key=f"remind:{p.id}:manual:{now.isoformat()}",
-            address=p.member.identity,
-            message=prompt_for(round_, p, reminder=True),
-            now=now,
-            round_id=round_.id,
-        )
+        key = f"remind:{p.id}:manual:{now.isoformat()}"
+        _queue_reminder(session, round_, p, busy, key=key, now=now)
         count += 1
     return count
 
@@ -526,27 +681,25 @@ def remind_now(session: Session, round_: models.Round, now: datetime) -> int:
 def wake_snoozed(session: Session, now: datetime) -> int:
     """Ask again those whose snooze has run out."""
     count = 0
-    for p in session.scalars(
-        select(models.Participant)
-        .join(models.Round)
-        .where(
-            models.Round.status == "open",
-            models.Participant.status.in_(UNFINISHED),
-            models.Participant.snoozed_until.is_not(None),
-            models.Participant.snoozed_until <= now,
-            models.Participant.prompt_due_at.is_(None),
+    woken = list(
+        session.scalars(
+            select(models.Participant)
+            .join(models.Round)
+            .where(
+                models.Round.status == "open",
+                models.Participant.status.in_(UNFINISHED),
+                models.Participant.snoozed_until.is_not(None),
+                models.Participant.snoozed_until <= now,
+                models.Participant.prompt_due_at.is_(None),
+            )
         )
-    ):
+    )
+    busy = _lock_and_find_current(session, woken)
+    for p in woken:
         until = p.snoozed_until or now
         p.snoozed_until = None
-        enqueue(
-            session,
-            key=f"snooze:{p.id}:{until.isoformat()}",
-            address=p.member.identity,
-            message=prompt_for(p.round, p, reminder=True),
-            now=now,
-            round_id=p.round_id,
-        )
+        key = f"snooze:{p.id}:{until.isoformat()}"
+        _queue_reminder(session, p.round, p, busy, key=key, now=now)
         count += 1
     return count
 

@@ -176,6 +176,10 @@ class Conversation(_Frozen):
     reminders: tuple[timedelta, ...] = (timedelta(days=1),)
     anonymous: bool = False
     local_time: str | None = None
+    # Close the round as soon as everyone asked has finished (answered or skipped it),
+    # instead of at its deadline. Off by default: a prompt says "you can edit until the
+    # round closes", and people expect that until the deadline it names.
+    close_when_all_answered: bool = False
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
 
     @field_validator("response_window", mode="before")

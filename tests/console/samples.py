@@ -20,6 +20,7 @@ from bot.flows.digest_model import (
 )
 from bot.flows.events import (
     ActionPressed,
+    AnswerGiven,
     CommandInvoked,
     FormSubmitted,
     InboundEvent,
@@ -35,6 +36,7 @@ from bot.flows.outbound import (
     Summary,
     SummaryItem,
 )
+from bot.flows.routing import reply_address
 
 CIO = "console:cio"
 MARIA = "console:maria"
@@ -203,7 +205,7 @@ def digest(text_answer: str = "Customers want faster answers on the fan page.") 
 class EchoEngine:
     """A stand-in engine: records every event and answers it predictably.
 
-    - text ``1``..``5``: a success notice, then the summary;
+    - text or an answer button ``1``..``5``: a success notice, then the summary;
     - text ``boom``: raises (the routes must apologise, not echo this);
     - other text: a notice repeating it;
     - command ``digest``: a digest to the CIO channel and a notice to the asker;
@@ -216,21 +218,32 @@ class EchoEngine:
         self.events: list[InboundEvent] = []
 
     async def __call__(self, event: InboundEvent) -> list[Outgoing]:
-        """Answer one event."""
+        """Answer one event; replies go where the engine's routing policy sends them."""
+        return [
+            Outgoing(
+                address=reply_address(event, o.message, CHANNEL) or o.address, message=o.message
+            )
+            if o.address == event.actor
+            else o
+            for o in self._answer(event)
+        ]
+
+    def _answer(self, event: InboundEvent) -> list[Outgoing]:
         self.events.append(event)
         me = event.actor
-        if isinstance(event, TextMessage):
-            if event.text == "boom":
+        if isinstance(event, TextMessage | AnswerGiven):
+            given = event.text if isinstance(event, TextMessage) else event.value
+            if given == "boom":
                 raise RuntimeError("secret internals: db password is hunter2")
-            if event.text.strip() in {"1", "2", "3", "4", "5"}:
+            if given.strip() in {"1", "2", "3", "4", "5"}:
                 thanks = Notice(
-                    level="success", title="Saved", lines=(f"You rated it {event.text.strip()}/5.",)
+                    level="success", title="Saved", lines=(f"You rated it {given.strip()}/5.",)
                 )
                 return [
                     Outgoing(address=me, message=thanks),
                     Outgoing(address=me, message=summary()),
                 ]
-            echo = Notice(title="You said", lines=(event.text,))
+            echo = Notice(title="You said", lines=(given,))
             return [Outgoing(address=me, message=echo)]
         if isinstance(event, CommandInvoked):
             if event.text == "digest":

@@ -15,7 +15,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from bot.adapters.console import ConsoleAdapter
-from bot.flows.events import ActionPressed, FormSubmitted, TextMessage
+from bot.flows.events import ActionPressed, AnswerGiven, FormSubmitted
 from tests.console.conftest import ServeApp
 from tests.console.samples import CHANNEL, CIO, MARIA, EchoEngine, digest, prompt
 
@@ -73,14 +73,21 @@ async def test_prompt_rating_click_and_reply(
     for n in range(1, 6):
         await expect(card.get_by_test_id(f"rating-button-{n}")).to_be_visible()
     await expect(card.get_by_test_id("rating-button-5")).to_contain_text("Embedded")
-    for action in ("answer_all", "skip_question", "skip_round", "snooze"):
+    for action in ("answer_all", "skip_round", "snooze"):
         await expect(card.get_by_test_id(f"action-{action}")).to_be_visible()
+    await expect(card.get_by_test_id("action-skip_question")).to_have_count(0)  # required
 
     await card.get_by_test_id("rating-button-4").click()
     await expect(page.get_by_test_id("notice").filter(has_text="You rated it 4/5.")).to_be_visible()
     await expect(page.get_by_test_id("summary")).to_contain_text("4/5")
-    assert engine.events[-1] == TextMessage(
-        actor=MARIA, actor_name="Maria Lopez", event_id=engine.events[-1].event_id, text="4"
+    # The button names the round and question it was shown with (not plain text).
+    assert engine.events[-1] == AnswerGiven(
+        actor=MARIA,
+        actor_name="Maria Lopez",
+        event_id=engine.events[-1].event_id,
+        round_id=7,
+        question_id="listening",
+        value="4",
     )
     assert engine.events[-1].event_id  # the page sends a client id for retries
 

@@ -45,6 +45,7 @@ PLAYBOOK: dict[str, Any] = {
             "cadence": "every 2 weeks on tue at 10:00",
             "response_window": "3d",
             "reminders": ["1d"],
+            "close_when_all_answered": True,
             "questions": [
                 {"id": "hearing", "text": "What are you hearing from customers?"},
                 {
@@ -102,9 +103,17 @@ class EngineHarness:
         return [o.message for o in self.engine.handle(CommandInvoked(actor=actor, text=text))]
 
     def press(
-        self, actor: str, action: Action, round_id: int, value: str | None = None
+        self,
+        actor: str,
+        action: Action,
+        round_id: int,
+        value: str | None = None,
+        *,
+        question_id: str | None = None,
     ) -> list[OutboundMessage]:
-        event = ActionPressed(actor=actor, action=action, round_id=round_id, value=value)
+        event = ActionPressed(
+            actor=actor, action=action, round_id=round_id, value=value, question_id=question_id
+        )
         return [o.message for o in self.engine.handle(event)]
 
     def submit(self, actor: str, round_id: int, values: dict[str, object]) -> list[OutboundMessage]:
@@ -112,11 +121,18 @@ class EngineHarness:
         return [o.message for o in self.engine.handle(event)]
 
     def queued(self, address: str) -> list[OutboundMessage]:
-        """Outbox messages for an address not returned by an earlier call."""
+        """Outbox messages for an address not returned by an earlier call.
+
+        Replies to what someone did are left out: `say`, `press` and the others return
+        them (they are queued too, under `reply:` keys, see `Engine.handle`).
+        """
         with self.db.transaction() as s:
             rows = s.scalars(
                 select(models.OutboxMessage)
-                .where(models.OutboxMessage.destination == address)
+                .where(
+                    models.OutboxMessage.destination == address,
+                    models.OutboxMessage.idempotency_key.not_like("reply:%"),
+                )
                 .order_by(models.OutboxMessage.id)
             ).all()
         fresh = [r for r in rows if r.id not in self._seen]

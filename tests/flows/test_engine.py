@@ -303,13 +303,31 @@ async def test_status_shows_permanent_delivery_failures(bot: EngineHarness) -> N
     assert "round 1 open: 0 of 2 answered" in text
 
 
-def test_a_button_on_an_older_prompt_answers_its_own_question(bot: EngineHarness) -> None:
+def test_a_button_on_an_older_prompt_names_its_question_and_never_answers_another(
+    bot: EngineHarness,
+) -> None:
     from bot.flows.events import AnswerGiven
 
     round_id = open_round(bot)
     bot.say("console:sam", "Fans want faster replies")  # now on "external"
     bot.say("console:sam", "3")  # now on "channel"
-    # Sam presses "5" on the older "external" prompt: that question changes, not "channel".
+    # Sam presses "5" on the older "external" prompt: a stale click. It neither answers
+    # "channel" (the question on screen now) nor silently rewrites "external".
+    out = bot.engine.handle(
+        AnswerGiven(actor="console:sam", round_id=round_id, question_id="external", value="5")
+    )
+    (stale,) = [o.message for o in out]
+    assert isinstance(stale, Notice) and "already answered" in stale.lines[0]
+    assert "(3/5" in stale.lines[0] and "review" in stale.lines[0]
+    (summary,) = bot.command("console:sam", "review")
+    assert isinstance(summary, Summary)
+    assert {i.question_id: i.answer for i in summary.items} == {
+        "hearing": "Fans want faster replies",
+        "external": "3/5",
+    }
+    # Edit asks it again; then the same button changes it, and the next question follows.
+    (again,) = bot.press("console:sam", Action.EDIT, round_id, "external")
+    assert isinstance(again, Prompt) and again.question.id == "external"
     out = bot.engine.handle(
         AnswerGiven(actor="console:sam", round_id=round_id, question_id="external", value="5")
     )
@@ -317,10 +335,7 @@ def test_a_button_on_an_older_prompt_answers_its_own_question(bot: EngineHarness
     assert isinstance(nxt, Prompt) and nxt.question.id == "channel"
     (summary,) = bot.command("console:sam", "review")
     assert isinstance(summary, Summary)
-    assert {i.question_id: i.answer for i in summary.items} == {
-        "hearing": "Fans want faster replies",
-        "external": "5/5 (leading)",
-    }
+    assert {i.question_id: i.answer for i in summary.items}["external"] == "5/5 (leading)"
 
 
 def test_finishing_by_chat_replies_closes_the_round_when_everyone_is_done(

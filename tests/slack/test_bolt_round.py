@@ -157,14 +157,33 @@ async def test_a_digest_asked_for_elsewhere_is_ephemeral(slack: SlackDriver) -> 
 
 async def test_broadcasts_in_answers_reach_the_digest_escaped(slack: SlackDriver) -> None:
     await slack.open_round()
-    await slack.dm(MARIA, "<!channel> everyone look & <@U0CIO> <https://evil.example|click>")
+    # What Slack sends for "@channel everyone look & @cio" plus a link labelled "click".
+    await slack.dm(
+        MARIA, "<!channel> everyone look &amp; <@U0CIO|cio> <https://evil.example|click>"
+    )
     await slack.fake.wait_for("chat.postMessage", 2, channel="D0MARIA")
+    assert slack.answers(MARIA)["hearing"] == (
+        "@channel everyone look & @cio click (https://evil.example)"
+    )
     await slack.command(ADMIN, "close social-media", name="close")
     # The round's opening notice, then the digest.
     posts = await slack.fake.wait_for("chat.postMessage", 2, channel=CIO_CHANNEL)
     raw = json.dumps([p.body for p in posts], ensure_ascii=False)
-    assert "&lt;!channel&gt; everyone look &amp; &lt;@U0CIO&gt;" in raw
-    assert "<!channel>" not in raw and "<@U0CIO>" not in raw and "<https://" not in raw
+    assert "@\u200dchannel everyone look &amp; @cio click (https://evil.example)" in raw
+    assert "<!channel>" not in raw and "<@U0CIO" not in raw and "<https://" not in raw
+
+
+async def test_text_typed_in_a_dm_is_stored_as_typed(slack: SlackDriver) -> None:
+    await slack.open_round()
+    # Slack sends "R&D <script>" as entities; the CIO must read what Maria typed.
+    await slack.dm(MARIA, "R&amp;D asks about &lt;script&gt; tags &amp;amp; <https://x.io|x.io>")
+    await slack.fake.wait_for("chat.postMessage", 2, channel="D0MARIA")
+    assert slack.answers(MARIA)["hearing"] == "R&D asks about <script> tags &amp; x.io"
+    await slack.command(ADMIN, "close social-media", name="close")
+    posts = await slack.fake.wait_for("chat.postMessage", 2, channel=CIO_CHANNEL)
+    raw = json.dumps([p.body for p in posts], ensure_ascii=False)
+    # Escaped once, for mrkdwn: Slack shows "R&D asks about <script> tags &amp; x.io".
+    assert "R&amp;D asks about &lt;script&gt; tags &amp;amp; x.io" in raw
 
 
 async def test_home_tab_lists_open_prompts(slack: SlackDriver) -> None:

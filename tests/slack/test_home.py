@@ -263,13 +263,13 @@ async def test_the_last_answer_marks_the_opening_prompt_done(slack: SlackDriver)
     prompt = (await slack.fake.wait_for("chat.postMessage", channel="D0LEE"))[0]
     assert "strategy:answer_all" in json.dumps(prompt.body)
     ts = await _prompt_ts(slack, LEE)
-    resp = await slack.dm(LEE, "Retention of <!channel> chats & DMs")
+    resp = await slack.dm(LEE, "Retention of <!channel> chats &amp; DMs")  # as Slack sends it
     assert resp.status == 200
     (update,) = await slack.fake.wait_for("chat.update", channel="D0LEE")
     assert update.body["ts"] == ts
     shown = text_of(update.body)
     assert "Done — thanks" in shown and "Social Liability" in shown
-    assert "Retention of &lt;!channel&gt; chats &amp; DMs" in shown and "<!channel>" not in shown
+    assert "Retention of @\u200dchannel chats &amp; DMs" in shown and "<!channel>" not in shown
     assert "button" not in json.dumps(update.body["blocks"])
     assert not [b for b in update.body["blocks"] if b["type"] == "actions"]
 

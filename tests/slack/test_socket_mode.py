@@ -147,7 +147,7 @@ async def test_a_round_is_opened_and_answered_over_the_socket(
     await socket.ack(await socket.push("events_api", answer))
     # The answer is stored before the ack, so it is there the moment the ack arrives.
     stored = _driver(client, fake).answers(MARIA)
-    assert stored == {"hearing": "Customers ask about <!channel> pricing"}
+    assert stored == {"hearing": "Customers ask about @channel pricing"}  # as typed
     posted = await fake.wait_for("chat.postMessage", 2, channel="D0MARIA")
     assert "What are you hearing from customers?" not in text_of(posted[-1].body)
 

@@ -83,10 +83,11 @@ async def test_a_send_on_an_older_card_answers_its_own_question(teams: TeamsDriv
     assert "How mature is our customer-facing social work?" in json.dumps(second.cards)
     stale = {**submits(first.cards[0])["answer"], "answer": "Praise, and some complaints"}
     assert (await teams.submit(MARIA, stale, first.created_id)).status == 200
-    # The first question was edited; the second (current) one is still unanswered.
-    assert teams.answers(MARIA) == {"hearing": "Praise, and some complaints"}
+    # A stale Send: the first question keeps its answer, the second is still unanswered,
+    # and Maria is told why nothing changed (and how to edit).
+    assert teams.answers(MARIA) == {"hearing": "Mostly praise"}
     replies = await teams.fake.wait_for("send", 3, conversation=chat(MARIA))
-    assert "How mature is our customer-facing social work?" in json.dumps(replies[-1].cards)
+    assert "already answered" in json.dumps(replies[-1].cards)
     assert await teams.settle(address(MARIA)) == [("sent", None)] * 4  # welcome, 3 replies
 
 

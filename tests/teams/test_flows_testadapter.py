@@ -415,13 +415,14 @@ async def test_send_on_a_prompt_card_answers_the_question_it_shows(teams: TeamsT
     flow = await flow.assert_reply(
         says("How mature is our customer-facing", to=chat(MARIA)), "next", WAIT_MS
     )
-    # The same card's Send again: it edits the first answer, it does not answer question 2.
+    # The same card's Send again: a stale click. It neither answers question 2 nor
+    # rewrites the first answer, and says why.
     again = {**submits(card)["answer"], "answer": "Praise and questions"}
     flow = await flow.send(teams.submits(MARIA, again, reply_to="1:prompt"))
     await flow.assert_reply(
-        says("How mature is our customer-facing", to=chat(MARIA)), "still q2", WAIT_MS
+        says("You already answered", "review", to=chat(MARIA)), "stale", WAIT_MS
     )
-    assert teams.answers(MARIA) == {"hearing": "Praise and questions"}
+    assert teams.answers(MARIA) == {"hearing": "Mostly praise"}
     assert teams.adapter.updated_activities == []  # not finished: the card stays
 
 

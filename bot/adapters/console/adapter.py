@@ -162,10 +162,31 @@ class ConsoleAdapter:
             found = [dict(e) for e in transcript if e["id"] > after]
         return found[:limit]
 
-    def append_bot(self, address: str, message: OutboundMessage) -> Entry:
-        """Show a message from the bot (an immediate reply, not via the outbox)."""
+    def append_bot(
+        self, address: str, message: OutboundMessage, idempotency_key: str | None = None
+    ) -> Entry:
+        """Show a message from the bot at once (a reply to what the person just did).
+
+        The engine also queued the reply in the outbox under `idempotency_key`; whichever
+        of the two shows it first, the other finds the key delivered and shows it once.
+        """
         with self._lock:
-            return dict(self._append_locked(address, "bot", message=dump_message(message)))
+            if idempotency_key is not None:
+                known = self._delivered.get(idempotency_key)
+                if known is not None:
+                    shown = self._entry_locked(address, known)
+                    if shown is not None:
+                        return dict(shown)
+            entry = self._append_locked(address, "bot", message=dump_message(message))
+            if idempotency_key is not None:
+                self._remember(self._delivered, idempotency_key, entry["id"])
+            return dict(entry)
+
+    def _entry_locked(self, address: str, entry_id: int) -> Entry | None:
+        for entry in self._transcripts.get(address, ()):
+            if entry["id"] == entry_id:
+                return entry
+        return None
 
     def append_user(self, address: str, *, actor: str, text: str, kind: str = "text") -> Entry:
         """Show what a person typed or pressed.

@@ -3,8 +3,10 @@
 The API is what the browser page uses, and what tests drive directly: who can I be
 (`people`), what is new in a conversation (`feed`, polled about once a second, because
 polling needs no websocket plumbing and a local console has a handful of users), and
-three ways to talk to the engine (`message`, `action`, `form`), which map one to one onto
-the engine's inbound events.
+four ways to talk to the engine (`message`, `action`, `answer`, `form`), which map one to
+one onto the engine's inbound events. Every button and form names the round (and, for an
+answer or a skip, the question) it was shown with, so a stale or repeated click acts on
+what the person saw, or on nothing.
 
 Every bad request gets a specific JSON error, because the person at the keyboard (or the
 engineer writing a test) should learn what to fix; an engine failure gets a generic
@@ -24,6 +26,7 @@ from bot.adapters.console.adapter import CIO_CHANNEL, PREFIX, ConsoleAdapter, En
 from bot.flows.events import (
     Action,
     ActionPressed,
+    AnswerGiven,
     CommandInvoked,
     FormSubmitted,
     InboundEvent,
@@ -49,6 +52,7 @@ _STATIC_FILES: dict[str, str] = {
 }
 _ACTION_LABELS: dict[Action, str] = {
     Action.ANSWER_ALL: "Answer all in a form",
+    Action.ANSWER_NOW: "Answer now",
     Action.SKIP_QUESTION: "Skip question",
     Action.SKIP_ROUND: "Skip round",
     Action.SNOOZE: "Snooze",
@@ -103,6 +107,7 @@ def register_console_routes(app: web.Application, adapter: ConsoleAdapter) -> No
     app.router.add_get("/console/api/latest", routes.latest)
     app.router.add_post("/console/api/message", routes.message)
     app.router.add_post("/console/api/action", routes.action)
+    app.router.add_post("/console/api/answer", routes.answer)
     app.router.add_post("/console/api/form", routes.form)
 
 
@@ -219,11 +224,19 @@ class _ConsoleRoutes:
                 words[len(COMMAND_PREFIX) :].strip() if words.startswith(COMMAND_PREFIX) else words
             )
             event = CommandInvoked(
-                actor=person.address, actor_name=person.name, event_id=event_id, text=words
+                actor=person.address,
+                actor_name=person.name,
+                event_id=event_id,
+                text=words,
+                place=None if where == person.address else where,
             )
         else:
             event = TextMessage(
-                actor=person.address, actor_name=person.name, event_id=event_id, text=text
+                actor=person.address,
+                actor_name=person.name,
+                event_id=event_id,
+                text=text,
+                place=None if where == person.address else where,
             )
         shown = text if not is_command or text.lstrip().startswith("/") else f"/strategy {text}"
         return await self._dispatch(
@@ -248,11 +261,8 @@ class _ConsoleRoutes:
                     f"Unknown action {raw_action[:40]!r}; expected one of: {known}."
                 ) from None
             round_id = _round_id(body)
-            value = body.get("value")
-            if value is not None and not isinstance(value, str):
-                raise BadRequest('"value" must be text (or left out).')
-            if value is not None and len(value) > MAX_TEXT_CHARS:
-                raise BadRequest(f'"value" is too long (the limit is {MAX_TEXT_CHARS:,}).')
+            value = _optional_text(body, "value")
+            question_id = _optional_text(body, "question_id")
         except BadRequest as exc:
             return _error(exc.message, exc.status)
         event = ActionPressed(
@@ -262,9 +272,38 @@ class _ConsoleRoutes:
             action=action,
             round_id=round_id,
             value=value,
+            question_id=question_id,
+            place=None if where == person.address else where,
         )
         shown = _ACTION_LABELS[action] + (f" ({value})" if value else "")
         return await self._dispatch(event, where=where, shown=shown, kind="action")
+
+    async def answer(self, request: web.Request) -> web.StreamResponse:
+        """An answer button of a prompt (a rating, a choice, yes/no): answers its question."""
+        try:
+            body = await _read_json(request)
+            person = self._person(body)
+            event_id = _event_id(body)
+            where = self._where(body, person)
+            round_id = _round_id(body)
+            question_id = _optional_text(body, "question_id")
+            if not question_id:
+                raise BadRequest('Missing "question_id": which question the button answers.')
+            value = _optional_text(body, "value")
+            if value is None:
+                raise BadRequest('Missing "value": the answer the button gives.')
+        except BadRequest as exc:
+            return _error(exc.message, exc.status)
+        event = AnswerGiven(
+            actor=person.address,
+            actor_name=person.name,
+            event_id=event_id,
+            round_id=round_id,
+            question_id=question_id,
+            value=value,
+            place=None if where == person.address else where,
+        )
+        return await self._dispatch(event, where=where, shown=value, kind="answer")
 
     async def form(self, request: web.Request) -> web.StreamResponse:
         """A whole form submitted at once."""
@@ -283,6 +322,7 @@ class _ConsoleRoutes:
             event_id=event_id,
             round_id=round_id,
             values=values,
+            place=None if where == person.address else where,
         )
         count = sum(1 for v in values.values() if v not in (None, "", []))
         shown = f"Submitted the form ({count} answer{'s' if count != 1 else ''})."
@@ -341,9 +381,11 @@ class _ConsoleRoutes:
                     outgoing.address,
                 )
                 continue
-            # A reply to what someone typed in the channel is shown where they typed it.
-            address = where if outgoing.address == event.actor else outgoing.address
-            entries.append(self.adapter.append_bot(address, outgoing.message))
+            # Where each reply goes is the engine's decision (a notice answers in the
+            # channel it was typed in, a prompt goes to the person's own DM).
+            entries.append(
+                self.adapter.append_bot(outgoing.address, outgoing.message, outgoing.key)
+            )
         if event.event_id is not None:
             self.adapter.remember_answer(event.event_id, entries)
         return _ok({"entries": entries})
@@ -387,6 +429,15 @@ def _event_id(body: dict[str, Any]) -> str | None:
         raise BadRequest(
             f'"id" must be a short text id such as a UUID (up to {MAX_EVENT_ID_CHARS}).'
         )
+    return value
+
+
+def _optional_text(body: dict[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f'"{field}" must be text (or left out).')
+    if value is not None and len(value) > MAX_TEXT_CHARS:
+        raise BadRequest(f'"{field}" is too long (the limit is {MAX_TEXT_CHARS:,}).')
     return value
 
 

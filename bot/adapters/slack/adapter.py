@@ -42,6 +42,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.base import DeliveryResult
+from bot.adapters.slack import respond
 from bot.adapters.slack.render import render_message
 from bot.flows.outbound import OutboundMessage
 
@@ -241,13 +242,18 @@ class SlackAdapter:
             `sent` with the first message's ts, `retry` or `failed` (see `classify`);
             `failed("app_uninstalled")` when the app is not installed in that workspace.
         """
-        team, target = split_address(address)
-        if not target:
-            return DeliveryResult.failed(f"not a slack address: {address[:60]!r}")
         try:
             payloads = render_message(message)
         except TypeError:
             return DeliveryResult.failed(f"{message.kind} cannot be posted as a message")
+        response_url = respond.response_url_of(address)
+        if response_url is not None:  # a slash command's private reply (`respond.py`)
+            if not respond.allowed(response_url, self.default_client.base_url):
+                return DeliveryResult.failed("command reply: not a Slack response_url")
+            return await respond.post(response_url, payloads)
+        team, target = split_address(address)
+        if not target:
+            return DeliveryResult.failed(f"not a slack address: {address[:60]!r}")
         if team is None and not self.default_client.token:
             return DeliveryResult.failed("no workspace in the address (slack:T…/U…)")
         try:

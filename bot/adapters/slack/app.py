@@ -14,20 +14,23 @@ redelivers; the engine de-duplicates Events API retries by `event_id` (the retry
 `X-Slack-Retry-Num` needs no special case). With the default `process_before_response=
 False` Bolt acks events *before* the listener runs, which could lose an answer to a crash.
 
-Where replies go:
+Where replies go is the engine's decision (`bot.flows.routing`); the listeners only say
+where the person acted. The engine writes its replies to the outbox in the same
+transaction as the event, so they share one ordered, rate-limited, retried queue with
+prompts and reminders (a reply never overtakes the prompt before it, a 429 never drops it,
+and a crash after the commit loses none). The worker is woken at once.
 
-- **DM messages, buttons, form submissions**: the engine's replies go to the person's DM
-  through the outbox, not straight to the Web API, so they share one ordered, rate-limited,
-  retried queue with prompts and reminders (a reply never overtakes the prompt before it,
-  and a 429 never drops it). The worker is woken at once, so the delay is milliseconds.
-- **`/strategy` commands** are acked at once with an empty body and run in a background
-  task (a command stores no answer, and `ask` fans out to a whole group); replies go back
-  ephemerally through the command's `response_url`. A digest asked for *in the CIO
-  channel* is posted there for everyone, through the outbox, in a thread when long.
+- **DM messages, buttons, form submissions**: replies go to the person's DM.
+- **`/strategy` commands** carry the command's `response_url` as their private reply
+  address (`respond.py`): replies are ephemeral, in the place the command was typed. A
+  digest asked for *in the CIO channel* is posted there for everyone, in a thread when long.
 - **"Answer all"** opens the modal with `views.open` right away: its `trigger_id` expires
   three seconds after the click, so it cannot wait in a queue.
 - **Form errors** go back in the ack (`response_action: errors`), so the modal stays open.
 - **App Home**: see `home.py` (admins' dashboard and buttons, everyone's open prompts).
+
+Text typed in a DM is stored as typed: Slack's encoding of it (`R&amp;D`, `<https://…|…>`)
+is undone first (`mrkdwn.typed_text`), and every renderer escapes it again when shown.
 
 Bad payloads (a malformed button value, an unknown action) are acked and answered with a
 DM saying the click could not be read; nothing crashes, and the details go to the log.
@@ -59,6 +62,7 @@ from bot.adapters.slack.install import (
     mount_socket_mode,
     register_install_listeners,
 )
+from bot.adapters.slack.mrkdwn import typed_text
 from bot.adapters.slack.render import (
     ACTION_ID_PATTERN,
     FORM_CALLBACK_ID,
@@ -70,6 +74,7 @@ from bot.adapters.slack.render import (
     render_form_modal,
     render_message,
 )
+from bot.adapters.slack.respond import respond_address
 from bot.errors import ConfigError
 from bot.flows.events import (
     Action,
@@ -80,7 +85,7 @@ from bot.flows.events import (
     InboundEvent,
     TextMessage,
 )
-from bot.flows.outbound import DigestMessage, Form, Notice, Outgoing
+from bot.flows.outbound import Form, Notice, Outgoing
 
 if TYPE_CHECKING:  # bot.app will import this module to mount Slack
     from bot.app import Runtime
@@ -156,11 +161,11 @@ class SlackListeners:
         event_id = body.get("event_id")
         inbound = TextMessage(
             actor=user_address(user),
-            text=text,
+            text=typed_text(text),
             event_id=str(event_id) if event_id else None,
         )
         replies = await self.runtime.handle(inbound)  # raises -> 500 -> Slack redelivers
-        await self._enqueue(replies, inbound)
+        self._after_answers(replies, inbound)
         await ack()
 
     async def on_action(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -183,8 +188,12 @@ class SlackListeners:
                 inbound = AnswerGiven(
                     actor=actor, round_id=round_id, question_id=question_id, value=value or ""
                 )
-            elif name == "answer":
+            elif name == "answer":  # a message from before buttons named their question
                 inbound = TextMessage(actor=actor, text=value or "")
+            elif name == Action.SKIP_QUESTION:  # the button's value is its question
+                inbound = ActionPressed(
+                    actor=actor, action=Action(name), round_id=round_id, question_id=value
+                )
             else:
                 inbound = ActionPressed(
                     actor=actor, action=Action(name), round_id=round_id, value=value
@@ -196,7 +205,7 @@ class SlackListeners:
             return
         replies = await self.runtime.handle(inbound)
         forms = [r.message for r in replies if isinstance(r.message, Form)]
-        await self._enqueue([r for r in replies if not isinstance(r.message, Form)], inbound)
+        self._after_answers(replies, inbound)
         await ack()
         for form in forms:  # within this request: the trigger_id expires 3 s after the click
             await self._open_form(str(body.get("trigger_id") or ""), form, actor)
@@ -221,7 +230,7 @@ class SlackListeners:
         if isinstance(first, Form) and first.errors:
             await ack(response_action="errors", errors=render_form_errors(first))
             return
-        await self._enqueue([r for r in replies if not isinstance(r.message, Form)], inbound)
+        self._after_answers(replies, inbound)
         await ack()
 
     # -- background work ------------------------------------------------------------------
@@ -230,25 +239,24 @@ class SlackListeners:
         user = str(body.get("user_id") or "")
         actor = user_address(user)
         text = str(body.get("text") or "").strip()
+        channel = str(body.get("channel_id") or "")
+        response_url = str(body.get("response_url") or "")
+        event = CommandInvoked(
+            actor=actor,
+            text=text or "help",
+            # A DM with the bot (D…) is the person's own chat; anything else is a channel.
+            place=user_address(channel) if channel and not channel.startswith("D") else None,
+            private_reply=respond_address(response_url) if response_url else None,
+        )
         try:
-            replies = await self.runtime.handle(CommandInvoked(actor=actor, text=text or "help"))
+            replies = await self.runtime.handle(event)
         except Exception:
             logger.exception("slack: /strategy %r by %s failed", text[:40], actor)
             await self._respond(respond, Notice(level="error", lines=(messages.GENERIC_FAILURE,)))
             return
-        in_cio_channel = self._is_cio_channel(str(body.get("channel_id") or ""))
-        to_channel: list[Outgoing] = []
         for reply in replies:
-            message = reply.message
-            if isinstance(message, DigestMessage) and in_cio_channel:
-                to_channel.append(
-                    Outgoing(address=self.runtime.playbook.cio_channel, message=message)
-                )
-            elif isinstance(message, Form):
-                await self._open_form(str(body.get("trigger_id") or ""), message, actor)
-            else:
-                await self._respond(respond, message)
-        await self._enqueue(to_channel, None)
+            if isinstance(reply.message, Form):
+                await self._open_form(str(body.get("trigger_id") or ""), reply.message, actor)
 
     async def _respond(self, respond: Respond, message: Any) -> None:
         for payload in render_message(message):
@@ -276,20 +284,19 @@ class SlackListeners:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _is_cio_channel(self, channel_id: str) -> bool:
-        cio = self.runtime.playbook.cio_channel
-        return bool(channel_id) and cio == user_address(channel_id)
+    def _after_answers(self, replies: list[Outgoing], cause: InboundEvent) -> None:
+        """The engine queued its replies; turn a finished round's prompt into "Done"."""
+        if done_summaries(replies):
+            work = mark_prompts_done(self.runtime, self.adapter, cause.actor, replies)
+            self._spawn(work, name="slack-prompt-done")
 
     async def _enqueue(self, replies: list[Outgoing], cause: InboundEvent | None) -> None:
-        """Write replies to the outbox (one transaction) and wake the worker."""
+        """Write the adapter's own notices (an unreadable click) to the outbox."""
         if not replies:
             return
         prefix = f"slack-reply:{cause.event_id}" if cause and cause.event_id else None
         prefix = prefix or f"slack-reply:{uuid.uuid4().hex}"
         await self.runtime.enqueue_replies(replies, prefix)
-        if cause is not None and done_summaries(replies):  # "Done — thanks" on the prompt
-            work = mark_prompts_done(self.runtime, self.adapter, cause.actor, replies)
-            self._spawn(work, name="slack-prompt-done")
 
 
 def _user_id(body: dict[str, Any]) -> str | None:

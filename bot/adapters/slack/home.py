@@ -44,7 +44,7 @@ from bot.adapters.base import UNREADABLE_CLICK_NOTICE
 from bot.adapters.slack.adapter import SlackAdapter, user_address
 from bot.adapters.slack.mrkdwn import escape, fit, plain
 from bot.adapters.slack.render import render_message
-from bot.flows.cadence import ACCEPTED_FORMS, MAX_LENGTH
+from bot.flows.cadence import ACCEPTED_FORMS, MAX_LENGTH, parse_cadence
 from bot.flows.commands import Role
 from bot.flows.events import CommandInvoked
 from bot.flows.outbound import Form, Notice, OutboundMessage, Outgoing, Prompt
@@ -360,10 +360,8 @@ class HomeListeners:
             await ack()
             await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
             return
-        replies = await self.runtime.handle(
-            CommandInvoked(actor=actor, text=template.format(key=key))
-        )
-        await self._reply(actor, [r.message for r in replies if not isinstance(r.message, Form)])
+        # The engine queues its reply to the person's DM with the command (it is theirs).
+        await self.runtime.handle(CommandInvoked(actor=actor, text=template.format(key=key)))
         await ack()
         self._spawn(self.publish(user), name="slack-home")
 
@@ -384,6 +382,13 @@ class HomeListeners:
         if not text:
             await ack(response_action="errors", errors={CADENCE_BLOCK_ID: CADENCE_EMPTY})
             return
+        try:  # a typo stays in the modal, without a DM about it
+            parse_cadence(text)
+        except ValueError as exc:
+            await ack(
+                response_action="errors", errors={CADENCE_BLOCK_ID: plain(str(exc), ERROR_CHARS)}
+            )
+            return
         replies = await self.runtime.handle(
             CommandInvoked(actor=actor, text=f"schedule {key} {text}")
         )
@@ -401,7 +406,6 @@ class HomeListeners:
                 response_action="errors", errors={CADENCE_BLOCK_ID: plain(message, ERROR_CHARS)}
             )
             return
-        await self._reply(actor, [r.message for r in replies])
         await ack()
         self._spawn(self.publish(user), name="slack-home")
 

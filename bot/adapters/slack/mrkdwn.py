@@ -80,3 +80,41 @@ def fit(text: str, limit: int, note: str = "") -> str:
     while raw and len(escape(raw)) > budget:
         raw = raw[: len(raw) - max(1, (len(escape(raw)) - budget) // 5)]
     return escape(raw) + ELLIPSIS + note
+
+
+# Slack's control sequences in message text: links, mentions, broadcasts, dates.
+_CONTROL = re.compile(r"<([^<>]*)>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def typed_text(text: str) -> str:
+    """What the person typed, from the `text` of a message event as Slack encodes it.
+
+    Slack sends `&`, `<` and `>` as entities and turns what it recognised into control
+    sequences (`<https://x.com|x.com>`, `<@U0123>`, `<!here>`, `<#C0123|general>`). An
+    answer is stored as typed ("R&D", "<script>", "x.com", "@here") and escaped only when it
+    is shown (`escape`), so a CIO reads "R&D", not "R&amp;D", on every platform.
+
+    Args:
+        text: the event's `text`.
+
+    Returns:
+        The text with each control sequence replaced by what it displays and entities
+        decoded: a link by what was typed (its label, plus the address when the label
+        hides it: "click (https://…)"), a user or channel by `@`/`#` and its label (else
+        its id), a broadcast by `@here`/`@channel`/`@everyone`.
+    """
+
+    def shown(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target.startswith(("@", "#")):
+            return target[0] + (label.lstrip("@#") or target[1:])
+        if target.startswith("!"):
+            return label or "@" + target[1:].split("^", 1)[0]
+        if not label or label in target:
+            return label or target
+        return f"{label} ({target})"
+
+    unlinked = _CONTROL.sub(shown, text)
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], unlinked)

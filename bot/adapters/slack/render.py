@@ -42,6 +42,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import messages
 from bot.adapters.slack.mrkdwn import ELLIPSIS, escape, fit, plain
 from bot.flows.digest_model import (
     ChoiceRollup,
@@ -52,6 +53,7 @@ from bot.flows.digest_model import (
     TextAnswer,
 )
 from bot.flows.digest_text import BAR_WIDTH, EMPTY, FULL, arrow, avg, bar
+from bot.flows.events import DEFAULT_SNOOZE
 from bot.flows.outbound import (
     DigestMessage,
     Form,
@@ -81,10 +83,20 @@ ACTION_PREFIX = "strategy:"
 ACTION_ID_PATTERN = re.compile(r"^strategy:")
 FORM_CALLBACK_ID = "strategy_form"
 ACTION_NAMES = frozenset(
-    {"answer", "answer_all", "skip_question", "skip_round", "snooze", "edit", "review", "choose"}
+    {
+        "answer",
+        "answer_all",
+        "answer_now",
+        "skip_question",
+        "skip_round",
+        "snooze",
+        "edit",
+        "review",
+        "choose",
+    }
 )
 NOOP_ACTIONS = frozenset({"choose"})  # checkbox ticks: state is read when "Send" is pressed
-SNOOZE_DEFAULT = "2h"
+SNOOZE_DEFAULT = DEFAULT_SNOOZE
 
 # Slack limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -106,7 +118,9 @@ MAX_SELECT_OPTIONS = 100
 FALLBACK_CHARS = 3000
 ERROR_CHARS = 300
 
-_BLOCK_ID_RE = re.compile(r"^strategy:r:(\d+):(.*)$", re.DOTALL)
+# Answer elements sit in `strategy:r:<round>:<question>`; a multiple-choice question's
+# Send button in `strategy:send:<round>:<question>` (block ids are unique per message).
+_BLOCK_ID_RE = re.compile(r"^strategy:(?:r|send):(\d+):(.*)$", re.DOTALL)
 _CUT_NOTE = " _(answer cut: too long to show in Slack in full)_"
 _TYPE_NAMES = {
     "text": "text",
@@ -346,6 +360,8 @@ def _prompt(prompt: Prompt) -> list[Payload]:
         blocks.append(_section(":bell: *Reminder* — this round is still waiting for you."))
     if prompt.purpose and (prompt.opening or prompt.reminder):
         blocks += _sections([escape(prompt.purpose)])
+    if prompt.waiting_for is not None:
+        return _waiting(prompt, blocks)
     if prompt.note:
         blocks += _sections([":information_source: " + escape(prompt.note)])
     optional = "" if q.required else " _(optional)_"
@@ -367,6 +383,22 @@ def _prompt(prompt: Prompt) -> list[Payload]:
     if buttons:
         blocks.append({"type": "actions", "block_id": f"strategy:nav:{rid}", "elements": buttons})
     fallback = f"{prompt.conversation_title}, question {q.index} of {q.total}: {q.text}"
+    return _paginate(blocks, fallback)
+
+
+def _waiting(prompt: Prompt, blocks: list[Block]) -> list[Payload]:
+    """A round announced while the person answers another: no question, only buttons."""
+    rid = prompt.round_id
+    blocks += _sections([":hourglass: " + escape(messages.waiting_for(prompt.waiting_for or ""))])
+    buttons = [_button("Answer now", "answer_now", rid, style="primary")]
+    if "answer_all" in prompt.actions:
+        buttons.append(_button("Answer all in a form", "answer_all", rid))
+    if "skip_round" in prompt.actions:
+        buttons.append(_button("Skip round", "skip_round", rid))
+    if "snooze" in prompt.actions:
+        buttons.append(_button("Snooze 2h", "snooze", rid, SNOOZE_DEFAULT))
+    blocks.append({"type": "actions", "block_id": f"strategy:nav:{rid}", "elements": buttons})
+    fallback = f"{prompt.conversation_title}: round {prompt.round_number} is waiting for you"
     return _paginate(blocks, fallback)
 
 
@@ -426,7 +458,8 @@ def _prompt_inputs(prompt: Prompt) -> list[Block]:
     if any(len(o) > OPTION_CHARS for o in q.options):
         blocks = [*_sections(numbered), *blocks]
     send = _button("Send", "answer", rid, None, style="primary")
-    blocks.append({"type": "actions", "block_id": f"strategy:send:{rid}", "elements": [send]})
+    send_block = f"strategy:send:{rid}:{q.id}"[:BLOCK_ID_CHARS]
+    blocks.append({"type": "actions", "block_id": send_block, "elements": [send]})
     return blocks
 
 

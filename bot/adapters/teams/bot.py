@@ -74,7 +74,7 @@ from bot.flows.events import (
     InboundEvent,
     TextMessage,
 )
-from bot.flows.outbound import DigestMessage, Form, Notice, Outgoing, Prompt, Summary
+from bot.flows.outbound import Form, Notice, Outgoing, Summary
 
 if TYPE_CHECKING:  # bot.app imports the adapters
     from bot.app import Runtime
@@ -86,9 +86,6 @@ CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
 PERSONAL = "personal"
-# Replies that are about one person's answers go to their personal chat, even when the
-# command was typed in a channel; everything else answers where it was asked.
-PRIVATE_REPLIES = (Prompt, Form, Summary)
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,7 @@ class TeamsBot:
         address = self._address_of(activity)
         if address is None:
             return
-        welcome = await self._welcome(activity, address)
+        welcome = self._welcome(activity, address)
         prefix = f"teams-welcome:{activity.id or uuid.uuid4().hex}"
         now = self.runtime.engine.clock()
 
@@ -162,27 +159,29 @@ class TeamsBot:
 
         _, fresh = await self._remember(context, on_install=queue_welcome)
         logger.info("teams: installed for %s%s", address, "" if fresh else " (already known)")
+        if fresh and self._is_personal(activity):
+            # The engine decides what is open and queues it after the welcome; nothing is
+            # sent when nothing is open, so a welcome is never followed by "no questions".
+            await asyncio.to_thread(self.runtime.engine.show_open_prompts, address, prefix)
         if fresh and self.runtime.worker is not None:
             self.runtime.worker.notify()
 
-    async def _welcome(self, activity: Activity, address: str) -> list[Outgoing]:
+    def _welcome(self, activity: Activity, address: str) -> list[Outgoing]:
         """What to say in a chat the bot was just added to (see the module docstring)."""
         organisation = self.runtime.playbook.organisation
-        if (activity.conversation.conversation_type or PERSONAL) != PERSONAL:
+        if not self._is_personal(activity):
             here = address == self.runtime.playbook.cio_channel
             lines = messages.welcome_channel(organisation, cio_channel=here)
-            return [
-                Outgoing(address=address, message=Notice(title=messages.WELCOME_TITLE, lines=lines))
-            ]
-        lines = messages.welcome_personal(organisation)
-        replies = [
+        else:
+            lines = messages.welcome_personal(organisation)
+        return [
             Outgoing(address=address, message=Notice(title=messages.WELCOME_TITLE, lines=lines))
         ]
-        # The engine decides what is open; no event id: this is not the person's event.
-        pending = await self.runtime.handle(CommandInvoked(actor=address, text="mine"))
-        if any(isinstance(r.message, Prompt) for r in pending):
-            replies.extend(pending)
-        return replies
+
+    @staticmethod
+    def _is_personal(activity: Activity) -> bool:
+        conversation = activity.conversation
+        return conversation is None or (conversation.conversation_type or PERSONAL) == PERSONAL
 
     async def _uninstall(self, context: TurnContext) -> None:
         address = self._address_of(context.activity)
@@ -242,16 +241,20 @@ class TeamsBot:
         if not text:
             return  # an image, a sticker, an empty mention: nothing to answer
         event: InboundEvent
-        if (activity.conversation.conversation_type or PERSONAL) == PERSONAL:
+        if self._is_personal(activity):
             event = TextMessage(
                 actor=actor, text=text, event_id=activity.id, actor_name=activity.from_property.name
             )
         else:  # nobody answers questions in a channel: a mention there is always a command
             event = CommandInvoked(
-                actor=actor, text=text, event_id=activity.id, actor_name=activity.from_property.name
+                actor=actor,
+                text=text,
+                event_id=activity.id,
+                actor_name=activity.from_property.name,
+                place=channel_address(str(activity.conversation.id)),
             )
-        replies = await self.runtime.handle(event)
-        await self._enqueue(self._route_replies(activity, replies), event)
+        replies = await self.runtime.handle(event)  # the engine queues where each reply goes
+        await self._post_forms(replies, event)
 
     async def on_invoke(self, context: TurnContext) -> None:
         """An `Action.Execute` (`adaptiveCard/action`); other invokes are not implemented."""
@@ -300,6 +303,14 @@ class TeamsBot:
                 )
             elif isinstance(value, CardAnswer):  # a card from before Send named its question
                 event = TextMessage(actor=actor, text=value.text or "", event_id=activity.id)
+            elif action == Action.SKIP_QUESTION:  # the button's value is its question
+                event = ActionPressed(
+                    actor=actor,
+                    action=Action(action),
+                    round_id=round_id,
+                    question_id=value if isinstance(value, str) else None,
+                    event_id=activity.id,
+                )
             else:
                 event = ActionPressed(
                     actor=actor,
@@ -314,7 +325,7 @@ class TeamsBot:
             await self._enqueue([Outgoing(address=actor, message=unreadable)], None)
             return SubmitResult(error=messages.UNREADABLE_CLICK)
         replies = await self.runtime.handle(event)
-        await self._enqueue(self._route_replies(activity, replies), event)
+        await self._post_forms(replies, event)
         summary = None
         if action in ("form", "answer"):
             summary = next((r.message for r in replies if isinstance(r.message, Summary)), None)
@@ -334,26 +345,18 @@ class TeamsBot:
 
     # -- replies ----------------------------------------------------------------------
 
-    def _route_replies(self, activity: Activity, replies: list[Outgoing]) -> list[Outgoing]:
-        """Answer in a channel where asked, except what is for one person's eyes.
+    async def _post_forms(self, replies: list[Outgoing], cause: InboundEvent) -> None:
+        """Post the forms among the engine's replies to the person's chat, as cards.
 
-        A person's prompts, forms and answers always go to their personal chat; a digest
-        is posted in a channel only if it is the CIO channel (only the CIO and admins may
-        read digests); notices answer in the channel the command was typed in.
+        The engine queues every other reply itself; a form is only shown in the moment,
+        and in Teams the moment is a card in the person's chat.
         """
-        conversation = activity.conversation
-        if conversation is None or (conversation.conversation_type or PERSONAL) == PERSONAL:
-            return replies
-        here = channel_address(str(conversation.id))
-        cio_channel = here == self.runtime.playbook.cio_channel
-        routed = []
-        for reply in replies:
-            message = reply.message
-            private = isinstance(message, PRIVATE_REPLIES) or (
-                isinstance(message, DigestMessage) and not cio_channel
-            )
-            routed.append(reply if private else Outgoing(address=here, message=message))
-        return routed
+        forms = [
+            Outgoing(address=cause.actor, message=r.message)
+            for r in replies
+            if isinstance(r.message, Form)
+        ]
+        await self._enqueue(forms, cause)
 
     async def _enqueue(self, replies: list[Outgoing], cause: InboundEvent | None) -> None:
         """Write replies to the outbox (one transaction) and wake the worker."""

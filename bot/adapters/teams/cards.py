@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import messages
 from bot.adapters.teams.markdown import clip, escape, plain
 from bot.flows.answers import MAX_ANSWER_CHARS
 from bot.flows.digest_model import (
@@ -54,6 +55,7 @@ from bot.flows.digest_model import (
     MaturityView,
     QuestionRollup,
 )
+from bot.flows.events import DEFAULT_SNOOZE
 from bot.flows.outbound import (
     DigestMessage,
     Form,
@@ -72,16 +74,27 @@ CARD_BUDGET = 25_000
 ANSWER_INPUT = "answer"
 FORM_PREFIX = "q:"
 ACTIONS = frozenset(
-    {"answer", "answer_all", "skip_question", "skip_round", "snooze", "edit", "review", "form"}
+    {
+        "answer",
+        "answer_all",
+        "answer_now",
+        "skip_question",
+        "skip_round",
+        "snooze",
+        "edit",
+        "review",
+        "form",
+    }
 )
 ACTION_LABELS = {
+    "answer_now": "Answer now",
     "answer_all": "Answer all in a form",
     "skip_question": "Skip question",
     "skip_round": "Skip round",
     "snooze": "Snooze 2h",
     "review": "Review my answers",
 }
-SNOOZE_DEFAULT = "2h"
+SNOOZE_DEFAULT = DEFAULT_SNOOZE
 BAR_CELLS = 10
 READONLY_ANSWER_CHARS = 500
 DIGEST_TEXT_CHARS = MAX_ANSWER_CHARS
@@ -384,6 +397,10 @@ def _prompt(message: Prompt) -> list[Element]:
         body.append(_text(escape(message.purpose)))
     if message.note:
         body.append(_text(escape(message.note), color="Warning"))
+    if message.waiting_for is not None:
+        # Announced while another round is answered: buttons, no question to reply to.
+        body.append(_text(escape(messages.waiting_for(message.waiting_for)), spacing="Medium"))
+        return [_card(body, _prompt_actions(message))]
     body.append(_text(_question_index(q), subtle=True, spacing="Medium"))
     body.append(_text(escape(q.text), weight="Bolder", spacing="None"))
     if q.help:
@@ -397,13 +414,19 @@ def _prompt(message: Prompt) -> list[Element]:
             ],
         }
     )
+    return [_card(body, _prompt_actions(message))]
+
+
+def _prompt_actions(message: Prompt) -> list[Element]:
+    """The card's buttons; Skip question names the question it was shown with."""
+    q = message.question
     actions = []
     for name in message.actions:
         if name not in ACTION_LABELS or (name == "skip_question" and q.required):
             continue
-        value = SNOOZE_DEFAULT if name == "snooze" else None
+        value = {"snooze": SNOOZE_DEFAULT, "skip_question": q.id}.get(name)
         actions.append(_submit(ACTION_LABELS[name], name, message.round_id, value))
-    return [_card(body, actions)]
+    return actions
 
 
 def _form(message: Form) -> list[Element]:

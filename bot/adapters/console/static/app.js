@@ -15,6 +15,7 @@
   var CIO_CHANNEL = "console:#cio";
   var POLL_MS = 1000;
   var ACTION_LABELS = {
+    answer_now: "Answer now",
     answer_all: "Answer all in a form",
     skip_question: "Skip question",
     skip_round: "Skip round",
@@ -183,10 +184,16 @@
     return post("message", { text: text, command: Boolean(asCommand) });
   }
 
-  function sendAction(action, roundId, value) {
+  function sendAction(action, roundId, value, questionId) {
     var payload = { action: action, round_id: roundId };
     if (value !== undefined && value !== null) payload.value = String(value);
+    if (questionId) payload.question_id = questionId;
     return post("action", payload);
+  }
+
+  /** An answer button: names the round and question it was shown with. */
+  function sendAnswer(roundId, questionId, value) {
+    return post("answer", { round_id: roundId, question_id: questionId, value: String(value) });
   }
 
   /** Disable a group of buttons while a request runs; re-enable them if it fails. */
@@ -284,28 +291,43 @@
     if (badges.childNodes.length) append(card, badges);
     if (m.opening && m.purpose) append(card, el("p", { className: "purpose", testid: "purpose" }, m.purpose));
     if (m.note) append(card, el("p", { className: "note", testid: "prompt-note" }, m.note));
+    if (m.waiting_for) {
+      // Announced while another round is answered: buttons, but no question to reply to.
+      append(card, el("p", { className: "note waiting", testid: "waiting-note" },
+        "You're answering " + m.waiting_for + " first; this round's questions come when you finish it." +
+        " Press Answer now to switch, or answer everything at once in the form."));
+      append(card, promptActions(m, q));
+      return card;
+    }
     append(card, el("div", { className: "q-index" },
       "Question " + q.index + " of " + q.total + (q.required ? "" : " · optional")));
     append(card, el("p", { className: "question", testid: "question-text" }, q.text || ""));
     if (q.help) append(card, el("p", { className: "help" }, q.help));
     append(card, questionInputs(m, q));
-    var actions = el("div", { className: "actions", testid: "prompt-actions" });
-    (m.actions || []).forEach(function (a) {
-      var button = el("button", {
-        type: "button", className: "secondary", testid: "action-" + a,
-        onclick: function () {
-          busy(actions, sendAction(a, m.round_id, a === "snooze" ? "2h" : null));
-        },
-      }, ACTION_LABELS[a] || a);
-      append(actions, button);
-    });
+    var actions = promptActions(m, q);
     if (actions.childNodes.length) append(card, actions);
     return card;
   }
 
+  function promptActions(m, q) {
+    var actions = el("div", { className: "actions", testid: "prompt-actions" });
+    (m.actions || []).forEach(function (a) {
+      if (a === "skip_question" && q.required) return;
+      var button = el("button", {
+        type: "button", className: "secondary", testid: "action-" + a,
+        onclick: function () {
+          busy(actions, sendAction(a, m.round_id, a === "snooze" ? "2h" : null,
+            a === "skip_question" ? q.id : null));
+        },
+      }, ACTION_LABELS[a] || a);
+      append(actions, button);
+    });
+    return actions;
+  }
+
   function questionInputs(m, q) {
     var box = el("div", { className: "answer-inputs", testid: "answer-inputs", "data-type": q.type });
-    var answer = function (text) { busy(box, sendText(text, false)); };
+    var answer = function (text) { busy(box, sendAnswer(m.round_id, q.id, text)); };
     if (q.type === "rating") {
       var labels = q.labels || {};
       for (var n = 1; n <= 5; n++) {
