@@ -72,6 +72,7 @@ _DIGEST_ROUND_STATUSES = ("open", "closed")
 
 @dataclass(frozen=True)
 class _Person:
+    id: int
     group_key: str
     status: str
     name: str
@@ -83,6 +84,7 @@ class _Reply:
     skipped: bool
     group_key: str
     name: str
+    participant_id: int
 
 
 @dataclass
@@ -238,13 +240,21 @@ def _load_round_data(session: Session, round_ids: Sequence[int]) -> dict[int, _R
     if not round_ids:
         return data
     people = session.execute(
-        select(Participant.round_id, Participant.group_key, Participant.status, Member.display_name)
+        select(
+            Participant.id,
+            Participant.round_id,
+            Participant.group_key,
+            Participant.status,
+            Member.display_name,
+        )
         .join(Member, Member.id == Participant.member_id)
         .where(Participant.round_id.in_(round_ids))
         .order_by(Participant.id)
     )
-    for round_id, group_key, status, name in people:
-        data[round_id].people.append(_Person(group_key, status, name))
+    for participant_id, round_id, group_key, status, name in people:
+        data[round_id].people.append(_Person(participant_id, group_key, status, name))
+    # Answers of someone who then sat the round out are not counted anywhere: they said
+    # they would not take part, and the participation line does not count them either.
     replies = session.execute(
         select(
             Participant.round_id,
@@ -253,16 +263,30 @@ def _load_round_data(session: Session, round_ids: Sequence[int]) -> dict[int, _R
             Answer.skipped,
             Participant.group_key,
             Member.display_name,
+            Participant.id,
         )
         .join(Participant, Participant.id == Answer.participant_id)
         .join(Member, Member.id == Participant.member_id)
-        .where(Participant.round_id.in_(round_ids))
+        .where(Participant.round_id.in_(round_ids), Participant.status != "skipped")
         .order_by(Answer.answered_at, Answer.id)
     )
-    for row in replies:  # round_id, question_id, value, skipped, group_key, name
-        reply = _Reply(value=row[2], skipped=bool(row[3]), group_key=row[4], name=row[5])
+    for row in replies:  # round_id, question_id, value, skipped, group_key, name, participant
+        reply = _Reply(
+            value=row[2], skipped=bool(row[3]), group_key=row[4], name=row[5], participant_id=row[6]
+        )
         data[row[0]].replies[row[1]].append(reply)
     return data
+
+
+def _partly(people: Iterable[_Person], data: _RoundData) -> set[int]:
+    """Participants who answered something but did not finish (the round closed on them)."""
+    gave = {
+        r.participant_id
+        for replies in data.replies.values()
+        for r in replies
+        if not r.skipped and r.value is not None
+    }
+    return {p.id for p in people if p.status in ("pending", "answering") and p.id in gave}
 
 
 def _group_titles(session: Session, keys: Iterable[str]) -> dict[str, str]:
@@ -316,8 +340,13 @@ def _conversation_digest(
         )
     anonymous = _is_anonymous(conv, chosen)
     current = data[chosen.id]
+    # Change is measured between closed rounds only: an open round is still filling up,
+    # and comparing it with a finished one would read as a fall ("▼ 100 pts").
+    if chosen.status != "closed" or previous is None or previous.status != "closed":
+        previous = None
     before = data[previous.id] if previous is not None else None
     previous_questions = {q["id"]: q for q in _questions(previous)}
+    partly = _partly(current.people, current)
     return ConversationDigest(
         conversation_key=conv.key,
         title=conv.title,
@@ -330,12 +359,13 @@ def _conversation_digest(
         anonymous=anonymous,
         invited=len(current.people),
         answered=sum(1 for p in current.people if p.status == "done"),
+        partly=len(partly),
         previous_round_number=previous.number if previous is not None else None,
         previous_invited=len(before.people) if before is not None else None,
         previous_answered=(
             sum(1 for p in before.people if p.status == "done") if before is not None else None
         ),
-        participation=_participation(chosen, current, titles, anonymous),
+        participation=_participation(chosen, current, titles, anonymous, partly),
         questions=tuple(
             _question_rollup(q, current, before, previous_questions.get(q["id"]), anonymous)
             for q in _questions(chosen)
@@ -344,20 +374,25 @@ def _conversation_digest(
 
 
 def _participation(
-    rnd: Round, current: _RoundData, titles: dict[str, str], anonymous: bool
+    rnd: Round,
+    current: _RoundData,
+    titles: dict[str, str],
+    anonymous: bool,
+    partly: set[int],
 ) -> tuple[GroupParticipation, ...]:
     by_group: dict[str, list[_Person]] = {key: [] for key in _agenda_groups(rnd)}
     for person in current.people:
         by_group.setdefault(person.group_key, []).append(person)
     out = []
     for key, people in by_group.items():
-        missing = () if anonymous else _missing(people)
+        missing = () if anonymous else _missing(people, partly)
         out.append(
             GroupParticipation(
                 group_key=key,
                 title=titles.get(key, key),
                 invited=len(people),
                 answered=sum(1 for p in people if p.status == "done"),
+                partly=sum(1 for p in people if p.id in partly),
                 skipped=sum(1 for p in people if p.status == "skipped"),
                 missing=missing,
             )
@@ -365,8 +400,8 @@ def _participation(
     return tuple(out)
 
 
-def _missing(people: Iterable[_Person]) -> tuple[str, ...]:
-    names = [p.name for p in people if p.status not in ("done", "skipped")]
+def _missing(people: Iterable[_Person], partly: set[int]) -> tuple[str, ...]:
+    names = [p.name for p in people if p.status not in ("done", "skipped") and p.id not in partly]
     return tuple(sorted(names, key=str.casefold))
 
 
@@ -489,10 +524,13 @@ def _maturity_view(
     if internal is None and external is None:
         return None  # nobody has rated maturity yet: placing the organisation would be a guess
     stage = _stage(internal, external)
-    previous_rounds = [previous for _, _, previous in picks]
+    # A change of stage is told only when every conversation that rates maturity now
+    # compares a closed round with its closed previous one (the same conversations,
+    # never an open round): otherwise "was" would compare different things.
+    rating = [(c, p) for _, c, p in picks if c is not None and _rates_maturity(c)]
     previous_stage: str | None = None
-    if any(r is not None for r in previous_rounds):
-        previous_stage = _stage(*_maturity_means(previous_rounds, data))
+    if rating and all(c.status == "closed" and p and p.status == "closed" for c, p in rating):
+        previous_stage = _stage(*_maturity_means([p for _, p in rating], data))
     return MaturityView(
         internal=internal,
         external=external,
@@ -500,6 +538,10 @@ def _maturity_view(
         next_move=NEXT_MOVES[stage],
         previous_stage=previous_stage,
     )
+
+
+def _rates_maturity(rnd: Round) -> bool:
+    return any(q["type"] == "rating" and q.get("maturity") for q in _questions(rnd))
 
 
 def _maturity_means(

@@ -23,8 +23,10 @@ class GroupParticipation(_D):
     title: str
     invited: int
     answered: int  # finished (done), not merely started
+    partly: int = 0  # answered some questions, then the round closed before they finished
     skipped: int = 0
-    missing: tuple[str, ...] = ()  # display names; empty when the conversation is anonymous
+    # Display names of those who answered nothing; empty when the conversation is anonymous.
+    missing: tuple[str, ...] = ()
 
 
 class RatingRollup(_D):
@@ -66,7 +68,14 @@ class QuestionRollup(_D):
 
 
 class ConversationDigest(_D):
-    """One conversation's round, rolled up, compared with its previous round."""
+    """One conversation's round, rolled up, compared with its previous round.
+
+    The people counted agree everywhere: `answered` finished, `partly` answered some
+    questions before the round closed, and each question's figures are the answers of
+    those two (never of someone who then skipped the round). `previous_*` and each
+    question's previous figures are set only when this round and the previous one are
+    both closed: an open round is in progress, not a fall.
+    """
 
     conversation_key: str
     title: str
@@ -79,6 +88,7 @@ class ConversationDigest(_D):
     anonymous: bool = False
     invited: int = 0
     answered: int = 0
+    partly: int = 0
     previous_round_number: int | None = None
     previous_invited: int | None = None
     previous_answered: int | None = None

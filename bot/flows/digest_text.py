@@ -79,6 +79,8 @@ def _conversation(conv: ConversationDigest) -> list[str]:
     if conv.anonymous:
         lines.append("Anonymous: answers are shown without names.")
     answered = f"Answered: {bar(conv.answered, conv.invited)}"
+    if conv.partly:
+        answered += f", {conv.partly} partly"
     if conv.previous_answered is not None and conv.previous_invited is not None:
         answered += (
             f" (round {conv.previous_round_number}: {conv.previous_answered}"
@@ -94,6 +96,8 @@ def _conversation(conv: ConversationDigest) -> list[str]:
 
 def _group(group: GroupParticipation, width: int) -> str:
     line = f"  {group.title.ljust(width)}  {bar(group.answered, group.invited)}"
+    if group.partly:
+        line += f", {group.partly} partly"
     if group.skipped:
         line += f", {group.skipped} skipped"
     if group.missing:

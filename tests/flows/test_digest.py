@@ -304,9 +304,9 @@ def test_participation_per_group_with_missing_names_and_previous_round(db: Datab
     assert (marketing.group_key, marketing.title) == ("marketing", "Marketing & PR")
     assert (marketing.invited, marketing.answered, marketing.skipped) == (3, 2, 1)
     assert marketing.missing == ()
-    assert (sales.invited, sales.answered, sales.skipped) == (3, 1, 0)
-    assert sales.missing == ("Eve Evans", "Fay Fox")  # Fay started but has not finished
-    assert (conv.invited, conv.answered) == (6, 3)
+    assert (sales.invited, sales.answered, sales.partly, sales.skipped) == (3, 1, 1, 0)
+    assert sales.missing == ("Eve Evans",)  # Fay answered part of it before the round closed
+    assert (conv.invited, conv.answered, conv.partly) == (6, 3, 1)
     assert (conv.previous_invited, conv.previous_answered) == (4, 3)
 
 
@@ -336,14 +336,18 @@ def test_open_round_gives_a_partial_digest(db: Database) -> None:
         b.answers(ann, reach=5, channel="Fan pages", tools=["CRM"], budget=True, heard="Ship it")
         b.answers(bob, reach=2, channel="Fan pages")
     conv_d = only(digest_of(db, "social-media"))
-    assert (conv_d.status, conv_d.round_number, conv_d.previous_round_number) == ("open", 4, 2)
+    # In progress: nothing is compared with the previous round until this one has closed.
+    assert (conv_d.status, conv_d.round_number, conv_d.previous_round_number) == ("open", 4, None)
+    assert (conv_d.previous_invited, conv_d.previous_answered) == (None, None)
     assert conv_d.closed_at is None and conv_d.deadline is not None
     reach = question(conv_d, "reach")
     assert reach.rating is not None
-    assert (reach.rating.mean, reach.rating.count, reach.rating.previous_mean) == (3.5, 2, 4.0)
-    assert question(conv_d, "channel").choices.counts["Fan pages"] == 2  # type: ignore[union-attr]
-    assert (conv_d.invited, conv_d.answered) == (3, 1)
-    assert conv_d.participation[0].missing == ("Bob Baker", "Cat Cole")
+    assert (reach.rating.mean, reach.rating.count, reach.rating.previous_mean) == (3.5, 2, None)
+    channel = question(conv_d, "channel").choices
+    assert channel is not None and channel.counts["Fan pages"] == 2
+    assert channel.previous_counts is None
+    assert (conv_d.invited, conv_d.answered, conv_d.partly) == (3, 1, 1)
+    assert conv_d.participation[0].missing == ("Cat Cole",)  # Bob has begun
     # "previous" now means the last closed round, compared with the one before it
     previous = only(digest_of(db, "social-media", which="previous"))
     assert (previous.round_number, previous.previous_round_number) == (2, 1)
@@ -566,9 +570,9 @@ def test_render_digest_text_shows_the_key_lines(db: Database) -> None:
     assert "Social maturity: enterprise maturity (internal 4.00, external 4.00)" in text
     assert "Next move: Formulate the social business strategy" in text
     assert "== Social Media - round 2 (closed 2026-10-01 09:00 UTC) ==" in lines
-    assert "Answered: ▇▇▇░░░ 3/6 (round 1: 3/4, = 0)" in lines
+    assert "Answered: ▇▇▇░░░ 3/6, 1 partly (round 1: 3/4, = 0)" in lines
     assert "  Marketing & PR  ▇▇░ 2/3, 1 skipped" in lines
-    assert "  Sales           ▇░░ 1/3; waiting for Eve Evans, Fay Fox" in lines
+    assert "  Sales           ▇░░ 1/3, 1 partly; waiting for Eve Evans" in lines
     assert "  mean 4.00 of 5 (4 answered) ▲ +1.67 since last round (2.33)" in lines
     assert "  1=poor: 0  2: 0  3: 1  4: 2  5=excellent: 1" in lines
     assert "  Listening: 2 (▲ +1)" in lines
@@ -579,3 +583,34 @@ def test_render_digest_text_shows_the_key_lines(db: Database) -> None:
     assert '  - "Customers ask for faster replies" (Bob Baker, marketing)' in lines
     assert "== Social Support (social-support): no round yet ==" in lines
     assert all("\n" not in line for line in lines)
+
+
+def test_answers_of_someone_who_then_skipped_the_round_are_not_counted(db: Database) -> None:
+    with built(db) as b:
+        conv = b.conversation("social-media", ROUND2_QUESTIONS)
+        r1 = b.round(conv, 1, "closed")
+        ann = b.participant(r1, "Ann Archer", "marketing", "done")
+        cat = b.participant(r1, "Cat Cole", "marketing", "skipped")
+        b.answers(ann, reach=4, channel="Blogs", budget=True)
+        b.answers(cat, reach=1, channel="Listening")  # then Cat sat the round out
+        b.answer(cat, "heard", "Nobody reads our blog")
+    conv_d = only(digest_of(db, "social-media"))
+    # "1 of 2 answered, 1 skipped" above "1 answered": the same people everywhere.
+    assert (conv_d.invited, conv_d.answered, conv_d.partly) == (2, 1, 0)
+    assert conv_d.participation[0].skipped == 1
+    reach = question(conv_d, "reach")
+    assert reach.answered == 1 and reach.rating is not None and reach.rating.mean == 4.0
+    assert question(conv_d, "channel").choices.counts["Listening"] == 0  # type: ignore[union-attr]
+    assert question(conv_d, "heard").texts == ()
+
+
+def test_a_digest_during_an_open_round_never_compares_it(db: Database) -> None:
+    social_media(db)
+    with built(db) as b:
+        conv = b.s.scalars(select(Conversation).where(Conversation.key == "social-media")).one()
+        b.round(conv, 4, "open")
+        b.participant(
+            b.s.scalars(select(Round).where(Round.number == 4)).one(), "Ann", "marketing", "pending"
+        )
+    text = "\n".join(render_digest_text(digest_of(db, "social-media")))
+    assert "open, partial" in text and "round 2:" not in text and "▼" not in text

@@ -37,7 +37,11 @@ def six_conversations_playbook() -> dict[str, Any]:
 @pytest.fixture
 def playbook_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """The Slack test playbook, or the six-conversation one when parametrized with SIX."""
-    book = six_conversations_playbook() if getattr(request, "param", None) == SIX else None
+    param = getattr(request, "param", None)
+    book = six_conversations_playbook() if param == SIX else None
+    if param == EARLY:  # Social Liability closes as soon as everyone has answered
+        book = slack_playbook()
+        book["conversations"][1]["close_when_all_answered"] = True
     path = tmp_path / "playbook.yml"
     path.write_text(yaml.safe_dump(book or slack_playbook(), sort_keys=False))
     return path
@@ -256,6 +260,25 @@ async def _prompt_ts(slack: SlackDriver, user: str) -> str:
             return str(ts)
         await asyncio.sleep(0.02)
     raise AssertionError("the prompt was never recorded as sent")
+
+
+EARLY = "close when all answered"
+
+
+@pytest.mark.parametrize("playbook_path", [EARLY], indirect=True)
+async def test_a_last_answer_that_closes_the_round_offers_no_edit(slack: SlackDriver) -> None:
+    await slack.command(ADMIN, "ask social-liability", name="ask")
+    await slack.fake.wait_for("chat.postMessage", channel="D0LEE")
+    await _prompt_ts(slack, LEE)
+    resp = await slack.dm(LEE, "Retention of chat logs")
+    assert resp.status == 200
+    (update,) = await slack.fake.wait_for("chat.update", channel="D0LEE")
+    shown = text_of(update.body)
+    assert "Done — thanks" in shown and "the round has now closed" in shown
+    assert "review" not in shown and "strategy:edit" not in shown
+    summary = (await slack.fake.wait_for("chat.postMessage", 2, channel="D0LEE"))[-1]
+    assert "strategy:edit" not in text_of(summary.body)
+    assert "edit an answer until the round closes" not in text_of(summary.body)
 
 
 async def test_the_last_answer_marks_the_opening_prompt_done(slack: SlackDriver) -> None:

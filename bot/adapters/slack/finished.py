@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 MAX_BLOCKS = 50
 DONE_HEADER = "Done — thanks"
 DONE_NOTE = "Your answers are saved. Say `review` to change one until the round closes."
+DONE_CLOSED_NOTE = "Your answers are saved, and the round has now closed."
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,12 @@ def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
             ],
         },
     ]
+    # The last answer may have closed the round (close_when_all_answered): then there is
+    # nothing left to change, and the note must not offer it.
+    said = DONE_NOTE if summary.editable else DONE_CLOSED_NOTE
     note = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": DONE_NOTE, "verbatim": True}],
+        "elements": [{"type": "mrkdwn", "text": said, "verbatim": True}],
     }
     blocks += answers[: MAX_BLOCKS - len(blocks) - 1]
     blocks.append(note)

@@ -558,6 +558,8 @@ def _conversation(conv: ConversationDigest) -> list[Block]:
         state += " · Anonymous: answers are shown without names"
     blocks.append(_context(state))
     answered = f"*Answered* {bar(conv.answered, conv.invited)}"
+    if conv.partly:
+        answered += f", {conv.partly} partly"
     if conv.previous_answered is not None and conv.previous_invited is not None:
         answered += (
             f" (round {conv.previous_round_number}: {conv.previous_answered}"
@@ -566,6 +568,8 @@ def _conversation(conv: ConversationDigest) -> list[Block]:
     units = [answered]
     for group in conv.participation:
         line = f"• {escape(group.title)} {bar(group.answered, group.invited)}"
+        if group.partly:
+            line += f", {group.partly} partly"
         if group.skipped:
             line += f", {group.skipped} skipped"
         units.append(line)

@@ -562,6 +562,8 @@ def _conversation_head(c: ConversationDigest, continued: bool = False) -> Elemen
         line = f"{c.answered} of {c.invited} answered"
         if rate is not None:
             line += f" ({rate:.0f}%)"
+        if c.partly:
+            line += f", {c.partly} partly"
         delta = _change(rate, prev, 0, " pts")
         if delta:
             line += f" {delta} since round {c.previous_round_number or 'before'}"
@@ -571,6 +573,8 @@ def _conversation_head(c: ConversationDigest, continued: bool = False) -> Elemen
 
 def _participation(c: ConversationDigest, g: GroupParticipation) -> Element:
     value = f"{text_bar(g.answered, g.invited)} {g.answered}/{g.invited}"
+    if g.partly:
+        value += f" · {g.partly} partly"
     if g.skipped:
         value += f" · {g.skipped} skipped"
     items: list[Element] = [_facts([(escape(g.title), value)])]

@@ -516,6 +516,7 @@
       append(sec, el("div", { className: "participation-total", testid: "participation-total" },
         c.answered + " of " + c.invited + " answered",
         rate !== null ? " (" + Math.round(rate * 100) + "%)" : "",
+        c.partly ? ", " + c.partly + " partly" : "",
         " ", change(rate === null ? null : rate * 100, prevRate === null ? null : prevRate * 100, 0, " pts")));
     }
     if ((c.participation || []).length) {
@@ -524,7 +525,8 @@
         append(table, el("div", { className: "bar-row", testid: "group-participation" },
           el("span", { className: "bar-label" }, g.title),
           bar(g.invited ? g.answered / g.invited : 0, "participation-bar"),
-          el("span", { className: "bar-value" }, g.answered + "/" + g.invited + (g.skipped ? " · " + g.skipped + " skipped" : "")),
+          el("span", { className: "bar-value" }, g.answered + "/" + g.invited +
+            (g.partly ? " · " + g.partly + " partly" : "") + (g.skipped ? " · " + g.skipped + " skipped" : "")),
           (g.missing || []).length ? el("span", { className: "missing" }, (c.status === "closed" ? "Did not answer: " : "Waiting on: ") + g.missing.join(", ")) : null));
       });
       append(sec, table);
