@@ -22,9 +22,11 @@ from bot.config import Settings
 from bot.delivery.outbox import OutboxWorker, enqueue
 from bot.flows.directory import MembershipRefresher, ask_target
 from bot.flows.engine import Engine, EngineHooks
-from bot.flows.events import InboundEvent
+from bot.flows.events import CommandInvoked, InboundEvent
 from bot.flows.outbound import Outgoing
 from bot.flows.sync import sync_playbook
+from bot.intake.commands import CommandRunner
+from bot.intake.commands import store as store_command
 from bot.metrics import Metrics
 from bot.playbook.loader import DEFAULT_PLAYBOOK, load_playbook
 from bot.playbook.model import Playbook
@@ -50,6 +52,7 @@ class Runtime:
     directories: dict[str, Directory] = field(default_factory=dict)
     worker: OutboxWorker | None = None
     scheduler: RoundScheduler | None = None
+    commands: CommandRunner | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -65,6 +68,23 @@ class Runtime:
         except Exception:
             self.metrics.errors.inc()
             raise
+
+    async def store_command(self, event: CommandInvoked, *, dedup_key: str) -> bool:
+        """Store a command to carry out after the platform's ack (`bot.intake.commands`).
+
+        Returns:
+            False when this request was stored before (a replay): it will not run twice.
+
+        Raises:
+            Exception: the database could not store it; the platform must not get an ack.
+        """
+        now = self.engine.clock()
+        stored = await asyncio.to_thread(
+            store_command, self.db, dedup_key=dedup_key, event=event, now=now
+        )
+        if self.commands is not None:
+            self.commands.notify()
+        return stored
 
     async def refresh_membership(self, conversation_key: str) -> None:
         """Read the conversation's groups from the chat directories, right before it opens.
@@ -179,6 +199,9 @@ async def _start(app: web.Application) -> None:
     for adapter in rt.adapters.values():
         await adapter.start()
     rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))
+    # Commands acknowledged before they ran (and any a crash left behind) are carried out.
+    rt.commands = CommandRunner(rt.db, rt.handle, clock=rt.engine.clock, on_queued=worker.notify)
+    rt._tasks.append(asyncio.create_task(rt.commands.run(rt._stop), name="commands"))
     if rt.settings.scheduler_enabled:
         scheduler = RoundScheduler(
             rt.engine,
@@ -211,6 +234,8 @@ async def _stop(app: web.Application) -> None:
         await rt.scheduler.stop()
     if rt.worker is not None:
         rt.worker.notify()
+    if rt.commands is not None:
+        rt.commands.notify()
     await asyncio.gather(*rt._tasks, return_exceptions=True)
     for adapter in rt.adapters.values():
         await adapter.stop()

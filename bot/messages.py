@@ -121,6 +121,15 @@ def already_answered(question: str, shown: str | None) -> str:
     )
 
 
+def command_expired(text: str, received: datetime) -> str:
+    """A stored command the bot could not carry out in time (it was down)."""
+    shown = text if len(text) <= 80 else text[:79] + "…"
+    return (
+        f"Your command `{shown}` from {when(received)} was not carried out: the bot was"
+        " unavailable for too long to answer it. Run it again if you still want it."
+    )
+
+
 def open_question_line(
     title: str, number: int, question: int, total: int, deadline: datetime
 ) -> str:

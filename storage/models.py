@@ -263,7 +263,7 @@ class PendingCommand(Base):
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     platform: Mapped[str] = mapped_column(String(16))
     event: Mapped[dict[str, Any]] = mapped_column(JSON)  # the serialised inbound event
-    # pending | done | expired (too old to run when a runner first saw it)
+    # pending | done | expired (too old to run when a runner first saw it) | failed
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]

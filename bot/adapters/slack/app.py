@@ -39,6 +39,8 @@ DM saying the click could not be read; nothing crashes, and the details go to th
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -49,7 +51,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
 from bot.adapters.base import UNREADABLE_CLICK_NOTICE
 from bot.adapters.slack.adapter import SlackAdapter, make_client, user_address
 from bot.adapters.slack.directory import SlackDirectory
@@ -72,7 +73,6 @@ from bot.adapters.slack.render import (
     question_from_block_id,
     render_form_errors,
     render_form_modal,
-    render_message,
 )
 from bot.adapters.slack.respond import respond_address
 from bot.errors import ConfigError
@@ -85,7 +85,7 @@ from bot.flows.events import (
     InboundEvent,
     TextMessage,
 )
-from bot.flows.outbound import Form, Notice, Outgoing
+from bot.flows.outbound import Form, Outgoing
 
 if TYPE_CHECKING:  # bot.app will import this module to mount Slack
     from bot.app import Runtime
@@ -96,7 +96,6 @@ EVENTS_PATH = "/slack/events"
 COMMAND = "/strategy"
 
 Ack = Callable[..., Awaitable[Any]]
-Respond = Callable[..., Awaitable[Any]]
 
 
 class SlackListeners:
@@ -137,10 +136,20 @@ class SlackListeners:
 
     # -- listeners ------------------------------------------------------------------------
 
-    async def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """`/strategy <text>`: ack now, run the command in the background."""
+    async def on_command(self, ack: Ack, body: dict[str, Any]) -> None:
+        """`/strategy <text>`: store the command, ack, and let the command runner do it.
+
+        Stored before the ack (`bot.intake.commands`), so a crash right after the ack
+        still carries it out, once; a replayed request (same `trigger_id`) stores nothing
+        and runs nothing. If it cannot be stored, Slack gets a 500 and tells the person.
+        """
+        event = self._command_event(body)
+        stored = await self.runtime.store_command(event, dedup_key=_request_key(body))
+        if not stored:
+            logger.info(
+                "slack: a replayed /strategy request from %s was not run again", event.actor
+            )
         await ack()
-        self._spawn(self._run_command(body, respond), name="slack-command")
 
     async def on_message(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
         """A DM to the bot: an answer or a command. Stored before the ack."""
@@ -235,41 +244,20 @@ class SlackListeners:
 
     # -- background work ------------------------------------------------------------------
 
-    async def _run_command(self, body: dict[str, Any], respond: Respond) -> None:
-        user = str(body.get("user_id") or "")
-        actor = user_address(user)
+    @staticmethod
+    def _command_event(body: dict[str, Any]) -> CommandInvoked:
+        """The engine event for a slash command: where it was typed, where replies go."""
+        actor = user_address(str(body.get("user_id") or ""))
         text = str(body.get("text") or "").strip()
         channel = str(body.get("channel_id") or "")
         response_url = str(body.get("response_url") or "")
-        event = CommandInvoked(
+        return CommandInvoked(
             actor=actor,
             text=text or "help",
             # A DM with the bot (D…) is the person's own chat; anything else is a channel.
             place=user_address(channel) if channel and not channel.startswith("D") else None,
             private_reply=respond_address(response_url) if response_url else None,
         )
-        try:
-            replies = await self.runtime.handle(event)
-        except Exception:
-            logger.exception("slack: /strategy %r by %s failed", text[:40], actor)
-            await self._respond(respond, Notice(level="error", lines=(messages.GENERIC_FAILURE,)))
-            return
-        for reply in replies:
-            if isinstance(reply.message, Form):
-                await self._open_form(str(body.get("trigger_id") or ""), reply.message, actor)
-
-    async def _respond(self, respond: Respond, message: Any) -> None:
-        for payload in render_message(message):
-            try:
-                await respond(
-                    text=payload["text"],
-                    blocks=payload.get("blocks"),
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:
-                logger.exception("slack: could not answer a command through its response_url")
-                return
 
     async def _open_form(self, trigger_id: str, form: Form, actor: str) -> None:
         try:
@@ -297,6 +285,17 @@ class SlackListeners:
         prefix = f"slack-reply:{cause.event_id}" if cause and cause.event_id else None
         prefix = prefix or f"slack-reply:{uuid.uuid4().hex}"
         await self.runtime.enqueue_replies(replies, prefix)
+
+
+def _request_key(body: dict[str, Any]) -> str:
+    """Slack's id for one slash command request: its `trigger_id` (a replay repeats it)."""
+    trigger = body.get("trigger_id")
+    if isinstance(trigger, str) and trigger:
+        return f"slack:{trigger}"
+    seen = json.dumps(
+        [body.get(k) for k in ("team_id", "user_id", "channel_id", "text", "response_url")]
+    )
+    return "slack:#" + hashlib.sha256(seen.encode()).hexdigest()
 
 
 def _user_id(body: dict[str, Any]) -> str | None:
