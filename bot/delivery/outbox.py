@@ -375,9 +375,12 @@ class OutboxWorker:
                 if not isinstance(result, Exception):
                     raise result
                 stopped += 1
-                self._log.exception(
-                    "destination", "outbox delivery to %s stopped: %s", dest, result
-                )
+                try:
+                    raise result  # log it with its traceback, at most once per interval
+                except Exception:
+                    self._log.exception(
+                        "destination", "outbox delivery to %s stopped: %s", dest, result
+                    )
             else:
                 handled += result
         if not stopped:
