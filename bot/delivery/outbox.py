@@ -36,9 +36,10 @@ Rules this module chooses:
   ``time.monotonic`` within this worker; different destinations go out concurrently.
 - **A result is never dropped.** When a message went out but its result cannot be written
   (the database is down), the worker keeps the result in memory and writes it again with
-  back-off (0.25 s doubling to 5 s) on every turn, before it claims anything; meanwhile it
-  claims nothing for that destination, even after the row's lease has expired. So an
-  outage without a crash sends nothing twice. Recording a result only needs the row to be
+  back-off (0.25 s doubling to 5 s), and at once when the database answers the turn's
+  first query, before that turn claims anything; meanwhile it claims nothing for that
+  destination, even after the row's lease has expired. So an outage without a crash sends
+  nothing twice. Recording a result only needs the row to be
   still ``sending`` under this claim (the same ``attempts``), not an unexpired lease: a
   result kept through an outage longer than the lease still wins, unless another replica
   claimed the row first. If the worker stops with results unwritten, those rows are
@@ -90,7 +91,7 @@ DEFAULT_LEASE_SECONDS = 60.0
 # Writing a kept result again after the database failed: 0.25, 0.5, 1 ... s, at most 5 s,
 # so the result is written within seconds of the database coming back.
 RECORD_RETRY_BASE_SECONDS = 0.25
-RECORD_RETRY_CAP_SECONDS = 5.0
+RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another query
 
 
 def enqueue(
@@ -323,8 +324,7 @@ class OutboxWorker:
                 continue
             await self._idle(stop)
         if self._unrecorded:
-            self._record_retry_at = 0.0
-            await self._record_kept()
+            await self._record_kept(now=True)
         if self._unrecorded:
             logger.warning(
                 "outbox worker stopped with %d delivery result(s) not recorded (rows %s): "
@@ -357,6 +357,9 @@ class OutboxWorker:
         """
         handled = await self._record_kept()
         heads = await asyncio.to_thread(self._due_heads)
+        if self._unrecorded:
+            # The database answers again: write what was kept now, before claiming anything.
+            handled += await self._record_kept(now=True)
         waiting = {kept.claimed.destination for kept in self._unrecorded.values()}
         heads = [
             (row_id, dest, plat)
@@ -433,13 +436,16 @@ class OutboxWorker:
             len(self._unrecorded),
         )
 
-    async def _record_kept(self) -> int:
+    async def _record_kept(self, *, now: bool = False) -> int:
         """Write the results kept from a database failure, oldest first, if it is time.
+
+        Args:
+            now: try at once, whatever the back-off says.
 
         Returns:
             How many were written now.
         """
-        if not self._unrecorded or time.monotonic() < self._record_retry_at:
+        if not self._unrecorded or (not now and time.monotonic() < self._record_retry_at):
             return 0
         written = 0
         for row_id, kept in list(self._unrecorded.items()):

@@ -25,7 +25,8 @@ class RecordingAdapter:
     deliveries that succeeded, both as (address, message, idempotency key); `redeliveries`
     the keys of the calls the worker flagged as redeliveries. `on_sent`, if set, is called
     with the number of successful deliveries so far, right after each one (before `send`
-    returns), e.g. to cut the database at a chosen moment.
+    returns), e.g. to cut the database at a chosen moment; with `hang_after_send` set, a
+    delivery is recorded and then never answered (the platform took it, the process died).
     """
 
     def __init__(self, platform: str, *, delay: float = 0.0) -> None:
@@ -37,6 +38,8 @@ class RecordingAdapter:
         self.redeliveries: list[str] = []
         self.enqueued: dict[str, datetime | None] = {}  # key -> enqueued_at of its last call
         self.on_sent: Callable[[int], None] | None = None
+        # Deliver, then never answer (the process dies after the platform took it).
+        self.hang_after_send = False
         self._script: deque[ScriptItem] = deque()
         self._by_address: dict[str, deque[ScriptItem]] = {}
 
@@ -87,6 +90,8 @@ class RecordingAdapter:
         self.sent_times.append(time.monotonic())
         if self.on_sent is not None:
             self.on_sent(len(self.sent))
+        if self.hang_after_send:
+            await asyncio.Event().wait()
         if isinstance(item, DeliveryResult):
             return item
         return DeliveryResult.sent(f"{self.platform}-{len(self.sent)}")

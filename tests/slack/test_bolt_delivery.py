@@ -302,3 +302,24 @@ async def test_the_history_is_read_page_by_page_within_the_window(fake: FakeSlac
     pages = fake.calls("conversations.history")
     assert len(pages) == 2 and pages[1].body["cursor"]
     assert len(fake.posts_to("C0CIO")) == 151
+
+
+async def test_a_message_beyond_the_window_is_posted_again_with_a_warning(
+    fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = _adapter(fake)
+    await adapter.send(address="slack:C0CIO", message=Notice(lines=("old",)), idempotency_key="k6")
+    for n in range(200):
+        await adapter.send(
+            address="slack:C0CIO", message=Notice(lines=(f"n{n}",)), idempotency_key=f"n{n}"
+        )
+    with caplog.at_level(logging.WARNING, logger="bot.adapters.slack.adapter"):
+        again = await _adapter(fake).send(
+            address="slack:C0CIO",
+            message=Notice(lines=("old",)),
+            idempotency_key="k6",
+            redelivery=True,
+        )
+    assert again.status == "sent"
+    assert _parts(fake, "C0CIO", "k6") == [0, 0]  # at least once, beyond the window
+    assert "k6 is not among the 200 newest messages of C0CIO" in caplog.text

@@ -417,6 +417,13 @@ class SlackAdapter:
             cursor = _next_cursor(response.data)
             if not cursor:
                 return None
+        logger.warning(
+            "slack: outbox key %s is not among the %d newest messages of %s; posting it "
+            "(it may already be there, further back)",
+            key,
+            HISTORY_PAGES * HISTORY_PAGE_SIZE,
+            channel,
+        )
         return None
 
     async def _find_replies(
