@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.base import Adapter, DeliveryResult
+from bot.config import load_settings
 from bot.delivery import OutboxWorker, backoff_seconds, enqueue, failures, pending_count
+from bot.errors import ConfigError
 from bot.flows.outbound import Notice
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -404,3 +406,15 @@ async def test_after_a_crash_only_the_rows_in_flight_are_sent_again(
     assert twice == in_flight  # at most `concurrency` duplicates per crash
     assert sorted(fresh.redeliveries) == sorted(in_flight)  # each flagged to the adapter
     assert all(fresh.enqueued[key] == clock() - timedelta(seconds=60) for key in in_flight)
+
+
+def test_the_lease_is_a_setting(
+    monkeypatch: pytest.MonkeyPatch, db: Database, clock: FakeClock
+) -> None:
+    monkeypatch.delenv("OUTBOX_LEASE_SECONDS", raising=False)
+    assert load_settings().outbox_lease_seconds == 60
+    assert load_settings(OUTBOX_LEASE_SECONDS="2.5").outbox_lease_seconds == 2.5
+    with pytest.raises(ConfigError, match="OUTBOX_LEASE_SECONDS"):
+        load_settings(OUTBOX_LEASE_SECONDS="0")
+    with pytest.raises(ValueError, match="lease_seconds"):
+        OutboxWorker(db, {}, clock=clock, lease_seconds=0)
