@@ -48,7 +48,13 @@ class NullAdapter:
         return None
 
     async def send(
-        self, *, address: str, message: OutboundMessage, idempotency_key: str
+        self,
+        *,
+        address: str,
+        message: OutboundMessage,
+        idempotency_key: str,
+        redelivery: bool = False,
+        enqueued_at: datetime | None = None,
     ) -> DeliveryResult:
         return DeliveryResult.sent()
 

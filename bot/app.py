@@ -189,6 +189,7 @@ async def _start(app: web.Application) -> None:
         max_attempts=rt.settings.outbox_max_attempts,
         poll_seconds=rt.settings.outbox_poll_seconds,
         per_destination_interval=rt.settings.outbox_destination_interval,
+        lease_seconds=rt.settings.outbox_lease_seconds,
     )
     rt.worker = worker
 

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     outbox_destination_interval: float = Field(
         1.0, alias="OUTBOX_DESTINATION_INTERVAL_SECONDS", ge=0, le=60
     )
+    # How long a claimed message is reserved for the worker sending it; after a crash it is
+    # sent again once this has passed. Longer than the slowest send (Slack's client waits
+    # 30 s), or a second replica may send a message that is still on its way.
+    outbox_lease_seconds: float = Field(60.0, alias="OUTBOX_LEASE_SECONDS", gt=0, le=3600)
     # The local web console (on unless Slack or Teams credentials are set).
     console_enabled: bool | None = Field(None, alias="CONSOLE_ENABLED")
     # Slack (see README, "Slack set-up").

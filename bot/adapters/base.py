@@ -3,11 +3,20 @@
 The outbox worker calls `send` for each stored message; the result tells it whether to
 mark the message sent, retry it later (transient errors, 429 with Retry-After) or record a
 permanent failure (user gone, channel archived) that admins then see in `status`.
+
+`send` is told when an earlier attempt at the same row may already have reached the
+platform (`redelivery`): the worker crashed or lost its lease between sending and recording,
+or the attempt failed in a way that does not say whether the platform took the message
+(a timeout, a dropped connection, a 5xx). An adapter whose platform can answer "was this
+posted?" looks before posting again (Slack: message metadata, see
+`bot/adapters/slack/adapter.py`); one that cannot (Teams, the console after a restart) sends
+again, so the outbox is at least once there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 from bot import messages
@@ -54,9 +63,24 @@ class Adapter(Protocol):
         """Disconnect; called once at shut-down."""
 
     async def send(
-        self, *, address: str, message: OutboundMessage, idempotency_key: str
+        self,
+        *,
+        address: str,
+        message: OutboundMessage,
+        idempotency_key: str,
+        redelivery: bool = False,
+        enqueued_at: datetime | None = None,
     ) -> DeliveryResult:
-        """Deliver one message to a `platform:id` address."""
+        """Deliver one message to a `platform:id` address.
+
+        Args:
+            address: where to, `platform:id`.
+            message: what to deliver.
+            idempotency_key: the outbox row's unique key (the same on every attempt).
+            redelivery: an earlier attempt at this row may have reached the platform;
+                look for it there before posting, where the platform allows.
+            enqueued_at: when the row was written: no earlier attempt is older.
+        """
         ...
 
 

@@ -34,6 +34,25 @@ Rules this module chooses:
 - **Per-destination pacing.** One message per ``per_destination_interval`` seconds to one
   address (Slack allows about one per second per channel), measured with
   ``time.monotonic`` within this worker; different destinations go out concurrently.
+- **A result is never dropped.** When a message went out but its result cannot be written
+  (the database is down), the worker keeps the result in memory and writes it again with
+  back-off (0.25 s doubling to 5 s), and at once when the database answers the turn's
+  first query, before that turn claims anything; meanwhile it claims nothing for that
+  destination, even after the row's lease has expired. So an outage without a crash sends
+  nothing twice. Recording a result only needs the row to be
+  still ``sending`` under this claim (the same ``attempts``), not an unexpired lease: a
+  result kept through an outage longer than the lease still wins, unless another replica
+  claimed the row first. If the worker stops with results unwritten, those rows are
+  reclaimed after their lease, as after a crash.
+- **Redelivery is announced.** A claim whose row had a counted attempt before (its lease
+  expired after a crash or a lost result, or an attempt failed transiently, which may
+  mean the platform took the message and the answer was lost) tells the adapter
+  ``redelivery=True`` with the row's creation time, so an adapter that can ask its platform
+  whether the message is already there does so instead of posting again. Rate-limited
+  attempts are not counted and never reached the platform.
+- **An outage is a few log lines.** Repeated failures (the drain, recording results, one
+  platform's sends) go through `bot.logs.Throttled`: one traceback, then one counted line
+  per interval, and a "recovered" line when it works again.
 """
 
 from __future__ import annotations
@@ -54,6 +73,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.adapters.base import Adapter, DeliveryResult
 from bot.flows.outbound import OutboundMessage, dump_message, load_message
+from bot.logs import DEFAULT_INTERVAL_SECONDS, Throttled
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -67,6 +87,11 @@ BACKOFF_CAP_SECONDS = 15 * 60.0
 MIN_RETRY_AFTER_SECONDS = 1.0  # a "Retry-After: 0" must not become a hot loop
 ERROR_MAX_CHARS = 300  # the width of `OutboxMessage.last_error`
 UNFINISHED = ("pending", "sending")
+DEFAULT_LEASE_SECONDS = 60.0
+# Writing a kept result again after the database failed: 0.25, 0.5, 1 ... s, at most 5 s,
+# so the result is written within seconds of the database coming back.
+RECORD_RETRY_BASE_SECONDS = 0.25
+RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another query
 
 
 def enqueue(
@@ -187,6 +212,26 @@ class _Claimed:
     destination: str
     payload: dict[str, Any]
     attempts: int  # after the claim's increment: the fencing token for the result
+    created_at: datetime
+
+    @property
+    def redelivery(self) -> bool:
+        """Whether an earlier counted attempt may have reached the platform.
+
+        Every claim counts an attempt and only a rate limit (which never reached the
+        platform) or a release gives it back, so a second counted attempt means a lease
+        that expired after a crash or a lost result, or a transient failure.
+        """
+        return self.attempts > 1
+
+
+@dataclass(frozen=True)
+class _Unrecorded:
+    """A result the database did not take; kept until it does."""
+
+    claimed: _Claimed
+    result: DeliveryResult
+    at: datetime  # when the send finished (the row's `sent_at`)
 
 
 class OutboxWorker:
@@ -199,10 +244,12 @@ class OutboxWorker:
         max_attempts: counted failures after which a message fails for good.
         poll_seconds: how long `run` sleeps when there was nothing to do.
         per_destination_interval: minimum seconds between two sends to one address.
-        lease_seconds: how long a claim lasts before another worker may take the row over.
+        lease_seconds: how long a claim lasts before another worker may take the row over
+            (longer than the slowest send, or two workers may send one row at once).
         batch_size: at most this many destinations are started per `drain_once`.
         concurrency: at most this many sends in flight at once.
         rng: the source of back-off jitter (seed it in tests).
+        log_interval: seconds between two log lines about the same ongoing failure.
     """
 
     def __init__(
@@ -214,13 +261,16 @@ class OutboxWorker:
         max_attempts: int = 8,
         poll_seconds: float = 1.0,
         per_destination_interval: float = 1.0,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         batch_size: int = 100,
         concurrency: int = 8,
         rng: random.Random | None = None,
+        log_interval: float = DEFAULT_INTERVAL_SECONDS,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
         self._db = db
         self._adapters = dict(adapters)
         self._clock = clock
@@ -234,12 +284,22 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._last_send: dict[str, float] = {}  # destination -> time.monotonic() of last send
         self._platform_hold: dict[str, datetime] = {}  # platform -> held until (clock time)
+        self._log = Throttled(logger, interval=log_interval)
+        # Results the database did not take, by row id, oldest first (see `_keep`).
+        self._unrecorded: dict[int, _Unrecorded] = {}
+        self._record_failures = 0
+        self._record_retry_at = 0.0  # time.monotonic() of the next try to write them
 
     # -- running ---------------------------------------------------------------------------
 
     def notify(self) -> None:
         """Wake `run` now (new rows were committed) instead of at the next poll."""
         self._wake.set()
+
+    @property
+    def unrecorded(self) -> int:
+        """How many delivery results wait for the database (sent, not yet recorded)."""
+        return len(self._unrecorded)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain the outbox until `stop` is set; errors are logged and the loop goes on.
@@ -253,20 +313,34 @@ class OutboxWorker:
             try:
                 handled = await self.drain_once()
             except Exception:
-                logger.exception("outbox drain failed; retrying in %.1f s", self._poll_seconds)
+                self._log.exception(
+                    "drain", "outbox drain failed; retrying every %.1f s", self._poll_seconds
+                )
                 handled = 0
+            else:
+                self._log.recovered("drain", "outbox drain works again")
             if handled:
                 await asyncio.sleep(0)
                 continue
             await self._idle(stop)
+        if self._unrecorded:
+            await self._record_kept(now=True)
+        if self._unrecorded:
+            logger.warning(
+                "outbox worker stopped with %d delivery result(s) not recorded (rows %s): "
+                "they are claimed again when their lease expires",
+                len(self._unrecorded),
+                ", ".join(str(row_id) for row_id in self._unrecorded),
+            )
         logger.info("outbox worker stopped")
 
     async def _idle(self, stop: asyncio.Event) -> None:
+        timeout = self._poll_seconds
+        if self._unrecorded:
+            timeout = max(0.0, min(timeout, self._record_retry_at - time.monotonic()))
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
-            await asyncio.wait(
-                waiters, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
@@ -275,25 +349,45 @@ class OutboxWorker:
     async def drain_once(self) -> int:
         """Deliver every row that is due now, each destination in order.
 
+        Results kept from an earlier database failure are written first; a destination
+        with a result still unwritten is skipped, so its row is not claimed again.
+
         Returns:
             The number of rows handled (sent, rescheduled or failed).
         """
+        handled = await self._record_kept()
         heads = await asyncio.to_thread(self._due_heads)
-        heads = [(row_id, dest, plat) for row_id, dest, plat in heads if not self._held(plat)]
+        if self._unrecorded:
+            # The database answers again: write what was kept now, before claiming anything.
+            handled += await self._record_kept(now=True)
+        waiting = {kept.claimed.destination for kept in self._unrecorded.values()}
+        heads = [
+            (row_id, dest, plat)
+            for row_id, dest, plat in heads
+            if dest not in waiting and not self._held(plat)
+        ]
         if not heads:
-            return 0
+            return handled
         results = await asyncio.gather(
             *(self._drain_destination(row_id, dest, plat) for row_id, dest, plat in heads),
             return_exceptions=True,
         )
-        handled = 0
+        stopped = 0
         for (_, dest, _), result in zip(heads, results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, Exception):
                     raise result
-                logger.error("outbox delivery to %s stopped: %s", dest, result, exc_info=result)
+                stopped += 1
+                try:
+                    raise result  # log it with its traceback, at most once per interval
+                except Exception:
+                    self._log.exception(
+                        "destination", "outbox delivery to %s stopped: %s", dest, result
+                    )
             else:
                 handled += result
+        if not stopped:
+            self._log.recovered("destination", "outbox deliveries work again")
         return handled
 
     # -- one destination -------------------------------------------------------------------
@@ -314,11 +408,57 @@ class OutboxWorker:
                     await asyncio.to_thread(self._release, claimed)
                     return handled
                 result = await self._send(claimed)
+                at = self._clock()
                 # Later messages to a destination wait behind one that must be retried.
                 follow = result.status != "retry"
-                row_id = await asyncio.to_thread(self._record, claimed, result, follow=follow)
+                try:
+                    row_id = await asyncio.to_thread(
+                        self._record, claimed, result, follow=follow, now=at
+                    )
+                except Exception:
+                    self._keep(claimed, result, at)
+                    return handled
             handled += 1
         return handled
+
+    def _keep(self, claimed: _Claimed, result: DeliveryResult, at: datetime) -> None:
+        """Hold a result the database did not take, to write it on a later turn."""
+        self._unrecorded[claimed.id] = _Unrecorded(claimed=claimed, result=result, at=at)
+        self._record_failed()
+
+    def _record_failed(self) -> None:
+        self._record_failures += 1
+        delay = RECORD_RETRY_BASE_SECONDS * 2 ** min(self._record_failures - 1, 10)
+        self._record_retry_at = time.monotonic() + min(RECORD_RETRY_CAP_SECONDS, delay)
+        self._log.exception(
+            "record",
+            "outbox: cannot record %d delivery result(s); keeping them and trying again",
+            len(self._unrecorded),
+        )
+
+    async def _record_kept(self, *, now: bool = False) -> int:
+        """Write the results kept from a database failure, oldest first, if it is time.
+
+        Args:
+            now: try at once, whatever the back-off says.
+
+        Returns:
+            How many were written now.
+        """
+        if not self._unrecorded or (not now and time.monotonic() < self._record_retry_at):
+            return 0
+        written = 0
+        for row_id, kept in list(self._unrecorded.items()):
+            try:
+                await asyncio.to_thread(self._record, kept.claimed, kept.result, now=kept.at)
+            except Exception:
+                self._record_failed()
+                return written
+            del self._unrecorded[row_id]
+            written += 1
+        self._record_failures = 0
+        self._log.recovered("record", "outbox: delivery results are recorded again")
+        return written
 
     async def _pace(self, destination: str) -> None:
         last = self._last_send.get(destination)
@@ -342,14 +482,23 @@ class OutboxWorker:
         if adapter is None:
             return DeliveryResult.failed(f"no adapter for platform {claimed.platform}")
         self._last_send[claimed.destination] = time.monotonic()
+        key = f"send:{claimed.platform}"
         try:
             message = load_message(claimed.payload)
-            return await adapter.send(
-                address=claimed.destination, message=message, idempotency_key=claimed.key
+            result = await adapter.send(
+                address=claimed.destination,
+                message=message,
+                idempotency_key=claimed.key,
+                redelivery=claimed.redelivery,
+                enqueued_at=claimed.created_at,
             )
         except Exception as exc:
-            logger.exception("sending outbox row %s to %s raised", claimed.id, claimed.destination)
+            self._log.exception(
+                key, "sending outbox row %s to %s raised", claimed.id, claimed.destination
+            )
             return DeliveryResult.retry(type(exc).__name__)
+        self._log.recovered(key, "outbox: sending to %s works again", claimed.platform)
+        return result
 
     # -- database (run in a worker thread) -------------------------------------------------
 
@@ -409,6 +558,7 @@ class OutboxWorker:
                     OutboxMessage.destination,
                     OutboxMessage.payload,
                     OutboxMessage.attempts,
+                    OutboxMessage.created_at,
                 ).where(OutboxMessage.id == row_id)
             ).one()
         return _Claimed(
@@ -418,13 +568,16 @@ class OutboxWorker:
             destination=row.destination,
             payload=row.payload,
             attempts=row.attempts,
+            created_at=row.created_at,
         )
 
     def _finish(self, claimed: _Claimed, *, follow: bool = False, **values: Any) -> int | None:
         """Record a claimed row's outcome; with `follow`, also find the destination's next head.
 
         Both happen in one transaction: a fan-out is mostly one message per destination, and
-        each transaction costs more than the two statements in it.
+        each transaction costs more than the two statements in it. The row must still be
+        ``sending`` under this claim (its ``attempts``); the lease may have run out (a result
+        kept through a database outage), as long as no other worker claimed the row since.
         """
         stmt = (
             update(OutboxMessage)
@@ -438,7 +591,7 @@ class OutboxWorker:
         )
         with self._db.transaction() as session:
             result = cast(CursorResult[Any], session.execute(stmt))
-            if result.rowcount != 1:
+            if result.rowcount != 1 and not self._already_recorded(session, claimed, values):
                 logger.warning(
                     "outbox row %s: lease lost before its result (%s) was recorded",
                     claimed.id,
@@ -446,14 +599,41 @@ class OutboxWorker:
                 )
             return self._next_head(session, claimed.destination) if follow else None
 
+    def _already_recorded(
+        self, session: Session, claimed: _Claimed, values: Mapping[str, Any]
+    ) -> bool:
+        """Whether the row already holds this outcome (a commit whose answer was lost)."""
+        row = session.execute(
+            select(OutboxMessage.status, OutboxMessage.attempts).where(
+                OutboxMessage.id == claimed.id
+            )
+        ).first()
+        return (
+            row is not None
+            and row.status == values.get("status")
+            and row.attempts == values.get("attempts", claimed.attempts)
+        )
+
     def _release(self, claimed: _Claimed) -> None:
         self._finish(claimed, status="pending", attempts=claimed.attempts - 1)
 
     def _record(
-        self, claimed: _Claimed, result: DeliveryResult, *, follow: bool = False
+        self,
+        claimed: _Claimed,
+        result: DeliveryResult,
+        *,
+        follow: bool = False,
+        now: datetime | None = None,
     ) -> int | None:
-        """Store a send's outcome; returns the destination's next due row if `follow`."""
-        now = self._clock()
+        """Store a send's outcome; returns the destination's next due row if `follow`.
+
+        Args:
+            claimed: the row, as claimed.
+            result: what the adapter answered.
+            follow: also find the destination's next due row (in the same transaction).
+            now: when the send finished (default: now).
+        """
+        now = now or self._clock()
         error = _clip(result.error or "unknown error")
         if result.status == "sent":
             head = self._finish(

@@ -8,6 +8,7 @@ import itertools
 import logging
 import random
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.base import Adapter, DeliveryResult
+from bot.config import load_settings
 from bot.delivery import OutboxWorker, backoff_seconds, enqueue, failures, pending_count
+from bot.errors import ConfigError
 from bot.flows.outbound import Notice
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -366,3 +369,52 @@ async def test_run_wakes_on_notify_survives_errors_and_stops(
     stop.set()
     await asyncio.wait_for(task, timeout=2)
     assert "outbox drain failed" in caplog.text
+
+
+async def test_after_a_crash_only_the_rows_in_flight_are_sent_again(
+    db: Database, clock: FakeClock
+) -> None:
+    """A platform that cannot say what it already has (Teams, the console after a restart)."""
+    keys = [f"prompt:1:{n}" for n in range(60)]
+    for n, key in enumerate(keys):
+        put(db, clock, key, f"teams:person{n}")
+    dying = RecordingAdapter("teams")
+
+    def die_from_the_20th(count: int) -> None:
+        if count == 20:
+            dying.hang_after_send = True
+
+    dying.on_sent = die_from_the_20th
+    concurrency = 8
+    worker = make_worker(db, clock, dying, concurrency=concurrency, lease_seconds=60)
+    task = asyncio.create_task(worker.drain_once())
+    await _wait_for(lambda: len(dying.sent) == 20 + concurrency - 1)
+    await asyncio.sleep(0.05)
+    assert len(dying.sent) == 20 + concurrency - 1  # the others wait for a free slot
+    task.cancel()  # the crash: delivered, never recorded
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    in_flight = {k for k, r in rows(db).items() if r.status == "sending"}
+    assert len(in_flight) == concurrency
+
+    fresh = RecordingAdapter("teams")
+    clock.advance(timedelta(seconds=60))
+    while await make_worker(db, clock, fresh).drain_once():
+        pass
+    assert all(r.status == "sent" for r in rows(db).values())
+    twice = {key for key, n in Counter(dying.sent_keys + fresh.sent_keys).items() if n > 1}
+    assert twice == in_flight  # at most `concurrency` duplicates per crash
+    assert sorted(fresh.redeliveries) == sorted(in_flight)  # each flagged to the adapter
+    assert all(fresh.enqueued[key] == clock() - timedelta(seconds=60) for key in in_flight)
+
+
+def test_the_lease_is_a_setting(
+    monkeypatch: pytest.MonkeyPatch, db: Database, clock: FakeClock
+) -> None:
+    monkeypatch.delenv("OUTBOX_LEASE_SECONDS", raising=False)
+    assert load_settings().outbox_lease_seconds == 60
+    assert load_settings(OUTBOX_LEASE_SECONDS="2.5").outbox_lease_seconds == 2.5
+    with pytest.raises(ConfigError, match="OUTBOX_LEASE_SECONDS"):
+        load_settings(OUTBOX_LEASE_SECONDS="0")
+    with pytest.raises(ValueError, match="lease_seconds"):
+        OutboxWorker(db, {}, clock=clock, lease_seconds=0)

@@ -20,16 +20,32 @@ slack_sdk calls these read methods with GET, which the fake serves like POST.
 OAuth: `oauth.v2.access` exchanges any code for a bot token of workspace `install_team`
 (with a refresh token and `expires_in` when `rotation` is on) and refreshes tokens
 (`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`.
+
+Messages: `chat.postMessage` stores what it posts per channel (`posted`), with its
+`metadata` and a `ts` that, like Slack's, is the posting time in microseconds and unique
+(`clock`, Unix seconds, defaults to the real time; tests with a fake clock set it).
+`conversations.history` answers from it the way Slack does: top-level messages only,
+newest first, `oldest`/`latest` exclusive unless `inclusive`, `limit` (default 100, at
+most 999) and cursor pagination (`has_more`, `response_metadata.next_cursor`), and a
+message's `metadata` only with `include_all_metadata`. `conversations.replies` returns a
+thread (parent first, then replies, oldest first), paginated likewise. `post_delay`
+makes `chat.postMessage` answer that many seconds after the message is posted (a slow
+Slack: several posts in flight at once); `script(..., posted=True)` posts the message and
+then answers with the scripted error (a 5xx after Slack took it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import copy
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
@@ -59,6 +75,7 @@ class _Scripted:
     headers: dict[str, str]
     match: dict[str, Any]
     times: int
+    posted: bool = False  # chat.postMessage: post the message, then answer with the error
 
 
 @dataclass
@@ -77,6 +94,11 @@ class FakeSlackApi:
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # S... -> user ids
     channels: dict[str, list[str]] = field(default_factory=dict)  # C.../G... -> member ids
     members_page_size: int = 1000  # conversations.members: at most this many per page
+    posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
+    clock: Callable[[], float] = time.time  # Unix seconds, for the ts of posted messages
+    post_delay: float = 0.0  # chat.postMessage answers this long after posting
+    _last_us: int = 0
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -98,7 +120,8 @@ class FakeSlackApi:
         return self._base
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening (slow answers still pending are cut short)."""
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -113,17 +136,23 @@ class FakeSlackApi:
         headers: dict[str, str] | None = None,
         match: dict[str, Any] | None = None,
         times: int = 1,
+        posted: bool = False,
     ) -> None:
         """Answer the next `times` calls of `method` (matching `match`) with this response.
 
         Without `body`, a 429 answers `{"ok": false, "error": "ratelimited"}` and anything
-        else `{"ok": false, "error": "fatal_error"}`.
+        else `{"ok": false, "error": "fatal_error"}`. With `posted` (chat.postMessage), the
+        message is posted first, as when Slack takes a message and its answer is an error.
         """
         if body is None:
             body = {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
         self._scripts.setdefault(method, []).append(
-            _Scripted(status, body, dict(headers or {}), dict(match or {}), times)
+            _Scripted(status, body, dict(headers or {}), dict(match or {}), times, posted)
         )
+
+    def posts_to(self, channel: str) -> list[dict[str, Any]]:
+        """Every message posted to a channel (thread replies too), oldest first."""
+        return list(self.posted.get(channel, []))
 
     def calls(self, method: str, **match: Any) -> list[Recorded]:
         """Requests of one method whose body contains every `match` item."""
@@ -230,6 +259,8 @@ class FakeSlackApi:
         self.requests.append(Recorded(method, body, dict(request.headers), request.path))
         scripted = self._scripted(method, body)
         if scripted is not None:
+            if scripted.posted and method == "chat.postMessage":
+                self._answer(method, body)
             return web.json_response(
                 scripted.body, status=scripted.status, headers=scripted.headers
             )
@@ -238,7 +269,17 @@ class FakeSlackApi:
         auth = request.headers.get("Authorization", "")
         if auth.removeprefix("Bearer ") not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        return web.json_response(self._answer(method, body))
+        answer = self._answer(method, body)
+        if method == "chat.postMessage" and self.post_delay > 0:
+            # Posted already; the answer is slow (and never comes if the fake stops).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.post_delay)
+        return web.json_response(answer)
+
+    def _next_ts(self) -> str:
+        micros = max(self._last_us + 1, int(Decimal(str(self.clock())) * 1_000_000))
+        self._last_us = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -255,19 +296,14 @@ class FakeSlackApi:
         if method == "conversations.open":
             user = str(body.get("users", "")).split(",")[0]
             return {"ok": True, "channel": {"id": "D" + user[1:]}}
-        if method in ("chat.postMessage", "chat.update"):
-            ts = body.get("ts") or f"1700000000.{next(self._ts):06d}"
-            message = {
-                "type": "message",
-                "user": "U0BOT",
-                "bot_id": "B0BOT",
-                "text": body.get("text", ""),
-                "blocks": body.get("blocks", []),
-                "ts": ts,
-            }
-            if body.get("thread_ts"):
-                message["thread_ts"] = body["thread_ts"]
-            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+        if method == "chat.postMessage":
+            return self._post(body)
+        if method == "chat.update":
+            return self._update(body)
+        if method == "conversations.history":
+            return self._history(body)
+        if method == "conversations.replies":
+            return self._replies(body)
         if method in ("views.open", "views.publish", "views.update"):
             view = dict(body.get("view") or {})
             view.update({"id": f"V{next(self._ts):08d}", "hash": "1700000000.abc"})
@@ -275,6 +311,156 @@ class FakeSlackApi:
         if method in _DIRECTORY_METHODS:
             return self._directory(method, body)
         return {"ok": False, "error": "unknown_method"}
+
+    # -- messages -----------------------------------------------------------------------
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": "U0BOT",
+            "bot_id": "B0BOT",
+            "app_id": "A0APP",
+            "text": body.get("text", ""),
+            "blocks": body.get("blocks", []),
+            "team": "T0TEAM",
+            "ts": ts,
+        }
+        metadata = body.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if isinstance(metadata, dict):
+            message["metadata"] = {
+                "event_type": metadata.get("event_type"),
+                "event_payload": metadata.get("event_payload", {}),
+            }
+        thread = body.get("thread_ts")
+        if thread:
+            message["thread_ts"] = thread
+            message["parent_user_id"] = "U0BOT"
+            for parent in self.posted.get(channel, []):
+                if parent["ts"] == thread:
+                    parent.setdefault("thread_ts", thread)
+                    parent["reply_count"] = parent.get("reply_count", 0) + 1
+                    parent["latest_reply"] = ts
+        self.posted.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": copy.deepcopy(message)}
+
+    def _update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(body.get("channel") or ""), str(body.get("ts") or "")
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": "U0BOT",
+            "bot_id": "B0BOT",
+            "text": body.get("text", ""),
+            "blocks": body.get("blocks", []),
+            "ts": ts,
+        }
+        for stored in self.posted.get(channel, []):
+            if stored["ts"] == ts:
+                stored.update(text=message["text"], blocks=message["blocks"])
+                stored["edited"] = {"user": "U0BOT", "ts": self._next_ts()}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message["text"],
+            "message": message,
+        }
+
+    @staticmethod
+    def _flag(value: Any) -> bool:
+        return str(value).lower() in ("1", "true")
+
+    @staticmethod
+    def _when(value: Any) -> Decimal | None:
+        if value in (None, ""):
+            return None
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+
+    @staticmethod
+    def _shown(message: dict[str, Any], metadata: bool) -> dict[str, Any]:
+        shown = copy.deepcopy(message)
+        if not metadata:
+            shown.pop("metadata", None)
+        return shown
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack's `conversations.history`: top-level messages, newest first, paginated."""
+        channel = str(body.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        try:
+            limit = min(max(int(body.get("limit") or 100), 1), 999)
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        inclusive = self._flag(body.get("inclusive"))
+        oldest, latest = self._when(body.get("oldest")), self._when(body.get("latest"))
+        before: Decimal | None = None
+        cursor = str(body.get("cursor") or "")
+        if cursor:
+            try:
+                before = Decimal(base64.b64decode(cursor).decode().removeprefix("next_ts:"))
+            except (ValueError, InvalidOperation):
+                return {"ok": False, "error": "invalid_cursor"}
+        found = []
+        for message in reversed(self.posted.get(channel, [])):
+            ts = Decimal(message["ts"])
+            if message.get("thread_ts") not in (None, message["ts"]):
+                continue  # a thread reply: not in the channel's history
+            if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+                continue
+            if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+                continue
+            if before is not None and ts > before:
+                continue
+            found.append(message)
+        page, rest = found[:limit], found[limit:]
+        metadata = self._flag(body.get("include_all_metadata"))
+        answer: dict[str, Any] = {
+            "ok": True,
+            "messages": [self._shown(m, metadata) for m in page],
+            "has_more": bool(rest),
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+        }
+        if rest:
+            next_cursor = base64.b64encode(f"next_ts:{rest[0]['ts']}".encode()).decode()
+            answer["response_metadata"] = {"next_cursor": next_cursor}
+        return answer
+
+    def _replies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack's `conversations.replies`: a thread, parent first, oldest first, paginated."""
+        channel, parent = str(body.get("channel") or ""), str(body.get("ts") or "")
+        messages = self.posted.get(channel, [])
+        if not any(m["ts"] == parent for m in messages):
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [m for m in messages if m["ts"] == parent or m.get("thread_ts") == parent]
+        try:
+            limit = min(max(int(body.get("limit") or 1000), 1), 1000)
+            cursor = str(body.get("cursor") or "")
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        page = thread[start : start + limit]
+        more = start + limit < len(thread)
+        metadata = self._flag(body.get("include_all_metadata"))
+        answer: dict[str, Any] = {
+            "ok": True,
+            "messages": [self._shown(m, metadata) for m in page],
+            "has_more": more,
+        }
+        if more:
+            next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode()
+            answer["response_metadata"] = {"next_cursor": next_cursor}
+        return answer
 
     def _directory(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """Slack's answers to the directory reads (errors as Slack names them)."""
@@ -321,7 +507,7 @@ class FakeSlackApi:
             "ok": True,
             "app_id": "A0APP",
             "authed_user": {"id": "U0INSTALLER"},
-            "scope": "chat:write,commands,im:history,im:write",
+            "scope": "chat:write,commands,im:history,channels:history,groups:history,im:write",
             "token_type": "bot",
             "access_token": token,
             "bot_user_id": "U0BOT",

@@ -1,14 +1,24 @@
-"""Delivery through the Web API: rate limits, permanent failures and how errors are read."""
+"""Delivery through the Web API: rate limits, permanent failures, errors, and redelivery."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import random
+from datetime import timedelta
 
+import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from sqlalchemy import select
 
 from bot.adapters.slack.adapter import SlackAdapter, classify, make_client
+from bot.delivery import OutboxWorker, enqueue
 from bot.flows.outbound import Notice
+from storage.db import Database
+from storage.models import OutboxMessage
+from tests.conftest import FakeClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.state import outbox_outcomes
 from tests.slack.conftest import ADMIN, SAM, SlackDriver, text_of
@@ -101,8 +111,9 @@ async def test_bad_addresses_fail(fake: FakeSlackApi) -> None:
 async def test_a_long_message_is_threaded_and_resumed_after_a_429(fake: FakeSlackApi) -> None:
     adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
     long = Notice(lines=tuple(f"line {i} " + "x" * 2900 for i in range(60)))
-    # The fake numbers its ts from 1, so the first part is ...000001: limit the second.
-    first_ts = "1700000000.000001"
+    # With its clock standing still the fake's first ts is ...000000: limit the second part.
+    fake.clock = lambda: 1700000000.0
+    first_ts = "1700000000.000000"
     fake.script(
         "chat.postMessage", status=429, headers={"Retry-After": "2"}, match={"thread_ts": first_ts}
     )
@@ -114,3 +125,201 @@ async def test_a_long_message_is_threaded_and_resumed_after_a_429(fake: FakeSlac
     heads = [c for c in calls if "thread_ts" not in c.body]
     assert len(heads) == 1  # the retry did not post the first part again
     assert len(calls) >= 3 and all(c.body["thread_ts"] == first_ts for c in calls[1:])
+
+
+# -- Redelivery: what an earlier attempt posted is found in Slack, not posted again ---------
+
+
+def _enqueue(db: Database, clock: FakeClock, key: str, address: str, message: Notice) -> None:
+    with db.transaction() as s:
+        enqueue(s, key=key, address=address, message=message, now=clock())
+
+
+def _worker(db: Database, clock: FakeClock, adapter: SlackAdapter) -> OutboxWorker:
+    return OutboxWorker(
+        db, {"slack": adapter}, clock=clock, per_destination_interval=0.0, rng=random.Random(3)
+    )
+
+
+def _adapter(fake: FakeSlackApi) -> SlackAdapter:
+    """A new adapter: a process that remembers nothing of earlier attempts."""
+    return SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
+
+
+def _outcome(db: Database, key: str) -> tuple[str, str | None, int]:
+    with db.transaction() as s:
+        row = s.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
+        return row.status, row.platform_message_id, row.attempts
+
+
+async def test_a_reclaimed_row_already_posted_is_not_posted_again(
+    db: Database, clock: FakeClock, fake: FakeSlackApi
+) -> None:
+    fake.clock = lambda: clock().timestamp()  # Slack's ts and the outbox share one clock
+    _enqueue(db, clock, "prompt:1:1", f"slack:{SAM}", Notice(lines=("Round 1 is open",)))
+    fake.post_delay = 30  # Slack posts at once, but the process dies before the answer
+    first = asyncio.create_task(_worker(db, clock, _adapter(fake)).drain_once())
+    await fake.wait_for("chat.postMessage")
+    first.cancel()  # the crash: the post reached Slack, its result was never recorded
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    assert _outcome(db, "prompt:1:1")[0] == "sending"
+    fake.post_delay = 0
+
+    clock.advance(timedelta(seconds=61))  # the lease has expired: another process takes over
+    assert await _worker(db, clock, _adapter(fake)).drain_once() == 1
+
+    (posted,) = fake.posts_to("D0SAM")
+    assert len(fake.calls("chat.postMessage")) == 1
+    assert _outcome(db, "prompt:1:1") == ("sent", posted["ts"], 2)
+    (look,) = fake.calls("conversations.history")
+    assert look.body["channel"] == "D0SAM" and look.body["include_all_metadata"] == "1"
+    assert float(look.body["oldest"]) == (clock() - timedelta(seconds=61, minutes=10)).timestamp()
+
+
+async def test_a_5xx_after_slack_posted_is_not_posted_again(
+    db: Database, clock: FakeClock, fake: FakeSlackApi
+) -> None:
+    fake.clock = lambda: clock().timestamp()
+    _enqueue(db, clock, "digest:1", "slack:C0CIO", Notice(lines=("Digest",)))
+    fake.script("chat.postMessage", status=503, posted=True)  # Slack took it, then failed
+    worker = _worker(db, clock, _adapter(fake))
+    assert await worker.drain_once() == 1
+    assert _outcome(db, "digest:1")[0] == "pending"  # a retry, counted
+    clock.advance(timedelta(seconds=3))
+    assert await worker.drain_once() == 1
+    (posted,) = fake.posts_to("C0CIO")
+    assert _outcome(db, "digest:1") == ("sent", posted["ts"], 2)
+    assert len(fake.calls("chat.postMessage")) == 1
+
+
+async def test_a_first_attempt_does_not_read_the_history(
+    db: Database, clock: FakeClock, fake: FakeSlackApi
+) -> None:
+    fake.clock = lambda: clock().timestamp()
+    _enqueue(db, clock, "prompt:1:2", f"slack:{SAM}", Notice(lines=("hello",)))
+    assert await _worker(db, clock, _adapter(fake)).drain_once() == 1
+    assert fake.calls("conversations.history") == []
+    (posted,) = fake.posts_to("D0SAM")
+    assert posted["metadata"] == {
+        "event_type": "strategy_bot_outbox",
+        "event_payload": {"key": "prompt:1:2", "part": 0},
+    }
+
+
+def _parts(fake: FakeSlackApi, channel: str, key: str) -> list[int]:
+    return [
+        m["metadata"]["event_payload"]["part"]
+        for m in fake.posts_to(channel)
+        if m.get("metadata", {}).get("event_payload", {}).get("key") == key
+    ]
+
+
+@pytest.mark.parametrize("restarted", [False, True], ids=["same-process", "after-a-crash"])
+async def test_a_long_message_resumes_after_the_parts_slack_has(
+    fake: FakeSlackApi, restarted: bool
+) -> None:
+    fake.clock = lambda: 1700000000.0
+    long = Notice(lines=tuple(f"line {i} " + "x" * 2900 for i in range(200)))  # 4 parts
+    first_ts = "1700000000.000000"
+    # The second part reaches Slack but its answer is a 503: it may or may not be there.
+    fake.script("chat.postMessage", status=503, posted=True, match={"thread_ts": first_ts})
+    adapter = _adapter(fake)
+    failed = await adapter.send(address="slack:C0CIO", message=long, idempotency_key="long")
+    assert failed.status == "retry"
+    assert _parts(fake, "C0CIO", "long") == [0, 1]
+
+    again = _adapter(fake) if restarted else adapter
+    posted = await again.send(
+        address="slack:C0CIO", message=long, idempotency_key="long", redelivery=True
+    )
+    assert (posted.status, posted.platform_message_id) == ("sent", first_ts)
+    parts = _parts(fake, "C0CIO", "long")
+    assert parts == [0, 1, 2, 3]  # each part exactly once
+    replies = [m for m in fake.posts_to("C0CIO") if m["ts"] != first_ts]
+    assert all(m["thread_ts"] == first_ts for m in replies)
+
+
+async def test_without_the_history_scope_a_redelivery_is_posted(
+    fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.script(
+        "conversations.history",
+        body={
+            "ok": False,
+            "error": "missing_scope",
+            "needed": "channels:history",
+            "provided": "chat:write,commands,im:history,im:write",
+        },
+    )
+    with caplog.at_level(logging.WARNING, logger="bot.adapters.slack.adapter"):
+        result = await _adapter(fake).send(
+            address="slack:C0CIO",
+            message=Notice(lines=("hello",)),
+            idempotency_key="k3",
+            redelivery=True,
+        )
+    assert result.status == "sent"
+    assert len(fake.posts_to("C0CIO")) == 1
+    assert "cannot read the history of C0CIO (missing_scope)" in caplog.text
+
+
+async def test_an_unreadable_history_for_now_is_a_retry_without_posting(
+    fake: FakeSlackApi,
+) -> None:
+    fake.script("conversations.history", status=429, headers={"Retry-After": "4"})
+    result = await _adapter(fake).send(
+        address="slack:C0CIO",
+        message=Notice(lines=("hello",)),
+        idempotency_key="k4",
+        redelivery=True,
+    )
+    assert (result.status, result.retry_after) == ("retry", 4.0)
+    fake.script("conversations.history", status=502)
+    result = await _adapter(fake).send(
+        address="slack:C0CIO",
+        message=Notice(lines=("hello",)),
+        idempotency_key="k4",
+        redelivery=True,
+    )
+    assert result.status == "retry"
+    assert fake.calls("chat.postMessage") == []
+
+
+async def test_the_history_is_read_page_by_page_within_the_window(fake: FakeSlackApi) -> None:
+    adapter = _adapter(fake)
+    sent = await adapter.send(
+        address="slack:C0CIO", message=Notice(lines=("old",)), idempotency_key="k5"
+    )
+    for n in range(150):  # newer messages push it onto the second page
+        await adapter.send(
+            address="slack:C0CIO", message=Notice(lines=(f"n{n}",)), idempotency_key=f"n{n}"
+        )
+    again = await _adapter(fake).send(
+        address="slack:C0CIO", message=Notice(lines=("old",)), idempotency_key="k5", redelivery=True
+    )
+    assert again == sent
+    pages = fake.calls("conversations.history")
+    assert len(pages) == 2 and pages[1].body["cursor"]
+    assert len(fake.posts_to("C0CIO")) == 151
+
+
+async def test_a_message_beyond_the_window_is_posted_again_with_a_warning(
+    fake: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = _adapter(fake)
+    await adapter.send(address="slack:C0CIO", message=Notice(lines=("old",)), idempotency_key="k6")
+    for n in range(200):
+        await adapter.send(
+            address="slack:C0CIO", message=Notice(lines=(f"n{n}",)), idempotency_key=f"n{n}"
+        )
+    with caplog.at_level(logging.WARNING, logger="bot.adapters.slack.adapter"):
+        again = await _adapter(fake).send(
+            address="slack:C0CIO",
+            message=Notice(lines=("old",)),
+            idempotency_key="k6",
+            redelivery=True,
+        )
+    assert again.status == "sent"
+    assert _parts(fake, "C0CIO", "k6") == [0, 0]  # at least once, beyond the window
+    assert "k6 is not among the 200 newest messages of C0CIO" in caplog.text

@@ -22,12 +22,14 @@ def test_slash_command_events_and_interactivity_share_the_bolt_url() -> None:
 
 def test_scopes_match_what_the_adapter_calls() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    # chat.postMessage, /strategy, message.im events, conversations.open
+    # chat.postMessage, /strategy, message.im events, conversations.open; and
+    # conversations.history in DMs and channels, to find a redelivered message already posted
     delivery = {"chat:write", "commands", "im:history", "im:write"}
+    redelivery = {"channels:history", "groups:history"}
     # bot/adapters/slack/directory.py: usergroups.users.list, conversations.members on
     # public and private channels, users.info, users.lookupByEmail
     directory = {"usergroups:read", "channels:read", "groups:read", "users:read"}
-    assert scopes == delivery | directory | {"users:read.email"}
+    assert scopes == delivery | redelivery | directory | {"users:read.email"}
     assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "message.im",

@@ -106,7 +106,13 @@ class ConsoleAdapter:
         """Nothing to disconnect."""
 
     async def send(
-        self, *, address: str, message: OutboundMessage, idempotency_key: str
+        self,
+        *,
+        address: str,
+        message: OutboundMessage,
+        idempotency_key: str,
+        redelivery: bool = False,
+        enqueued_at: datetime | None = None,
     ) -> DeliveryResult:
         """Deliver one message from the outbox into an address's transcript.
 
@@ -114,6 +120,10 @@ class ConsoleAdapter:
             address: ``console:<id>`` for a person's DM or ``console:#cio``.
             message: what to show.
             idempotency_key: the outbox's key; a key already delivered is not shown twice.
+            redelivery: an earlier attempt may have delivered it; this process's record
+                of delivered keys answers that (after a restart the transcript, kept in
+                memory, starts empty, so a redelivered row is shown once in it).
+            enqueued_at: when the outbox row was written (unused).
 
         Returns:
             `DeliveryResult.sent` with the entry id, or `failed` for a non-console address.

@@ -22,9 +22,24 @@ Why it looks like this:
   without calling Slack. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
 - **Long messages** come from `render_message` as several payloads: the first is posted,
   the rest go in its thread. Progress is remembered per idempotency key, so a retry after
-  a 429 on part three does not post parts one and two again (within this process; after a
-  restart, Slack has no idempotency key for `chat.postMessage`, so delivery is at least
-  once).
+  a 429 on part three does not post parts one and two again within this process.
+- **A redelivery looks before it posts.** `chat.postMessage` takes no idempotency key, so
+  every part is posted with message metadata naming the outbox key and the part
+  (`{"event_type": "strategy_bot_outbox", "event_payload": {"key": …, "part": n}}`). When
+  the worker says a row may already have been posted (`redelivery`: a crash or a lost
+  result between posting and recording, or an attempt that timed out, lost its connection
+  or got a 5xx), the adapter reads the channel first: `conversations.history` with
+  `include_all_metadata`, newest first, from ten minutes before the row was written (the
+  two clocks may differ), at most two pages of 100 messages; if the first part is there,
+  its ts is the result and the thread (`conversations.replies`) says which later parts are
+  there too; only the missing parts are posted. This needs the history scope of the
+  conversation: `im:history` for DMs, `channels:history` / `groups:history` for public /
+  private channels (all in manifest.yml). Where Slack refuses to show the history
+  (`missing_scope` on an app installed before those scopes, `not_in_channel`), the message
+  is posted without looking and the log says so: at least once there. A message older than
+  the window, or pushed out of it by 200 newer ones, is posted again too. When the history
+  cannot be read for a transient reason (a 429, a 5xx, no connection), nothing is posted:
+  the attempt is a `retry`.
 """
 
 from __future__ import annotations
@@ -34,7 +49,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -45,6 +61,7 @@ from bot.adapters.base import DeliveryResult
 from bot.adapters.slack import respond
 from bot.adapters.slack.render import render_message
 from bot.flows.outbound import OutboundMessage
+from bot.logs import Throttled
 
 if TYPE_CHECKING:  # install.py imports this module
     from bot.adapters.slack.install import WorkspaceTokens
@@ -55,6 +72,26 @@ PLATFORM = "slack"
 PREFIX = "slack:"
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 carries no usable Retry-After
 _MAX_REMEMBERED = 10_000
+# Message metadata naming the outbox row of every posted part (see the module docstring).
+METADATA_EVENT_TYPE = "strategy_bot_outbox"
+HISTORY_PAGE_SIZE = 100
+HISTORY_PAGES = 2
+HISTORY_CLOCK_SKEW = timedelta(minutes=10)
+REPLIES_PAGE_SIZE = 200
+# Codes with which Slack refuses to show a conversation's history to this token: the
+# redelivery check is skipped and the message posted (a post failing too says why).
+HISTORY_UNREADABLE = frozenset(
+    {
+        "missing_scope",
+        "not_in_channel",
+        "channel_not_found",
+        "not_allowed_token_type",
+        "no_permission",
+        "access_denied",
+        "restricted_action",
+        "ekm_access_denied",
+    }
+)
 
 # Error codes that no retry fixes. `invalid_auth`, `token_revoked`, `account_inactive`
 # and `not_authed` mean the bot's token no longer works in this workspace: retrying
@@ -181,6 +218,31 @@ def classify(exc: Exception) -> DeliveryResult:
     raise exc
 
 
+def _error_code(exc: SlackApiError) -> str:
+    data = getattr(exc.response, "data", None)
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
+def _part_of(item: Mapping[str, Any], key: str) -> int | None:
+    """Which part of the outbox message `key` a message from the history is, if any."""
+    metadata = item.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != METADATA_EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    if not isinstance(payload, Mapping) or payload.get("key") != key:
+        return None
+    part = payload.get("part", 0)
+    return part if isinstance(part, int) and part >= 0 else None
+
+
+def _next_cursor(data: Any) -> str | None:
+    if not isinstance(data, Mapping) or not data.get("has_more"):
+        return None
+    meta = data.get("response_metadata")
+    cursor = meta.get("next_cursor") if isinstance(meta, Mapping) else None
+    return str(cursor) if cursor else None
+
+
 @dataclass
 class _Progress:
     """How far a multi-part message got: its channel, first ts and parts posted."""
@@ -209,6 +271,7 @@ class SlackAdapter:
         self._uninstalled = False  # the SLACK_BOT_TOKEN workspace uninstalled the app
         self._dm_channels: dict[tuple[str | None, str], str] = {}  # (team, user) -> DM channel
         self._progress: OrderedDict[str, _Progress] = OrderedDict()
+        self._log = Throttled(logger)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -228,7 +291,13 @@ class SlackAdapter:
         """Nothing to disconnect: the client opens a session per call."""
 
     async def send(
-        self, *, address: str, message: OutboundMessage, idempotency_key: str
+        self,
+        *,
+        address: str,
+        message: OutboundMessage,
+        idempotency_key: str,
+        redelivery: bool = False,
+        enqueued_at: datetime | None = None,
     ) -> DeliveryResult:
         """Post one outbox message to a user's DM or a channel.
 
@@ -236,7 +305,10 @@ class SlackAdapter:
             address: `slack:U…` (a person) or `slack:C…` (a channel), with the workspace
                 (`slack:T…/U…`) in a multi-workspace install.
             message: what to post; rendered with `render_message`.
-            idempotency_key: the outbox key; parts already posted under it are skipped.
+            idempotency_key: the outbox key, posted as message metadata; parts already
+                posted under it (in this process, or found in the channel) are skipped.
+            redelivery: an earlier attempt may have posted it: look in the channel first.
+            enqueued_at: when the outbox row was written (where the look starts).
 
         Returns:
             `sent` with the first message's ts, `retry` or `failed` (see `classify`);
@@ -264,6 +336,10 @@ class SlackAdapter:
             progress = self._progress.get(idempotency_key)
             if progress is None:
                 progress = _Progress(channel=await self.channel_for(target, client, team))
+            if redelivery:
+                progress = await self._find_posted(
+                    progress, len(payloads), idempotency_key, client, enqueued_at
+                )
             ts = await self._post_parts(progress, payloads, idempotency_key, client)
         except Exception as exc:
             result = classify(exc)
@@ -272,6 +348,111 @@ class SlackAdapter:
             )
             return result
         return DeliveryResult.sent(ts)
+
+    async def _find_posted(
+        self,
+        progress: _Progress,
+        parts: int,
+        key: str,
+        client: AsyncWebClient,
+        since: datetime | None,
+    ) -> _Progress:
+        """How far an earlier attempt got, read from the channel (see the module docstring).
+
+        Returns:
+            `progress` advanced past the parts found in the channel; unchanged when
+            nothing is there, or when Slack does not show this token the history.
+
+        Raises:
+            SlackApiError: the history could not be read for a reason worth a retry.
+        """
+        found = replace(progress, timestamps=list(progress.timestamps))
+        try:
+            if found.first_ts is None:
+                first = await self._find_first(found.channel, key, client, since)
+                if first is None:
+                    return progress
+                found.first_ts, found.parts_done, found.timestamps = first, 1, [first]
+            if found.parts_done < parts:
+                replies = await self._find_replies(found.channel, found.first_ts, key, client)
+                while found.parts_done in replies:
+                    found.timestamps.append(replies[found.parts_done])
+                    found.parts_done += 1
+        except SlackApiError as exc:
+            code = _error_code(exc)
+            if code not in HISTORY_UNREADABLE:
+                raise
+            self._log.warning(
+                f"history:{code}",
+                "slack: cannot read the history of %s (%s), so a redelivered message is "
+                "posted without checking whether it is already there",
+                found.channel,
+                code,
+            )
+            return progress
+        logger.info(
+            "slack: outbox key %s is already in %s as %s (%d of %d part(s) found): "
+            "not posting those again",
+            key,
+            found.channel,
+            found.first_ts,
+            found.parts_done,
+            parts,
+        )
+        return found
+
+    async def _find_first(
+        self, channel: str, key: str, client: AsyncWebClient, since: datetime | None
+    ) -> str | None:
+        """The ts of the first part posted under `key` in the channel's recent history."""
+        oldest = None
+        if since is not None:
+            oldest = f"{(since - HISTORY_CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            response = await client.conversations_history(
+                channel=channel,
+                include_all_metadata=True,
+                oldest=oldest,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+            for item in response.get("messages") or []:
+                if _part_of(item, key) == 0:
+                    return str(item["ts"])
+            cursor = _next_cursor(response.data)
+            if not cursor:
+                return None
+        logger.warning(
+            "slack: outbox key %s is not among the %d newest messages of %s; posting it "
+            "(it may already be there, further back)",
+            key,
+            HISTORY_PAGES * HISTORY_PAGE_SIZE,
+            channel,
+        )
+        return None
+
+    async def _find_replies(
+        self, channel: str, first_ts: str, key: str, client: AsyncWebClient
+    ) -> dict[int, str]:
+        """The later parts posted under `key` in the first part's thread: part -> ts."""
+        found: dict[int, str] = {}
+        cursor: str | None = None
+        while True:
+            response = await client.conversations_replies(
+                channel=channel,
+                ts=first_ts,
+                include_all_metadata=True,
+                limit=REPLIES_PAGE_SIZE,
+                cursor=cursor,
+            )
+            for item in response.get("messages") or []:
+                part = _part_of(item, key)
+                if part is not None and part > 0:
+                    found.setdefault(part, str(item["ts"]))
+            cursor = _next_cursor(response.data)
+            if not cursor:
+                return found
 
     # -- Helpers the Bolt app shares -----------------------------------------------------
 
@@ -350,6 +531,11 @@ class SlackAdapter:
                 payload = dict(payloads[index])
                 if index > 0 and progress.first_ts is not None:
                     payload["thread_ts"] = progress.first_ts
+                if key is not None:
+                    payload["metadata"] = {
+                        "event_type": METADATA_EVENT_TYPE,
+                        "event_payload": {"key": key, "part": index},
+                    }
                 response = await client.chat_postMessage(
                     channel=progress.channel, unfurl_links=False, unfurl_media=False, **payload
                 )

@@ -69,6 +69,8 @@ BOT_SCOPES = (
     "chat:write",
     "commands",
     "im:history",
+    "channels:history",
+    "groups:history",
     "im:write",
     "usergroups:read",
     "channels:read",

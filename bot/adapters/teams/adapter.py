@@ -26,6 +26,10 @@ Why it looks like this:
 - **Long messages** are several cards (`render_activity_attachments`): one activity per
   card, in order. Progress is kept per idempotency key, so a retry after a 429 on part
   three does not post parts one and two again (within this process).
+- **At least once across a crash.** The Bot Connector has no idempotency key and no way
+  to list a conversation's activities, so a row the outbox redelivers (a crash or a lost
+  result between posting and recording, or an attempt that timed out or got a 5xx after
+  Teams may have taken it) is posted again: at most the rows in flight per crash.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 import aiohttp
@@ -336,7 +341,13 @@ class TeamsAdapter:
         """Nothing to disconnect."""
 
     async def send(
-        self, *, address: str, message: OutboundMessage, idempotency_key: str
+        self,
+        *,
+        address: str,
+        message: OutboundMessage,
+        idempotency_key: str,
+        redelivery: bool = False,
+        enqueued_at: datetime | None = None,
     ) -> DeliveryResult:
         """Post one outbox message proactively to a person's chat or a channel.
 
@@ -344,6 +355,10 @@ class TeamsAdapter:
             address: `teams:<AAD object id>` (a person) or `teams:<conversation id>`.
             message: what to post; rendered with `render_activity_attachments`.
             idempotency_key: the outbox key; cards already posted under it are skipped.
+            redelivery: an earlier attempt may have posted it. The Bot Connector cannot
+                list what a conversation holds, so the message is posted again (the cards
+                this process knows were posted are skipped): at least once.
+            enqueued_at: when the outbox row was written (unused: nothing to look up).
 
         Returns:
             `sent` with the first activity's id, `failed` with `NOT_INSTALLED` when there is
@@ -360,6 +375,12 @@ class TeamsAdapter:
             logger.info("teams: %s is unreachable: %s", address, found.problem)
             return DeliveryResult.failed(found.problem or NOT_INSTALLED)
         progress = self._progress.pop(idempotency_key, None) or _Progress()
+        if redelivery:
+            logger.info(
+                "teams: %s may already hold outbox key %s; Teams cannot tell, posting again",
+                address,
+                idempotency_key,
+            )
         try:
             await self._post(found.reference, cards, progress)
         except Exception as exc:
