@@ -170,6 +170,14 @@ UNREADABLE_CLICK = (
     "Sorry, I couldn't read that button or form (it may come from an old message)."
     " Say `mine` to see your open questions."
 )
+
+
+def round_id_out_of_range(value: int, maximum: int) -> str:
+    """A round id no round can have (the console's 400)."""
+    shown = str(value) if len(str(value)) <= 20 else str(value)[:20] + "…"
+    return f'"round_id" {shown} is not a round: round ids run from 1 to {maximum:,}.'
+
+
 HOME_INTRO = "Your strategy conversations. Answer in our DM, or with the buttons below."
 
 
