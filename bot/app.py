@@ -25,6 +25,7 @@ from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import InboundEvent
 from bot.flows.outbound import Outgoing
 from bot.flows.sync import sync_playbook
+from bot.health import HealthProbe, register_health_routes
 from bot.metrics import Metrics
 from bot.playbook.loader import DEFAULT_PLAYBOOK, load_playbook
 from bot.playbook.model import Playbook
@@ -138,7 +139,7 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
     runtime = load_runtime(settings, migrate=migrate)
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
-    app.router.add_get("/healthz", _healthz)
+    register_health_routes(app, HealthProbe(runtime.db, clock=runtime.engine.clock))
     app.router.add_get("/metrics", _metrics)
     if settings.console_on:
         console = ConsoleAdapter(handle=runtime.handle, people=console_people(runtime.playbook))
@@ -217,23 +218,6 @@ async def _stop(app: web.Application) -> None:
     rt.db.dispose()
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
-    try:
-        await asyncio.to_thread(_ping, rt.db)
-    except Exception:
-        log.exception("health check failed")
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": rt.db.dialect})
-
-
-def _ping(db: Database) -> None:
-    from sqlalchemy import text
-
-    with db.transaction() as session:
-        session.execute(text("select 1"))
-
-
 async def _metrics(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     body = await asyncio.to_thread(rt.metrics.render, rt.db)
@@ -241,4 +225,4 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _index(request: web.Request) -> web.Response:
-    return web.Response(text="strategy-bot is running. See /healthz.\n")
+    return web.Response(text="strategy-bot is running. See /healthz and /livez.\n")
