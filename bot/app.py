@@ -30,6 +30,7 @@ from bot.metrics import Metrics
 from bot.playbook.loader import DEFAULT_PLAYBOOK, load_playbook
 from bot.playbook.model import Playbook
 from bot.scheduling.scheduler import RoundScheduler
+from bot.startup import database_errors
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -109,13 +110,16 @@ def load_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
     Raises:
         PlaybookError: the playbook is invalid (nothing is written to the database).
+        ConfigError: DATABASE_URL cannot be used (one line naming it).
+        StartupError: the database cannot be reached, opened or written (one line).
     """
     playbook = load_playbook(settings.playbook_path or DEFAULT_PLAYBOOK)
-    if migrate:
-        upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    with db.transaction() as session:
-        sync_playbook(session, playbook)
+    with database_errors(settings.database_url):  # the first connection
+        if migrate:
+            upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        with db.transaction() as session:
+            sync_playbook(session, playbook)
     engine = Engine(db=db, playbook=playbook)
     return Runtime(settings=settings, db=db, playbook=playbook, engine=engine, metrics=Metrics())
 

@@ -142,6 +142,7 @@ LIBRARY_LOGGERS = (
 )
 QUIET_LOGGERS = {
     "sqlalchemy": logging.WARNING,  # INFO logs statements with their parameters
+    "alembic.runtime.plugins": logging.WARNING,  # INFO: seven lines of set-up noise per run
 }
 MASK = "[redacted]"
 _MIN_LITERAL_SECRET = 6  # shorter configured "secrets" would mask ordinary words
