@@ -1,9 +1,11 @@
 """The Slack front door: a Bolt `AsyncApp` behind `POST /slack/events` on our aiohttp server.
 
-Bolt verifies every request (signature and a five-minute timestamp window: anything else
-is a 401 and never reaches a listener), answers Slack's URL and SSL checks, and routes
-payloads to the listeners below, which only translate: a payload becomes an engine event,
-the engine's replies become Slack calls. Business rules stay in the engine.
+Every request is checked before Bolt sees it (`requests.py`: unsigned 401, signed but
+unreadable 400, one log line each); Bolt verifies it again (signature and a five-minute
+timestamp window: anything else is a 401 and never reaches a listener), answers Slack's
+URL and SSL checks, and routes payloads to the listeners below, which only translate: a
+payload becomes an engine event, the engine's replies become Slack calls. Business rules
+stay in the engine.
 
 Acknowledge after storing (DESIGN.md: "persist before acknowledging"). The app runs with
 `process_before_response=True`, so the HTTP 200 that acknowledges a delivery is sent only
@@ -70,6 +72,7 @@ from bot.adapters.slack.render import (
     render_form_modal,
     render_message,
 )
+from bot.adapters.slack.requests import SlackRequestCheck
 from bot.errors import ConfigError
 from bot.flows.events import (
     Action,
@@ -364,7 +367,12 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     # Groups defined as Slack user groups or channels, `email:` members, time zones.
     runtime.directories[adapter.platform] = SlackDirectory(adapter)
 
+    check = SlackRequestCheck(settings.slack_signing_secret or "-")  # see requests.py
+
     async def slack_events(request: web.Request) -> web.StreamResponse:
+        refusal = check.refusal(await request.read(), request.headers)
+        if refusal is not None:  # unsigned (401) or unreadable (400): Bolt never sees it
+            return check.refuse(request, refusal)
         bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
