@@ -7,10 +7,12 @@ exit status 2 for usage and configuration problems, 1 for a failed check.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import TextIO
 
 from bot.config import Settings
 from bot.errors import ConfigError, PlaybookError
@@ -67,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "port", None):
             overrides["PORT"] = args.port
         settings = load_settings(**overrides)
-        configure_logging(settings.log_level, secrets=_secrets(settings))
+        setup_logging(settings)
         if args.command == "playbook":
             from bot.playbook.check import run_check
 
@@ -93,6 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"strategy-bot: {exc}", file=sys.stderr)
         return 1
+
+
+def setup_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
+    """Logging as `strategy-bot` runs it: LOG_LEVEL and the configured secrets.
+
+    See `bot.logs.configure_logging` and the README ("Logging and privacy"); tests call
+    this to log exactly the way the command does.
+    """
+    return configure_logging(settings.log_level, stream=stream, secrets=_secrets(settings))
 
 
 def _secrets(settings: Settings) -> list[str]:
