@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.app import RUNTIME, build_app
 from bot.config import load_settings
-from bot.health import HEALTH, PROBE_TIMEOUT_SECONDS, replica_id
+from bot.health import HEALTH, PROBE_TIMEOUT_SECONDS, describe, replica_id
 from storage import models
 from storage.db import CONNECT_TIMEOUT_SECONDS, Database
 
@@ -229,6 +231,33 @@ async def test_postgresql_on_a_closed_port_is_503_unreachable(client: Client) ->
     assert (await _get(client, "/livez"))[0] == 200
     _restore(client, fault)
     assert (await _get(client, "/healthz"))[0] == 200
+
+
+@only_postgresql
+async def test_postgresql_refusing_writes_is_503_read_only(client: Client) -> None:
+    """A standby, or a database set `default_transaction_read_only`: reads work, writes fail."""
+    assert (await _get(client, "/healthz"))[0] == 200
+
+    def read_only(_cargs: list[Any], params: dict[str, Any]) -> None:
+        params["options"] = f"{params.get('options', '')} -cdefault_transaction_read_only=on"
+
+    fault = _redirect_connections(client, read_only)
+    status, body, _ = await _get(client, "/healthz")
+    assert status == 503 and body["problem"] == "read-only", body
+    assert "read-only transaction" in body["detail"]
+    _restore(client, fault)
+    assert (await _get(client, "/healthz"))[0] == 200
+
+
+def test_a_full_sqlite_database_is_named_full(tmp_path: Path) -> None:
+    """What SQLite raises when the disk (here: the file's page limit) has no room left."""
+    conn = sqlite3.connect(tmp_path / "full.db", isolation_level=None)
+    conn.execute("CREATE TABLE t (x BLOB)")
+    conn.execute("PRAGMA max_page_count = 2")
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        conn.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    conn.close()
+    assert describe(raised.value) == ("full", "database or disk is full")
 
 
 @only_postgresql
