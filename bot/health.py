@@ -130,7 +130,12 @@ class HealthProbe:
         return self._report(Health(None, "the database took a write", time.monotonic() - started))
 
     def _write(self) -> None:
-        """Upsert this replica's row and commit (in a worker thread)."""
+        """Upsert this replica's row and commit (in a worker thread).
+
+        It takes a connection from the engine the bot stores answers with (so a full pool
+        shows too), but not `Database.transaction`: that one queues this process's SQLite
+        writers on a lock with no time limit, and the probe must keep its own bound.
+        """
         engine = self.db.engine
         table = HealthCheck.__table__
         dialect = sqlite_dialect if engine.dialect.name == "sqlite" else pg_dialect

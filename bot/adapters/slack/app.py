@@ -367,7 +367,25 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     # Groups defined as Slack user groups or channels, `email:` members, time zones.
     runtime.directories[adapter.platform] = SlackDirectory(adapter)
 
-    check = SlackRequestCheck(settings.slack_signing_secret or "-")  # see requests.py
+    async def finish_background_work(_: web.Application) -> None:
+        await listeners.drain()
+
+    if settings.slack_signing_secret:
+        app.router.add_post(EVENTS_PATH, _events_handler(bolt, settings.slack_signing_secret))
+        logger.info("slack: serving %s", EVENTS_PATH)
+    if workspaces is not None:
+        mount_oauth_routes(app, bolt)
+    app.on_shutdown.append(finish_background_work)
+    if settings.slack_app_token:
+        mount_socket_mode(app, bolt, settings.slack_app_token)
+    return adapter
+
+
+def _events_handler(
+    bolt: AsyncApp, signing_secret: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """`POST /slack/events`: our checks first (`requests.py`), then Bolt."""
+    check = SlackRequestCheck(signing_secret)
 
     async def slack_events(request: web.Request) -> web.StreamResponse:
         refusal = check.refusal(await request.read(), request.headers)
@@ -376,18 +394,7 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
         bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
-    async def finish_background_work(_: web.Application) -> None:
-        await listeners.drain()
-
-    if settings.slack_signing_secret:
-        app.router.add_post(EVENTS_PATH, slack_events)
-        logger.info("slack: serving %s", EVENTS_PATH)
-    if workspaces is not None:
-        mount_oauth_routes(app, bolt)
-    app.on_shutdown.append(finish_background_work)
-    if settings.slack_app_token:
-        mount_socket_mode(app, bolt, settings.slack_app_token)
-    return adapter
+    return slack_events
 
 
 __all__ = ["EVENTS_PATH", "SlackListeners", "build_bolt_app", "mount_slack"]
