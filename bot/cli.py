@@ -1,7 +1,9 @@
 """The `strategy-bot` command: serve, database upgrades, playbook checks, Teams packaging.
 
-argparse (standard library) is enough for a handful of subcommands; errors go to stderr with
-exit status 2 for usage and configuration problems, 1 for a failed check.
+argparse (standard library) is enough for a handful of subcommands; errors go to stderr,
+one line each, with exit status 2 for usage and configuration problems, 1 for a failed check
+or when something the bot needs (its database, its port) is not available
+(`bot.startup`).
 """
 
 from __future__ import annotations
