@@ -3,8 +3,12 @@
 import io
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 from bot.logs import (
     LIBRARY_LOGGERS,
@@ -14,6 +18,9 @@ from bot.logs import (
     configure_logging,
     redact,
 )
+from storage import models
+from storage.db import Database
+from storage.migrate import upgrade
 
 
 class Ticks:
@@ -147,3 +154,19 @@ def test_redact_masks_configured_secrets_but_not_short_words() -> None:
         redact("secret is s3cr3t-value-1, ok", ["s3cr3t-value-1", "ok"])
         == "secret is [redacted], ok"
     )
+
+
+def test_database_errors_do_not_carry_statement_parameters(tmp_path: Path) -> None:
+    """A failed statement's message (which ends up in the log) never shows its values."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    db = Database(url)
+    secret_answer = "answer-text-that-must-not-be-logged"
+    row = {"replica": secret_answer, "checked_at": datetime(2026, 1, 1, tzinfo=UTC)}
+    with db.transaction() as s:
+        s.execute(insert(models.HealthCheck), [row])
+    with pytest.raises(IntegrityError) as raised, db.transaction() as s:
+        s.execute(insert(models.HealthCheck), [row])
+    db.dispose()
+    assert "UNIQUE constraint failed" in str(raised.value)
+    assert secret_answer not in str(raised.value)
