@@ -25,12 +25,14 @@ from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import CommandInvoked, InboundEvent
 from bot.flows.outbound import Outgoing
 from bot.flows.sync import sync_playbook
+from bot.health import HealthProbe, register_health_routes
 from bot.intake.commands import CommandRunner
 from bot.intake.commands import store as store_command
 from bot.metrics import Metrics
 from bot.playbook.loader import DEFAULT_PLAYBOOK, load_playbook
 from bot.playbook.model import Playbook
 from bot.scheduling.scheduler import RoundScheduler
+from bot.startup import database_errors
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -128,13 +130,16 @@ def load_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
     Raises:
         PlaybookError: the playbook is invalid (nothing is written to the database).
+        ConfigError: DATABASE_URL cannot be used (one line naming it).
+        StartupError: the database cannot be reached, opened or written (one line).
     """
     playbook = load_playbook(settings.playbook_path or DEFAULT_PLAYBOOK)
-    if migrate:
-        upgrade(settings.database_url)
-    db = Database(settings.database_url)
-    with db.transaction() as session:
-        sync_playbook(session, playbook)
+    with database_errors(settings.database_url):  # the first connection
+        if migrate:
+            upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        with db.transaction() as session:
+            sync_playbook(session, playbook)
     engine = Engine(db=db, playbook=playbook)
     return Runtime(settings=settings, db=db, playbook=playbook, engine=engine, metrics=Metrics())
 
@@ -158,7 +163,7 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
     runtime = load_runtime(settings, migrate=migrate)
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME] = runtime
-    app.router.add_get("/healthz", _healthz)
+    register_health_routes(app, HealthProbe(runtime.db, clock=runtime.engine.clock))
     app.router.add_get("/metrics", _metrics)
     if settings.console_on:
         console = ConsoleAdapter(handle=runtime.handle, people=console_people(runtime.playbook))
@@ -201,7 +206,13 @@ async def _start(app: web.Application) -> None:
         await adapter.start()
     rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))
     # Commands acknowledged before they ran (and any a crash left behind) are carried out.
-    rt.commands = CommandRunner(rt.db, rt.handle, clock=rt.engine.clock, on_queued=worker.notify)
+    rt.commands = CommandRunner(
+        rt.db,
+        rt.handle,
+        clock=rt.engine.clock,
+        on_queued=outbox_changed,  # called from worker threads
+        lease=timedelta(seconds=rt.settings.outbox_lease_seconds),
+    )
     rt._tasks.append(asyncio.create_task(rt.commands.run(rt._stop), name="commands"))
     if rt.settings.scheduler_enabled:
         scheduler = RoundScheduler(
@@ -243,23 +254,6 @@ async def _stop(app: web.Application) -> None:
     rt.db.dispose()
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
-    try:
-        await asyncio.to_thread(_ping, rt.db)
-    except Exception:
-        log.exception("health check failed")
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    return web.json_response({"status": "ok", "database": rt.db.dialect})
-
-
-def _ping(db: Database) -> None:
-    from sqlalchemy import text
-
-    with db.transaction() as session:
-        session.execute(text("select 1"))
-
-
 async def _metrics(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     body = await asyncio.to_thread(rt.metrics.render, rt.db)
@@ -267,4 +261,4 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _index(request: web.Request) -> web.Response:
-    return web.Response(text="strategy-bot is running. See /healthz.\n")
+    return web.Response(text="strategy-bot is running. See /healthz and /livez.\n")

@@ -1,7 +1,9 @@
 """The `strategy-bot` command: serve, database upgrades, playbook checks, Teams packaging.
 
-argparse (standard library) is enough for a handful of subcommands; errors go to stderr with
-exit status 2 for usage and configuration problems, 1 for a failed check.
+argparse (standard library) is enough for a handful of subcommands; errors go to stderr,
+one line each, with exit status 2 for usage and configuration problems, 1 for a failed check
+or when something the bot needs (its database, its port) is not available
+(`bot.startup`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
+from typing import TextIO
 
+from bot.config import Settings
 from bot.errors import ConfigError, PlaybookError
+from bot.logs import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     from bot.config import load_settings
+    from bot.startup import StartupError
 
     try:
         overrides: dict[str, object] = {}
@@ -64,12 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "port", None):
             overrides["PORT"] = args.port
         settings = load_settings(**overrides)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        if settings.log_level != "DEBUG":
-            # APScheduler logs every job run at INFO; the bot logs what matters itself.
-            logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        setup_logging(settings)
         if args.command == "playbook":
             from bot.playbook.check import run_check
 
@@ -79,28 +81,72 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_package(settings, args.out, args.app_version, args.name, sys.stdout)
         if args.command == "db":
+            from bot.startup import database_errors
             from storage.migrate import current, upgrade
 
-            if args.db_command == "upgrade":
-                upgrade(settings.database_url)
-            print(current(settings.database_url) or "(empty)")
+            with database_errors(settings.database_url):
+                if args.db_command == "upgrade":
+                    upgrade(settings.database_url)
+                revision = current(settings.database_url)
+            print(revision or "(empty)")
             return 0
         return _serve(settings)
     except (ConfigError, PlaybookError) as exc:
         print(f"strategy-bot: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"strategy-bot: {exc}", file=sys.stderr)
+        return 1
 
 
-def _serve(settings: object) -> int:
+def setup_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
+    """Logging as `strategy-bot` runs it: LOG_LEVEL and the configured secrets.
+
+    See `bot.logs.configure_logging` and the README ("Logging and privacy"); tests call
+    this to log exactly the way the command does.
+    """
+    return configure_logging(settings.log_level, stream=stream, secrets=_secrets(settings))
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """The configured secret values, masked in every log line should one ever show up."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    values = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.slack_client_secret,
+        settings.slack_state_secret,
+        settings.microsoft_app_password,
+    ]
+    with suppress(ValueError, ArgumentError):  # an unparsable URL is reported when used
+        values.append(make_url(settings.database_url).password)
+    return [v for v in values if v]
+
+
+def _serve(settings: Settings) -> int:
+    """Bind the port, check the settings, prepare the database, then announce and serve.
+
+    Binding comes first, so "serving on" is printed only for an address really served
+    and a port in use is one line, not a traceback after the announcement.
+    """
     from aiohttp import web
 
     from bot.app import build_app
-    from bot.config import Settings
+    from bot.startup import check_console_exposure, listen, served_url
 
-    assert isinstance(settings, Settings)  # noqa: S101 - narrowing for mypy
-    app = build_app(settings)
-    print(f"strategy-bot: serving on http://{settings.host}:{settings.port}/", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    sockets = listen(settings.host, settings.port)
+    try:
+        check_console_exposure(settings)
+        app = build_app(settings)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    print(f"strategy-bot: serving on {served_url(settings.host, settings.port)}", flush=True)
+    web.run_app(app, sock=sockets, print=None)
     return 0
 
 

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(60.0, alias="OUTBOX_LEASE_SECONDS", gt=0, le=3600)
     # The local web console (on unless Slack or Teams credentials are set).
     console_enabled: bool | None = Field(None, alias="CONSOLE_ENABLED")
+    # The console has no login: serving it beyond loopback takes this explicit opt-in.
+    console_allow_remote: bool = Field(False, alias="CONSOLE_ALLOW_REMOTE")
     # Slack (see README, "Slack set-up").
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")

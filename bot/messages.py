@@ -217,6 +217,14 @@ UNREADABLE_CLICK = (
     "Sorry, I couldn't read that button or form (it may come from an old message)."
     " Say `mine` to see your open questions."
 )
+
+
+def round_id_out_of_range(value: int, maximum: int) -> str:
+    """A round id no round can have (the console's 400)."""
+    shown = str(value) if len(str(value)) <= 20 else str(value)[:20] + "…"
+    return f'"round_id" {shown} is not a round: round ids run from 1 to {maximum:,}.'
+
+
 HOME_INTRO = "Your strategy conversations. Answer in our DM, or with the buttons below."
 
 
@@ -259,4 +267,72 @@ def chat_unreachable(cause: str, since: datetime) -> str:
     return (
         f"unreachable since {when(since)} ({cause}); nothing is sent here until the bot is"
         " added again in Teams"
+    )
+
+
+# ---------------------------------------------------------------- start-up (the operator)
+# One line each, printed by `strategy-bot serve` before it exits; each names the setting.
+
+
+def console_exposed(host: str) -> str:
+    """HOST would make the login-less console reachable from other machines."""
+    return (
+        f"HOST={host} makes the web console reachable from other machines, and the console"
+        " has no login: set CONSOLE_ALLOW_REMOTE=true to allow that anyway, or"
+        " CONSOLE_ENABLED=false to turn the console off."
+    )
+
+
+def host_unknown(host: str, reason: str) -> str:
+    """HOST does not resolve to an address."""
+    return (
+        f"HOST: cannot listen on {host!r}, it is not an address or a known host name"
+        f" ({reason}); use an address of this machine, such as 127.0.0.1 or 0.0.0.0."
+    )
+
+
+def host_not_here(host: str) -> str:
+    """HOST is an address, but not one of this machine's."""
+    return (
+        f"HOST: {host} is not an address of this machine; use one of its addresses,"
+        " 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)."
+    )
+
+
+def port_in_use(host: str, port: int) -> str:
+    """Something already listens on PORT."""
+    return (
+        f"PORT: {port} is already in use on {host} (another strategy-bot?); stop it or set"
+        " another PORT."
+    )
+
+
+def port_refused(host: str, port: int, reason: str) -> str:
+    """The system refused to let us listen (a privileged port, say)."""
+    return f"PORT: cannot listen on {host} port {port} ({reason}); set another PORT."
+
+
+def database_url_invalid(reason: str) -> str:
+    """DATABASE_URL cannot be parsed or used."""
+    return f"DATABASE_URL: not a database URL strategy-bot can use ({reason})."
+
+
+def sqlite_folder_missing(folder: str) -> str:
+    """The SQLite file's folder does not exist (SQLite creates the file, not the folder)."""
+    return (
+        f"DATABASE_URL: the folder {folder} for the SQLite file does not exist; create it,"
+        " or point DATABASE_URL at a file in an existing folder."
+    )
+
+
+def sqlite_unusable(path: str, reason: str) -> str:
+    """The SQLite file exists (or its folder does) but cannot be opened or written."""
+    return f"DATABASE_URL: cannot use the SQLite file {path} ({reason})."
+
+
+def database_unreachable(url: str, reason: str) -> str:
+    """The database server could not be reached or refused us (URL without its password)."""
+    return (
+        f"DATABASE_URL: cannot connect to {url} ({reason}); is the database running and"
+        " reachable from here?"
     )

@@ -13,8 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+# Seconds a PostgreSQL connection may take to open (libpq `connect_timeout`, whole seconds,
+# at least 2), so an unreachable host fails a request instead of hanging it. A
+# `connect_timeout` in DATABASE_URL wins.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def normalise_url(url: str) -> str:
@@ -27,9 +32,14 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL connections get a connect timeout (`CONNECT_TIMEOUT_SECONDS`). Statement
+    parameters are kept out of error messages (`hide_parameters`): they are answer text,
+    and an error's message ends up in the log.
+    """
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
@@ -41,6 +51,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 10
+        if "connect_timeout" not in make_url(url).query:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

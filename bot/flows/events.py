@@ -100,3 +100,21 @@ class AnswerGiven(InboundEvent):
     round_id: int
     question_id: str
     value: str
+
+
+# Round ids are `Integer` columns (32-bit on PostgreSQL): an id outside this range cannot
+# name a round, and handing it to the database fails there (an overflow, not "not found").
+MIN_ROUND_ID = 1
+MAX_ROUND_ID = 2**31 - 1
+
+
+def check_round_id(value: int) -> int:
+    """Return `value` if it can be a round id, so parsers of platform payloads share one bound.
+
+    Raises:
+        ValueError: the id is below 1 or above `MAX_ROUND_ID`.
+    """
+    if not MIN_ROUND_ID <= value <= MAX_ROUND_ID:
+        shown = str(value) if len(str(value)) <= 20 else str(value)[:20] + "…"
+        raise ValueError(f"round id {shown} is out of range ({MIN_ROUND_ID} to {MAX_ROUND_ID})")
+    return value

@@ -109,7 +109,11 @@ class CommandRunner:
         db: the database.
         handle: the runtime's event handler (membership refresh, then the engine).
         clock: the current time.
-        on_queued: called after anything was written to the outbox (wakes its worker).
+        on_queued: called (from a worker thread) after the runner itself wrote to the
+            outbox, to wake its worker.
+        lease: how long a claimed command stays with this runner. Only latency depends
+            on it: a second runner that takes over a command still running finds its
+            event id taken and carries out nothing (`Engine.handle`).
     """
 
     def __init__(
@@ -119,7 +123,9 @@ class CommandRunner:
         *,
         clock: Callable[[], datetime],
         on_queued: Callable[[], None] = lambda: None,
+        lease: timedelta = LEASE,
     ) -> None:
+        self._lease = lease
         self._db = db
         self._handle = handle
         self._clock = clock
@@ -186,7 +192,7 @@ class CommandRunner:
             taken = session.execute(
                 update(PendingCommand)
                 .where(PendingCommand.id == row.id, due)
-                .values(lease_until=now + LEASE, attempts=PendingCommand.attempts + 1)
+                .values(lease_until=now + self._lease, attempts=PendingCommand.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
             if not getattr(taken, "rowcount", 0):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import logging
 import time
 
+import pytest
+from aiohttp import ClientResponse
 from sqlalchemy import func, select
 
+from bot.adapters.slack.app import EVENTS_PATH
 from storage import models
-from tests.slack.conftest import MARIA, SlackDriver, sign, text_of
+from tests.slack.conftest import MARIA, SECRET, SlackDriver, sign, text_of
 
 
 def _inbound_events(slack: SlackDriver) -> int:
@@ -118,3 +124,124 @@ async def test_a_button_for_someone_elses_round_is_refused(slack: SlackDriver) -
     assert resp.status == 200
     posts = await slack.fake.wait_for("chat.postMessage", channel="D0STRANGER")
     assert "isn't addressed to you" in text_of(posts[0].body)
+
+
+# -- bodies Bolt cannot read: refused before Bolt, one log line, no traceback --------------
+
+JSON, FORM = "application/json", "application/x-www-form-urlencoded"
+MALFORMED: list[tuple[str, bytes, str]] = [
+    ("bad-json", b'{"type": "event_callback", "event": ', JSON),
+    ("json-array", b'[{"type": "event_callback"}]', JSON),
+    ("json-string", b'"event_callback"', JSON),
+    ("deeply-nested", b"{" + b'"a":[' * 50_000, JSON),
+    ("not-utf8", b'{"text": "\xff\xfe\xfa"}', JSON),
+    ("not-utf8-form", b"payload=%7B%7D&text=\xff\xfe", FORM),
+    ("payload-not-json", b"payload=%7Bnot+json", FORM),
+    ("payload-array", b"payload=%5B1%2C2%5D", FORM),
+]
+
+
+def _stored(slack: SlackDriver) -> int:
+    with slack.runtime.db.transaction() as s:
+        return sum(
+            int(s.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (models.InboundEvent, models.Answer, models.OutboxMessage)
+        )
+
+
+def _signed_bytes(body: bytes, timestamp: int) -> str:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+
+
+async def _post_raw(slack: SlackDriver, body: bytes, headers: dict[str, str]) -> ClientResponse:
+    return await slack.client.post(EVENTS_PATH, data=body, headers=headers)
+
+
+def _problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What the app logged about requests (the access log aside)."""
+    return [r for r in caplog.records if r.name != "aiohttp.access"]
+
+
+def _one_line_no_traceback(caplog: pytest.LogCaptureFixture, status: int) -> None:
+    (record,) = _problems(caplog)
+    assert record.name == "bot.adapters.slack.requests"
+    assert f"with {status}" in record.getMessage()
+    assert not record.exc_info and not record.exc_text
+    assert "\n" not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+async def test_an_unsigned_malformed_body_is_401_in_one_log_line(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture, body: bytes, content_type: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    headers = {"Content-Type": content_type}
+    resp = await _post_raw(slack, body, headers)
+    assert resp.status == 401
+    assert _stored(slack) == 0
+    _one_line_no_traceback(caplog, 401)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+async def test_a_signed_malformed_body_is_400_in_one_log_line(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture, body: bytes, content_type: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    ts = int(time.time())
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": _signed_bytes(body, ts),
+    }
+    resp = await _post_raw(slack, body, headers)
+    assert resp.status == 400
+    assert await resp.json() == {"error": "malformed request"}
+    assert _stored(slack) == 0
+    _one_line_no_traceback(caplog, 400)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["soon", "1.7e9", "-5", "0x65", "", "9" * 5000],
+    ids=["word", "float", "negative", "hex", "empty", "5000-digits"],
+)
+async def test_a_timestamp_that_is_not_a_number_is_401_in_one_log_line(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture, timestamp: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    body = slack.envelope(slack.dm_event(MARIA, "an answer"))
+    headers = {
+        "Content-Type": JSON,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": sign(body, int(time.time())),
+    }
+    resp = await _post_raw(slack, body.encode(), headers)
+    assert resp.status == 401
+    assert _stored(slack) == 0
+    _one_line_no_traceback(caplog, 401)
+
+
+async def test_a_flood_of_bad_requests_is_not_a_flood_of_log_lines(
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(50):
+        resp = await _post_raw(slack, b"[not json", {"Content-Type": JSON})
+        assert resp.status == 401
+    lines = _problems(caplog)
+    assert len(lines) == 1  # the first in full; the rest are counted in the next line
+    assert not any(r.exc_info for r in lines)
+    assert sum(len(r.getMessage()) for r in lines) < 300
+
+
+async def test_a_signed_well_formed_request_still_reaches_bolt(slack: SlackDriver) -> None:
+    round_id = await slack.open_round()
+    assert round_id > 0
+    resp = await slack.dm(MARIA, "Forums, mostly")
+    assert resp.status == 200
+    assert slack.answers(MARIA) == {"hearing": "Forums, mostly"}

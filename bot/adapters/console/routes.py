@@ -22,8 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import messages
 from bot.adapters.console.adapter import CIO_CHANNEL, PREFIX, ConsoleAdapter, Entry, Person
 from bot.flows.events import (
+    MAX_ROUND_ID,
     Action,
     ActionPressed,
     AnswerGiven,
@@ -31,6 +33,7 @@ from bot.flows.events import (
     FormSubmitted,
     InboundEvent,
     TextMessage,
+    check_round_id,
 )
 
 logger = logging.getLogger(__name__)
@@ -447,7 +450,10 @@ def _round_id(body: dict[str, Any]) -> int:
         raise BadRequest('Missing "round_id": which round the button or form belongs to.')
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f'"round_id" must be a whole number, not {json.dumps(value)[:40]}.')
-    return value
+    try:
+        return check_round_id(value)
+    except ValueError:
+        raise BadRequest(messages.round_id_out_of_range(value, MAX_ROUND_ID)) from None
 
 
 def _form_values(raw: object) -> dict[str, object]:

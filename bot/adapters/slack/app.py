@@ -1,9 +1,11 @@
 """The Slack front door: a Bolt `AsyncApp` behind `POST /slack/events` on our aiohttp server.
 
-Bolt verifies every request (signature and a five-minute timestamp window: anything else
-is a 401 and never reaches a listener), answers Slack's URL and SSL checks, and routes
-payloads to the listeners below, which only translate: a payload becomes an engine event,
-the engine's replies become Slack calls. Business rules stay in the engine.
+Every request is checked before Bolt sees it (`requests.py`: unsigned 401, signed but
+unreadable 400, one log line each); Bolt verifies it again (signature and a five-minute
+timestamp window: anything else is a 401 and never reaches a listener), answers Slack's
+URL and SSL checks, and routes payloads to the listeners below, which only translate: a
+payload becomes an engine event, the engine's replies become Slack calls. Business rules
+stay in the engine.
 
 Acknowledge after storing (DESIGN.md: "persist before acknowledging"). The app runs with
 `process_before_response=True`, so the HTTP 200 that acknowledges a delivery is sent only
@@ -74,6 +76,7 @@ from bot.adapters.slack.render import (
     render_form_errors,
     render_form_modal,
 )
+from bot.adapters.slack.requests import SlackRequestCheck
 from bot.adapters.slack.respond import respond_address
 from bot.errors import ConfigError
 from bot.flows.events import (
@@ -370,15 +373,11 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     # Groups defined as Slack user groups or channels, `email:` members, time zones.
     runtime.directories[adapter.platform] = SlackDirectory(adapter)
 
-    async def slack_events(request: web.Request) -> web.StreamResponse:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
-
     async def finish_background_work(_: web.Application) -> None:
         await listeners.drain()
 
     if settings.slack_signing_secret:
-        app.router.add_post(EVENTS_PATH, slack_events)
+        app.router.add_post(EVENTS_PATH, _events_handler(bolt, settings.slack_signing_secret))
         logger.info("slack: serving %s", EVENTS_PATH)
     if workspaces is not None:
         mount_oauth_routes(app, bolt)
@@ -386,6 +385,22 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     if settings.slack_app_token:
         mount_socket_mode(app, bolt, settings.slack_app_token)
     return adapter
+
+
+def _events_handler(
+    bolt: AsyncApp, signing_secret: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """`POST /slack/events`: our checks first (`requests.py`), then Bolt."""
+    check = SlackRequestCheck(signing_secret)
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        refusal = check.refusal(await request.read(), request.headers)
+        if refusal is not None:  # unsigned (401) or unreadable (400): Bolt never sees it
+            return check.refuse(request, refusal)
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    return slack_events
 
 
 __all__ = ["EVENTS_PATH", "SlackListeners", "build_bolt_app", "mount_slack"]

@@ -53,7 +53,7 @@ from bot.flows.digest_model import (
     TextAnswer,
 )
 from bot.flows.digest_text import BAR_WIDTH, EMPTY, FULL, arrow, avg, bar
-from bot.flows.events import DEFAULT_SNOOZE
+from bot.flows.events import DEFAULT_SNOOZE, check_round_id
 from bot.flows.outbound import (
     DigestMessage,
     Form,
@@ -844,7 +844,7 @@ def _round_from_json(raw: object, where: str) -> int:
     round_id = data["r"]
     if isinstance(round_id, bool) or not isinstance(round_id, int):
         raise ValueError(f"round id in {where} is not an integer: {round_id!r}")
-    return round_id
+    return check_round_id(round_id)
 
 
 # --------------------------------------------------------------------------- actions
@@ -914,7 +914,7 @@ def _round_from_block_id(block_id: object) -> int:
     match = _BLOCK_ID_RE.match(block_id) if isinstance(block_id, str) else None
     if match is None:
         raise ValueError(f"block_id {block_id!r} does not carry a round id")
-    return int(match.group(1))
+    return check_round_id(int(match.group(1)))
 
 
 def _ticked(round_id: int, state_values: dict[str, Any] | None) -> str:

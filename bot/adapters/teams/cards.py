@@ -55,7 +55,7 @@ from bot.flows.digest_model import (
     MaturityView,
     QuestionRollup,
 )
-from bot.flows.events import DEFAULT_SNOOZE
+from bot.flows.events import DEFAULT_SNOOZE, check_round_id
 from bot.flows.outbound import (
     DigestMessage,
     Form,
@@ -748,9 +748,9 @@ def _round_id(raw: object) -> int:
     if isinstance(raw, bool):
         raise ValueError("round id 'r' must be an integer, not a boolean")
     if isinstance(raw, int):
-        return raw
+        return check_round_id(raw)
     if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
+        return check_round_id(int(raw.strip()))
     if raw is None:
         raise ValueError("missing round id 'r'")
     raise ValueError(f"round id 'r' must be an integer, not {raw!r}")
