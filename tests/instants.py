@@ -20,7 +20,7 @@ the machine's zone.
 
 A subprocess does not inherit time-machine's patch: `subprocess_env()` gives it Debian's
 libfaketime (`LD_PRELOAD`, `FAKETIME`) and `TZ`, so `strategy-bot serve` started by a test
-lives at the same instant.
+starts at the test's current moment, in its zone.
 
 Not to be time-travelled: tests whose certificates or tokens OpenSSL checks against the real
 clock (`tests/teams/test_auth.py`, `tests/fakes/bot_identity.py`): time-machine patches
@@ -197,11 +197,13 @@ def travel(node: pytest.Item) -> Iterator[Instant | None]:
 
 
 def subprocess_env() -> dict[str, str]:
-    """Environment for a child process to live at the current (travelled) time and zone.
+    """Environment for a child process to start at the current (travelled) time and zone.
 
-    Empty when the test is not travelled. The child gets libfaketime with an offset from
-    the real clock, so its time ticks on like the test's; `FAKETIME_DONT_FAKE_MONOTONIC`
-    keeps its monotonic clock real, as time-machine does in the test process.
+    Empty when the test is not travelled. Call it right before starting the child: its
+    clock starts at this moment and ticks on from there, like the test's (libfaketime's
+    "start at" form, given as seconds since the epoch so that no zone is involved). Its
+    monotonic clock moves along with it; `FAKETIME_DONT_FAKE_MONOTONIC` is not used,
+    because with it this libfaketime makes Python's `time.sleep` fail (EINVAL).
 
     Raises:
         RuntimeError: libfaketime is missing (`make test` installs Debian's `faketime`).
@@ -214,11 +216,10 @@ def subprocess_env() -> dict[str, str]:
             f"no {LIBFAKETIME_GLOB}: a travelled test that starts a process needs Debian's "
             "faketime (`make test` installs it; or apt-get install faketime)"
         )
-    offset = datetime.now(UTC).timestamp() - time_machine.escape_hatch.time.time()
     preload = " ".join(p for p in (found[0], os.environ.get("LD_PRELOAD", "")) if p)
     return {
         "LD_PRELOAD": preload,
-        "FAKETIME": f"{offset:+.0f}",  # seconds from the real clock, ticking with it
-        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME": f"@{int(datetime.now(UTC).timestamp())}",
+        "FAKETIME_FMT": "%s",
         "TZ": os.environ.get("TZ", "UTC"),
     }

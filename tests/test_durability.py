@@ -38,13 +38,12 @@ class Server:
         }
         self.env.update(DATABASE_URL=db_url, PORT=str(self.port), TICK_SECONDS="3600")
         self.env.pop("SCHEDULER_ENABLED", None)  # the scheduler runs, as in production
-        self.env.update(subprocess_env())  # at the test's instant, if it has one
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
-            env=self.env,
+            env={**self.env, **subprocess_env()},  # at the test's moment, if travelled
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
