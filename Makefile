@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit browser-deps faketime-deps bench clean
+.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ unit: $(STAMP) browser-deps playground-deps faketime-deps
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
+
+# The whole suite at a chosen moment: make test-at AT="2026-12-01 13:44 UTC" (any date
+# that GNU date reads; prefix TZ=Asia/Tokyo to move the machine's zone too). libfaketime
+# moves every process's clock there, OpenSSL's and the browser's included; tests marked
+# `instants` still travel to their own instants (see README, Tests).
+test-at: $(STAMP) browser-deps playground-deps faketime-deps
+	@test -n "$(AT)" || { echo 'usage: make test-at AT="2026-12-01 13:44 UTC"'; exit 2; }
+	faketime -m "$(AT)" $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
