@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit browser-deps bench clean
+.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# Debian's faketime (libfaketime): tests that start `strategy-bot serve` at a frozen instant
+# give it that instant through LD_PRELOAD (tests/instants.py).
+faketime-deps:
+	@if ! ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1; then \
+		echo "installing Debian's faketime for the frozen-instant tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; \
 	fi
 
 # The Microsoft 365 Agents Playground (local Teams emulator) for tests/teams/test_playground.py,
@@ -48,10 +56,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bot storage
 
-unit: $(STAMP) browser-deps playground-deps
+unit: $(STAMP) browser-deps playground-deps faketime-deps
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
+
+# The whole suite at a chosen moment: make test-at AT="2026-12-01 13:44 UTC" (any date
+# that GNU date reads; prefix TZ=Asia/Tokyo to move the machine's zone too). libfaketime
+# moves every process's clock there, OpenSSL's and the browser's included; tests marked
+# `instants` still travel to their own instants (see README, Tests).
+test-at: $(STAMP) browser-deps playground-deps faketime-deps
+	@test -n "$(AT)" || { echo 'usage: make test-at AT="2026-12-01 13:44 UTC"'; exit 2; }
+	faketime -m "$(AT)" $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -109,7 +109,7 @@ def fresh_db(url: str | None, workdir: Path, name: str) -> Database:
 def engine_for(db: Database, members: int) -> Engine:
     pb = playbook(members)
     with db.transaction() as s:
-        sync_playbook(s, pb)
+        sync_playbook(s, pb, now=NOW)
     return Engine(db=db, playbook=pb, clock=lambda: NOW)
 
 

@@ -138,9 +138,9 @@ def load_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         if migrate:
             upgrade(settings.database_url)
         db = Database(settings.database_url)
+        engine = Engine(db=db, playbook=playbook)
         with db.transaction() as session:
-            sync_playbook(session, playbook)
-    engine = Engine(db=db, playbook=playbook)
+            sync_playbook(session, playbook, now=engine.clock())
     return Runtime(settings=settings, db=db, playbook=playbook, engine=engine, metrics=Metrics())
 
 

@@ -1,6 +1,8 @@
 """Shared fixtures: a migrated database on each backend, and a controllable clock.
 
 Every test that takes `db` runs twice, on SQLite (a file per test) and on PostgreSQL.
+Tests marked `@pytest.mark.instants` run once per instant of `tests.instants`, with the
+clock frozen there (the hooks at the end of this file).
 PostgreSQL comes from TEST_DATABASE_URL (default: the local server, database `test`). In CI
 (`CI` set) an unreachable PostgreSQL fails the run instead of skipping, so the backend that
 production uses at scale is never silently untested.
@@ -21,6 +23,7 @@ from sqlalchemy import create_engine, text
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
+from tests import instants
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -105,6 +108,23 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    """A fake clock at Monday 2026-11-23 09:00 UTC."""
+def clock(request: pytest.FixtureRequest) -> FakeClock:
+    """A fake clock at Monday 2026-11-23 09:00 UTC, or at the instant of a marked test."""
+    instant = instants.current(request.node)
+    if instant is not None:
+        return FakeClock(instant.utc)
     return FakeClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+# --- tests at chosen instants (see tests/instants.py) ---------------------------------------
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise tests marked `instants` over their instants."""
+    instants.generate(metafunc)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_at_the_instant(request: pytest.FixtureRequest) -> Iterator[instants.Instant | None]:
+    """In a marked test, travel to its instant before its other function fixtures run."""
+    yield from instants.travel(request.node)

@@ -1,7 +1,13 @@
-"""The whole process on loopback: console HTTP API -> engine -> outbox worker -> console feed."""
+"""The whole process on loopback: console HTTP API -> engine -> outbox worker -> console feed.
+
+The tests of a fresh install run the scheduler as `make run` does, at the instants of
+`tests.instants.SERVER_INSTANTS` (among them mornings when the default playbook's cadences
+had just come due); the others run without it.
+"""
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,15 +16,33 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import RUNTIME, build_app
 from bot.config import load_settings
+from tests.instants import SERVER_INSTANTS, Instant
+
+
+async def serve(db_url: str, *, scheduler: bool) -> AsyncIterator[TestClient[Any, Any]]:
+    settings = load_settings(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=None,
+        MICROSOFT_APP_ID=None,
+        TICK_SECONDS=3600,
+        SCHEDULER_ENABLED=scheduler,
+    )
+    app = build_app(settings)
+    async with TestClient(TestServer(app)) as c:
+        yield c
 
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = load_settings(
-        DATABASE_URL=db_url, SLACK_BOT_TOKEN=None, MICROSOFT_APP_ID=None, TICK_SECONDS=3600
-    )
-    app = build_app(settings)
-    async with TestClient(TestServer(app)) as c:
+    """The app without its scheduler (for tests that are not about the schedule)."""
+    async for c in serve(db_url, scheduler=False):
+        yield c
+
+
+@pytest.fixture
+async def scheduled(db_url: str) -> AsyncIterator[TestClient[Any, Any]]:
+    """The app as `make run` starts it, scheduler included (use at a chosen instant)."""
+    async for c in serve(db_url, scheduler=True):
         yield c
 
 
@@ -41,17 +65,29 @@ async def wait_for(client: TestClient[Any, Any], address: str, kind: str) -> dic
     raise AssertionError(f"no {kind} message reached {address}: {entries}")
 
 
-async def test_health_and_metrics(client: TestClient[Any, Any]) -> None:
+@pytest.mark.instants(*SERVER_INSTANTS)
+async def test_health_and_metrics_of_a_fresh_install(scheduled: TestClient[Any, Any]) -> None:
+    client = scheduled
     resp = await client.get("/healthz")
     assert resp.status == 200 and (await resp.json())["status"] == "ok"
     metrics = await (await client.get("/metrics")).text()
-    assert "strategybot_open_rounds 0.0" in metrics
+    assert "strategybot_open_rounds 0.0" in metrics  # nothing from before the install opened
     assert 'strategybot_outbox_messages{status="pending"}' in metrics
 
 
-async def test_a_whole_round_through_the_console(client: TestClient[Any, Any]) -> None:
+@pytest.mark.instants(*SERVER_INSTANTS)
+async def test_a_whole_round_through_the_console(
+    scheduled: TestClient[Any, Any], instant: Instant
+) -> None:
+    client = scheduled
     opened = await say(client, "console:admin", "ask social-media", command=True)
     assert "round 1 is open" in str(opened)
+    deadline = datetime.fromisoformat(
+        (await wait_for(client, "console:maria", "prompt"))["deadline"]
+    )
+    # The round opened at the instant and runs the playbook's 3-day window.
+    assert timedelta(0) <= deadline - timedelta(days=3) - instant.utc <= timedelta(minutes=5)
+    assert deadline.tzinfo is not None and deadline.utcoffset() == UTC.utcoffset(None)
     prompt = await wait_for(client, "console:maria", "prompt")
     assert prompt["opening"] and prompt["conversation_key"] == "social-media"
     round_id = prompt["round_id"]
@@ -108,7 +144,13 @@ async def test_the_teams_endpoint_is_served_when_asked(
     db_url: str, settings: dict[str, str], served: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     values: dict[str, object] = {"MICROSOFT_APP_ID": None, "TEAMS_ENABLED": None, **settings}
-    loaded = load_settings(DATABASE_URL=db_url, SLACK_BOT_TOKEN=None, TICK_SECONDS=3600, **values)
+    loaded = load_settings(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=None,
+        TICK_SECONDS=3600,
+        SCHEDULER_ENABLED=False,
+        **values,
+    )
     async with TestClient(TestServer(build_app(loaded))) as c:
         resp = await c.post("/api/messages", json={"type": "message"})
         assert (resp.status != 404) is served

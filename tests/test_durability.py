@@ -1,6 +1,9 @@
 """An acknowledged answer survives the process being killed (SIGKILL) and restarted.
 
 The real `strategy-bot serve` runs as a subprocess on a loopback port; nothing is mocked.
+It runs with its scheduler, as an operator starts it, at the instants of
+`tests.instants.SERVER_INSTANTS`: libfaketime (`tests.instants.subprocess_env`) puts the
+subprocess at the test's frozen instant and time zone.
 """
 
 import json
@@ -12,10 +15,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.instants import SERVER_INSTANTS, Instant, subprocess_env
 
 
 def free_port() -> int:
@@ -31,12 +37,13 @@ class Server:
             k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))
         }
         self.env.update(DATABASE_URL=db_url, PORT=str(self.port), TICK_SECONDS="3600")
+        self.env.pop("SCHEDULER_ENABLED", None)  # the scheduler runs, as in production
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
-            env=self.env,
+            env={**self.env, **subprocess_env()},  # at the test's moment, if travelled
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -86,12 +93,19 @@ def wait_prompt(srv: Server, who: str) -> dict[str, Any]:
     raise AssertionError(f"no prompt for {who}")
 
 
-def test_acknowledged_answer_survives_sigkill_and_restart(server: Server, tmp_path: Path) -> None:
+@pytest.mark.instants(*SERVER_INSTANTS)
+def test_acknowledged_answer_survives_sigkill_and_restart(
+    server: Server, tmp_path: Path, instant: Instant
+) -> None:
     server.start()
-    server.post(
+    asked = server.post(
         "/console/api/message", {"as": "console:admin", "text": "ask social-media", "command": True}
     )
+    assert "round 1 is open" in json.dumps(asked)  # the fresh install opened nothing itself
     wait_prompt(server, "console:maria")
+    # The server lives at the instant: the console stamps each entry with its clock.
+    stamped = datetime.fromisoformat(asked["entries"][0]["at"])
+    assert timedelta(seconds=-2) <= stamped - instant.utc <= timedelta(minutes=5)
     answer = "We hear customers asking for a support forum ✅"
     acked = server.post("/console/api/message", {"as": "console:maria", "text": answer})
     assert any(e.get("message", {}).get("kind") == "prompt" for e in acked["entries"])

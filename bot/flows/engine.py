@@ -761,6 +761,7 @@ class Engine:
             raise UserError(str(exc)) from None
         old = conv.effective_cadence
         conv.cadence_override = text
+        conv.scheduled_since = now  # the new cadence starts with its next occurrence
         self._audit(session, actor, "schedule", conv.key, old=old, new=text)
         self.hooks.schedule_changed()
         return [
@@ -789,6 +790,8 @@ class Engine:
         self, session: Session, actor: str, args: Sequence[str], now: datetime
     ) -> list[OutboundMessage]:
         conv = self._conversation(session, args[0])
+        if conv.paused:
+            conv.scheduled_since = now  # nothing skipped while paused is owed
         conv.paused = False
         self._audit(session, actor, "resume", conv.key)
         self.hooks.schedule_changed()
@@ -826,17 +829,32 @@ class Engine:
                 .where(models.Conversation.key == key)
             )
 
+    def scheduled_since(self, key: str) -> datetime | None:
+        """When the conversation came under the bot's care (`Conversation.scheduled_since`)."""
+        with self.db.transaction() as session:
+            return self._conversation(session, key).scheduled_since
+
+    @staticmethod
+    def _owed(conv: models.Conversation, scheduled_for: datetime) -> bool:
+        """Whether a round is owed for this time: at or after the conversation's care date."""
+        since = conv.scheduled_since
+        if since is None or scheduled_for < since:
+            log.info("%s: no round owed for %s (in care since %s)", conv.key, scheduled_for, since)
+            return False
+        return True
+
     def open_scheduled_round(self, key: str, scheduled_for: datetime, trigger: str) -> bool:
         """Open the round scheduled for this time, unless it exists already.
 
-        A paused conversation opens nothing; while a round is still open, the new time is
-        recorded as missed rather than stacking two rounds of one conversation.
+        A paused conversation opens nothing, nor does a time before the conversation came
+        under the bot's care (`scheduled_since`); while a round is still open, the new time
+        is recorded as missed rather than stacking two rounds of one conversation.
         """
         now = self.clock()
         try:
             with self.db.transaction() as session:
                 conv = self._conversation(session, key)
-                if conv.paused:
+                if conv.paused or not self._owed(conv, scheduled_for):
                     return False
                 current = self._open_round(session, conv)
                 if current is not None:
@@ -856,9 +874,11 @@ class Engine:
             self.hooks.outbox_changed()
 
     def record_missed_round(self, key: str, scheduled_for: datetime) -> None:
-        """Record a round missed while the bot was down."""
+        """Record a round missed while the bot was down (not one from before its care date)."""
         with self.db.transaction() as session:
-            rounds.record_missed(session, self._conversation(session, key), scheduled_for)
+            conv = self._conversation(session, key)
+            if self._owed(conv, scheduled_for):
+                rounds.record_missed(session, conv, scheduled_for)
 
     def tick(self, now: datetime | None = None) -> None:
         """Close rounds past their deadline, send held prompts and reminders, wake snoozes.

@@ -4,18 +4,37 @@ The playbook owns the agenda, groups and members; the database owns live setting
 admin changed in chat (a cadence override, paused). Syncing never touches those, so a
 restart or playbook edit keeps what admins decided. Conversations removed from the
 playbook are marked inactive, never deleted: their rounds and answers stay.
+
+Care dates: a conversation's `scheduled_since` is set when the sync first creates it or
+brings it back after it had left the playbook (and, by the engine, when an admin resumes it
+or changes its cadence). The missed-round catch-up (`bot.scheduling.scheduler`) owes rounds
+only for scheduled times from then on, so a new install never opens a round that came due
+before it was installed.
+
+Replicas: every replica syncs on start, possibly at the same instant on a fresh database.
+The sync reads, then inserts what is missing, so two of them would both insert the same
+group and one would fail on the unique key. On PostgreSQL the sync therefore first takes a
+transaction-level advisory lock (`SYNC_LOCK`): the second replica waits for the first to
+commit, then reads its rows and has nothing left to insert. SQLite needs no such lock: its
+transactions take the write lock when they begin (`storage.db`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.playbook.model import Playbook
 from storage import models
 
+# PostgreSQL advisory lock held by the playbook sync until its transaction ends (see the
+# module docstring). Next to `storage.migrate.MIGRATION_LOCK`, which guards migrations.
+SYNC_LOCK = 0x5B070002
 
-def sync_playbook(session: Session, playbook: Playbook) -> None:
+
+def sync_playbook(session: Session, playbook: Playbook, *, now: datetime) -> None:
     """Upsert groups, members, memberships and conversations from the playbook.
 
     Memberships come in two kinds (`GroupMember.source`): the playbook's listed members
@@ -24,7 +43,16 @@ def sync_playbook(session: Session, playbook: Playbook) -> None:
     resolved to). Those are kept as long as the playbook still names their source or
     address in that group, so a restart does not forget who was read from Slack; they are
     dropped when it no longer does.
+
+    Args:
+        session: The transaction to sync in; call this first in it, before any read, so
+            that on PostgreSQL the advisory lock is held before anything is read.
+        playbook: The loaded playbook.
+        now: The current time: the care date (`Conversation.scheduled_since`) of a
+            conversation created or brought back by this sync.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
     groups = {g.key: g for g in session.scalars(select(models.Group))}
     for key, spec in playbook.groups.items():
         group = groups.get(key)
@@ -76,8 +104,10 @@ def sync_playbook(session: Session, playbook: Playbook) -> None:
     for conv_spec in playbook.conversations:
         conv = convs.get(conv_spec.key)
         if conv is None:
-            conv = models.Conversation(key=conv_spec.key, paused=False)
+            conv = models.Conversation(key=conv_spec.key, paused=False, scheduled_since=now)
             session.add(conv)
+        elif not conv.active or conv.scheduled_since is None:
+            conv.scheduled_since = now  # back in the playbook: owed rounds start again now
         conv.title = conv_spec.title
         conv.spec = conv_spec.model_dump(mode="json")
         conv.cadence = conv_spec.cadence

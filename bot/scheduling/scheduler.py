@@ -19,17 +19,29 @@ occurrence after now; nothing skipped while paused is opened or recorded.
 
 Missed-round policy (applied once, in `start`, before any job is added):
 
-- For each non-paused conversation let t = the latest occurrence at or before now, and
-  last = `last_scheduled_for(key)`. If last is not None and t <= last, nothing was missed.
-- If now - t <= grace, the bot was only briefly down: open t once with trigger "catch-up".
-- Otherwise, if the conversation has had rounds before, `record_missed_round(key, t)`, so the
-  CIO sees the gap. A conversation with no rounds yet records nothing: the bot was not in
-  charge of it then.
+- A round is owed only for a scheduled time at or after the conversation's care date,
+  `scheduled_since(key)`: when it was first synchronised from the playbook, came back to
+  it after leaving it, or was resumed or given a new cadence by an admin. Nothing from
+  before is ever opened or recorded: a fresh install does not open the rounds whose times
+  came a few hours before it first started, and a restart right after `schedule` or
+  `resume` does not catch up on an occurrence of the old cadence or of the pause.
+- For each non-paused conversation let t = the latest occurrence at or before now,
+  since = `scheduled_since(key)` and last = `last_scheduled_for(key)`. Nothing is owed if
+  since is None or t < since; nothing was missed if last is not None and t <= last.
+- Otherwise, if now - t <= grace, the bot was only briefly down: open t once with trigger
+  "catch-up". If it is later than that, `record_missed_round(key, t)`, so the CIO sees the
+  gap.
 - Only the most recent occurrence is considered. Older occurrences between last and t are
   neither opened nor recorded; one missed round stands for the whole outage, whose length is
   visible from the dates. This keeps a long outage from flooding the digest.
 - While running, an occurrence that APScheduler could not start within grace (the process
   was suspended or the loop blocked) is recorded as missed when APScheduler reports it.
+- The engine applies the care date too: `open_scheduled_round` and `record_missed_round`
+  ignore a time before it, whichever path asks.
+
+The tick runs every `tick_seconds` whatever happens; while the database is down it fails
+every time, so its failures are logged through `bot.logs.Throttled` (one traceback, then a
+counted line per interval, and a line when it works again).
 """
 
 from __future__ import annotations
@@ -45,6 +57,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.flows.cadence import Cadence, parse_cadence
+from bot.logs import Throttled
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +74,13 @@ class SchedulerTarget(Protocol):
 
     def last_scheduled_for(self, key: str) -> datetime | None:
         """Scheduled time of the conversation's newest round (any status), or None."""
+        ...
+
+    def scheduled_since(self, key: str) -> datetime | None:
+        """When the conversation came under the bot's care; None if it never did.
+
+        Rounds are owed only for scheduled times at or after it (see the module docstring).
+        """
         ...
 
     def open_scheduled_round(self, key: str, scheduled_for: datetime, trigger: str) -> bool:
@@ -121,6 +141,8 @@ class RoundScheduler:
         before_open: Awaited with the conversation key right before a scheduled or
             catch-up round is opened (the runtime reads Slack-sourced membership there).
             It may take its time; if it raises, the round opens anyway.
+        throttled: Where repeated failures of the tick and of resync are logged (a
+            `Throttled` over this module's logger unless given).
     """
 
     def __init__(
@@ -132,6 +154,7 @@ class RoundScheduler:
         grace: timedelta,
         resync_seconds: float = 60,
         before_open: Callable[[str], Awaitable[object]] | None = None,
+        throttled: Throttled | None = None,
     ) -> None:
         if tick_seconds <= 0 or resync_seconds <= 0:
             raise ValueError("tick_seconds and resync_seconds must be positive")
@@ -141,6 +164,7 @@ class RoundScheduler:
         self._grace = grace
         self._resync_seconds = resync_seconds
         self._before_open = before_open
+        self._throttled = throttled or Throttled(logger)
         self._scheduler: AsyncIOScheduler | None = None
         self._active: dict[str, Cadence] = {}
         self._lock = asyncio.Lock()
@@ -223,6 +247,15 @@ class RoundScheduler:
         due = cadence.previous_at_or_before(now)
         if due is None:
             return
+        since = await asyncio.to_thread(self._target.scheduled_since, key)
+        if since is None or due < _as_utc(since):
+            logger.info(
+                "catch-up for %s: nothing owed (last occurrence %s, in the bot's care since %s)",
+                key,
+                due.isoformat(),
+                since.isoformat() if since else "never",
+            )
+            return
         last = await asyncio.to_thread(self._target.last_scheduled_for, key)
         if last is not None and due <= _as_utc(last):
             return
@@ -239,7 +272,7 @@ class RoundScheduler:
                 late,
                 "opened" if opened else "already open",
             )
-        elif last is not None:
+        else:
             await asyncio.to_thread(self._target.record_missed_round, key, due)
             logger.warning(
                 "round of %s due at %s missed (%s late, grace %s)",
@@ -262,8 +295,11 @@ class RoundScheduler:
             try:
                 rows = await asyncio.to_thread(self._target.cadences)
             except Exception:
-                logger.exception("could not read cadences; keeping the current schedule")
+                self._throttled.exception(
+                    "resync", "could not read cadences; keeping the current schedule"
+                )
                 return
+            self._throttled.recovered("resync", "cadences can be read again")
             desired: dict[str, Cadence] = {}
             for key, text, paused in rows:
                 if paused:
@@ -333,7 +369,9 @@ class RoundScheduler:
         try:
             await asyncio.to_thread(self._target.tick, self._clock())
         except Exception:
-            logger.exception("tick failed")
+            self._throttled.exception("tick", "tick failed")
+        else:
+            self._throttled.recovered("tick", "tick works again")
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         key = str(event.job_id)

@@ -1,10 +1,13 @@
 """A whole round in headless Chromium against the REAL app, driven as a newcomer would.
 
 `build_app` runs the real engine, outbox worker and scheduler on SQLite; the page talks to
-it over a loopback port. Everything is done through the page: choosing who you are, typing
-commands and answers, pressing buttons and filling the form, then reading the CIO's digest.
-Bot messages that go through the outbox reach the page by its ~1 s polling, so every check
-uses Playwright's auto-waiting expectations with generous timeouts.
+it over a loopback port. The scheduler runs as on a fresh `make run`, at the instants of
+`tests.instants.SERVER_INSTANTS` (mornings when the default playbook's cadences had just
+come due, and a machine already in next year in Tokyo). Everything is done through the
+page: choosing who you are, typing commands and answers, pressing buttons and filling the
+form, then reading the CIO's digest. Bot messages that go through the outbox reach the page
+by its ~1 s polling, so every check uses Playwright's auto-waiting expectations with
+generous timeouts.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from playwright.async_api import Browser, Locator, Page, expect
 from bot.app import build_app
 from bot.config import load_settings
 from tests.console.conftest import ServeApp
+from tests.instants import SERVER_INSTANTS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.instants(*SERVER_INSTANTS)]
 
 ADMIN = "console:admin"
 CIO = "console:cio"
@@ -38,6 +42,7 @@ async def page(browser: Browser, serve_app: ServeApp, tmp_path: Path) -> AsyncIt
     settings = load_settings(
         DATABASE_URL=f"sqlite:///{tmp_path / 'round.db'}",
         TICK_SECONDS=3600,
+        SCHEDULER_ENABLED=True,
         PLAYBOOK_PATH=None,
         CONSOLE_ENABLED=True,
         SLACK_BOT_TOKEN=None,

@@ -90,7 +90,7 @@ class EngineHarness:
         self.clock = clock
         self.playbook = Playbook.model_validate(playbook or PLAYBOOK)
         with db.transaction() as s:
-            sync_playbook(s, self.playbook)
+            sync_playbook(s, self.playbook, now=clock())
         self.engine = Engine(db=db, playbook=self.playbook, clock=clock)
         self._ids = itertools.count(1)
         self._seen: set[int] = set()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.flows.cadence import EPOCH_MONDAY, parse_cadence
+from tests.conftest import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -327,3 +328,55 @@ def test_playbook_validator_uses_parse_cadence() -> None:
     assert Conversation(**spec, cadence="every monday at 10:00").cadence == "every monday at 10:00"
     with pytest.raises(ValidationError, match="did you mean 'monday'"):
         Conversation(**spec, cadence="every mondy at 10:00")
+
+
+# --- at every instant of tests/instants.py -------------------------------------------------
+
+# The default playbook's cadences, and some that meet the clock changes, month ends and the
+# year's end head on.
+AT_ANY_INSTANT = (
+    ("every 2 weeks on tue at 10:00 Europe/Berlin", "10:00"),
+    ("every month on the 1st at 09:00 Europe/Berlin", "09:00"),
+    ("every 2 weeks on thu at 14:00 Europe/Berlin", "14:00"),
+    ("every month on the 15th at 09:00 Europe/Berlin", "09:00"),
+    ("every 2 weeks on wed at 11:00 Europe/Berlin", "11:00"),
+    ("every month on the 1st at 11:00 Europe/Berlin", "11:00"),
+    ("every day at 02:30 Europe/Berlin", "02:30"),
+    ("every day at 01:30 America/New_York", "01:30"),
+    ("every day at 02:30 America/New_York", "02:30"),
+    ("every weekday at 9:30 Europe/Paris", "09:30"),
+    ("every month on the 31st at 00:00 Asia/Tokyo", "00:00"),
+    ("every 3 months on the 1st at 00:00", "00:00"),
+    ("0 9 1 * *", "09:00"),
+    ("30 23 * * * America/New_York", "23:30"),
+)
+
+
+def _exists(day: date, wall: time, zone: ZoneInfo) -> bool:
+    """Whether the wall time happens that day (not skipped by a spring clock change)."""
+    there = datetime.combine(day, wall, tzinfo=zone).astimezone(UTC).astimezone(zone)
+    return there.time() == wall
+
+
+@pytest.mark.instants
+def test_the_occurrences_around_now_agree_and_keep_their_wall_time(clock: FakeClock) -> None:
+    now = clock()
+    for text, wall in AT_ANY_INSTANT:
+        cadence = parse_cadence(text)
+        nxt = cadence.next_after(now)
+        prev = cadence.previous_at_or_before(now)
+        assert prev is not None and prev <= now < nxt, text
+        assert cadence.next_after(prev) == nxt, f"{text}: an occurrence between {prev} and {nxt}"
+        assert cadence.previous_at_or_before(nxt) == nxt, text
+        assert cadence.previous_at_or_before(nxt - timedelta(seconds=1)) == prev, text
+        stated = time.fromisoformat(wall)
+        for moment in (prev, nxt):
+            local = moment.astimezone(cadence.zone)
+            if local.time() == stated:
+                continue
+            # Only a wall time the clock change skipped moves: to an hour later.
+            shifted = (datetime.combine(local.date(), stated) + timedelta(hours=1)).time()
+            assert not _exists(local.date(), stated, cadence.zone), (
+                f"{text}: {moment} is {local:%H:%M} in {cadence.timezone}, not {wall}"
+            )
+            assert local.time() == shifted, text

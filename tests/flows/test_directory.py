@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -95,7 +95,7 @@ def directory() -> ScriptedDirectory:
 
 def setup(db: Database, book: Playbook) -> None:
     with db.transaction() as s:
-        sync_playbook(s, book)
+        sync_playbook(s, book, now=datetime(2026, 11, 23, 9, tzinfo=UTC))
 
 
 async def refresh(

@@ -489,3 +489,43 @@ def test_status_counts_prompts_waiting_for_local_time(bot: EngineHarness, clock:
     tick_at(bot, clock, DUE[BERLIN])
     (status,) = bot.command(ADMIN, "status")
     assert "waiting for local time" not in text_of([status])
+
+
+# --- at every instant of tests/instants.py -------------------------------------------------
+
+
+def first_local(after: datetime, at: time, zone: ZoneInfo) -> datetime:
+    """The first moment at or after `after` when the wall clock in `zone` reads `at`."""
+    day = after.astimezone(zone).date()
+    while True:
+        moment = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+        if moment >= after:
+            return moment
+        day += timedelta(days=1)
+
+
+@pytest.mark.instants
+def test_each_prompt_waits_for_the_next_0930_in_its_zone_whenever_the_round_opens(
+    db: Database, clock: FakeClock
+) -> None:
+    opened = clock()
+    bot = EngineHarness(db, clock, playbook())
+    ask(bot)
+    due = {
+        who: first_local(opened, time(9, 30), ZoneInfo(ZONES.get(who, "Asia/Kolkata")))
+        for who in EVERYONE
+    }
+    at_once = [who for who in EVERYONE if due[who] == opened]  # 09:30 there right now
+    for who in at_once:
+        assert len(prompts(bot, who)) == 1
+    for who in sorted(set(EVERYONE) - set(at_once), key=due.__getitem__):
+        assert opened < due[who] <= opened + timedelta(hours=25), who  # within a day
+        tick_at(bot, clock, due[who] - timedelta(minutes=1))
+        nothing_new(bot, *EVERYONE)
+        tick_at(bot, clock, due[who])
+        (prompt,) = prompts(bot, who)
+        assert prompt.opening and prompt.deadline == opened + timedelta(days=3)
+        nothing_new(bot, *(p for p in EVERYONE if p != who))
+        (row,) = prompt_rows(bot, who)
+        zone = ZoneInfo(ZONES.get(who, "Asia/Kolkata"))
+        assert row.next_attempt_at.astimezone(zone).time() == time(9, 30)

@@ -65,3 +65,17 @@ def test_replicas_racing_open_the_round_once(db: Database) -> None:
     assert len(harness.queued("console:maria")) == 1
     for e in replicas:
         e.db.dispose()
+
+
+def test_the_engine_opens_or_records_nothing_from_before_the_care_date(
+    db: Database, clock: FakeClock
+) -> None:
+    """Whichever path asks (a late job, a misfire reported while running), not only catch-up."""
+    bot = EngineHarness(db, clock)  # in the bot's care from now on
+    assert bot.engine.scheduled_since("social-media") == clock()
+    before = clock() - timedelta(minutes=1)
+    assert not bot.engine.open_scheduled_round("social-media", before, "schedule")
+    bot.engine.record_missed_round("social-media", before)
+    assert rounds(db) == []
+    assert bot.engine.open_scheduled_round("social-media", clock(), "schedule")
+    assert rounds(db) == [("open", "schedule", clock())]
