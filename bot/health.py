@@ -129,6 +129,12 @@ class HealthProbe:
             return self._report(Health(problem, detail, time.monotonic() - started))
         return self._report(Health(None, "the database took a write", time.monotonic() - started))
 
+    async def finish(self, _app: web.Application | None = None) -> None:
+        """Wait (bounded) for a probe still running, e.g. one stuck connecting, to end."""
+        running = self._running
+        if running is not None and not running.done():
+            await asyncio.wait([running], timeout=SHUTDOWN_WAIT_SECONDS)
+
     def _write(self) -> None:
         """Upsert this replica's row and commit (in a worker thread).
 
@@ -229,13 +235,22 @@ def describe(error: BaseException) -> tuple[str, str]:
 
 
 HEALTH: web.AppKey[HealthProbe] = web.AppKey("health", HealthProbe)
+# How long shutdown waits for a probe stuck in the database (PostgreSQL's connect timeout
+# is 5 s, see `storage.db`).
+SHUTDOWN_WAIT_SECONDS = 8.0
 
 
 def register_health_routes(app: web.Application, probe: HealthProbe) -> None:
-    """Serve `GET /livez` (liveness) and `GET /healthz` (readiness) with `probe`."""
+    """Serve `GET /livez` (liveness) and `GET /healthz` (readiness) with `probe`.
+
+    On shutdown a probe still waiting for the database is given its connect timeout to
+    finish before the process closes its connections; otherwise its connection, opened
+    after the pool was closed, would be left open.
+    """
     app[HEALTH] = probe
     app.router.add_get("/livez", _livez)
     app.router.add_get("/healthz", _healthz)
+    app.on_cleanup.append(probe.finish)
 
 
 async def _livez(request: web.Request) -> web.Response:

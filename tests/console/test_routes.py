@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.adapters.console import ConsoleAdapter
 from bot.adapters.console.routes import ENGINE_FAILED
-from bot.flows.events import ActionPressed, CommandInvoked, FormSubmitted, TextMessage
+from bot.flows.events import ActionPressed, AnswerGiven, CommandInvoked, FormSubmitted, TextMessage
 from bot.flows.outbound import Notice
 from tests.console.samples import CHANNEL, CIO, MARIA, EchoEngine, prompt
 
@@ -350,3 +350,61 @@ def test_people_addresses_must_be_console_addresses(engine: EchoEngine) -> None:
         ConsoleAdapter(handle=engine, people=[("slack:U1", "Sam", "hr")])
     with pytest.raises(ValueError, match="twice"):
         ConsoleAdapter(handle=engine, people=[(MARIA, "M", "x"), (MARIA, "M", "x")])
+
+
+# -- answer buttons name their round and question ----------------------------------------
+
+
+async def test_an_answer_button_names_its_round_and_question(
+    client: TestClient, engine: EchoEngine
+) -> None:
+    status, body = await post(
+        client,
+        "answer",
+        {"as": MARIA, "round_id": 7, "question_id": "listening", "value": "4", "id": "a1"},
+    )
+    assert status == 200, body
+    (event,) = engine.events
+    assert event == AnswerGiven(
+        actor=MARIA,
+        actor_name=event.actor_name,
+        event_id="a1",
+        round_id=7,
+        question_id="listening",
+        value="4",
+    )
+    typed, *replies = body["entries"]
+    assert typed["from"] == "user" and typed["text"] == "4"
+    assert "You rated it 4/5." in json.dumps(replies)
+
+
+async def test_skip_question_carries_the_question_it_was_shown_with(
+    client: TestClient, engine: EchoEngine
+) -> None:
+    status, _ = await post(
+        client,
+        "action",
+        {"as": MARIA, "action": "skip_question", "round_id": 7, "question_id": "pilot"},
+    )
+    assert status == 200
+    (event,) = engine.events
+    assert isinstance(event, ActionPressed) and event.question_id == "pilot"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"round_id": 7, "value": "4"}, 'Missing "question_id"'),
+        ({"round_id": 7, "question_id": "q"}, 'Missing "value"'),
+        ({"round_id": 7, "question_id": "q", "value": 4}, '"value" must be text'),
+        ({"round_id": 7, "question_id": ["q"], "value": "4"}, '"question_id" must be text'),
+        ({"question_id": "q", "value": "4"}, 'Missing "round_id"'),
+        ({"round_id": 10**30, "question_id": "q", "value": "4"}, "round"),
+    ],
+)
+async def test_a_malformed_answer_is_a_400_and_reaches_no_engine(
+    client: TestClient, engine: EchoEngine, payload: dict[str, Any], message: str
+) -> None:
+    status, body = await post(client, "answer", {"as": MARIA, **payload})
+    assert status == 400 and message in body["error"], body
+    assert engine.events == []

@@ -7,7 +7,7 @@ URL and SSL checks, and routes payloads to the listeners below, which only trans
 payload becomes an engine event, the engine's replies become Slack calls. Business rules
 stay in the engine.
 
-Acknowledge after storing (DESIGN.md: "persist before acknowledging"). The app runs with
+Acknowledge after storing (README, "Invariants"). The app runs with
 `process_before_response=True`, so the HTTP 200 that acknowledges a delivery is sent only
 when the listener returns. A listener that carries an answer (a DM, a button, a form)
 first runs the engine, which stores the answer in one short database transaction, and

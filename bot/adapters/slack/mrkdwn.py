@@ -1,6 +1,6 @@
 """Making engine and stakeholder text safe for Slack's mrkdwn and plain_text fields.
 
-User text is data (DESIGN.md invariants): nothing a stakeholder types may ping
+User text is data (README, "Invariants"): nothing a stakeholder types may ping
 `@channel`/`@here`, mention users or channels, or inject links into a digest or card.
 Slack treats `&`, `<` and `>` as control characters in mrkdwn, and every special
 sequence (`<!channel>`, `<!here>`, `<!everyone>`, `<@U123>`, `<#C123>`,

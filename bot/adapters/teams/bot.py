@@ -1,7 +1,7 @@
 """The Teams turn handler: activities in, engine events out, replies into the outbox.
 
 botbuilder calls `TeamsBot.on_turn` for every activity that passed authentication. The
-handler only translates (STYLE: thin adapters); business rules stay in the engine.
+handler only translates; business rules stay in the engine.
 Activity types are routed with a dict; types we do not use are accepted and ignored.
 
 - **Installation** (`conversationUpdate` with the bot in `membersAdded`, or
@@ -24,16 +24,21 @@ Activity types are routed with a dict; types we do not use are accepted and igno
 - **Card submits**: an `Action.Submit` arrives as a message whose `value` holds the data
   (`cards.parse_submit`); an `Action.Execute` as an `adaptiveCard/action` invoke. The
   whole form becomes `FormSubmitted`; buttons become `ActionPressed`; a prompt's Send
-  becomes `AnswerGiven` for the question that card showed, so a Send on an older card
-  answers that question (a stale one gets the engine's answer: an edit while the round is
-  open, "the round closed" after). A card from before Send carried its question becomes a
-  `TextMessage` (the current question). Unreadable submits get `messages.UNREADABLE_CLICK`.
+  becomes `AnswerGiven` for the question that card showed, and Skip question carries its
+  question too, so a click on an older card acts on what that card showed or, if that
+  question was answered meanwhile, on nothing (the engine says why). A card from before
+  Send carried its question becomes a `TextMessage` (the current question). Unreadable
+  submits get `messages.UNREADABLE_CLICK`.
 
-Persist before acknowledging (DESIGN.md): the engine stores the answer and the replies are
-written to the outbox before the handler returns, and only then does Teams get its 200.
-If either fails Teams gets a 500 and redelivers; the engine ignores a redelivered activity
-id. Replies go through the outbox rather than straight back on the turn, so they share one
-ordered, rate-limited, retried queue with prompts (a 429 never drops one).
+Persist before acknowledging (README, "Invariants"): the engine stores the answer and
+writes its replies to the outbox in the same transaction, where its routing policy sends
+them (`bot.flows.routing`: in a channel, a person's prompts and answers go to their own
+chat), before the handler returns; only then does Teams get its 200. If that fails Teams
+gets a 500 and redelivers; the engine ignores a redelivered activity id. Replies go
+through the outbox rather than straight back on the turn, so they share one ordered,
+rate-limited, retried queue with prompts (a 429 never drops one). A form (Answer all) is
+the one reply the engine does not queue, since it is only shown in the moment: the bot
+posts it as a card to the person's chat itself.
 
 After a form (or the last answer) is submitted on a card, the card is replaced by a
 read-only summary: `update_activity` on the card's id (`replyToId`) for a message submit,

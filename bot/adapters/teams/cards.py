@@ -12,10 +12,11 @@ Decisions, and why:
   Teams merges the card's input values into that object by input id, so the one prompt
   input is `answer` and form inputs are `q:<question id>`, which cannot collide with the
   three fixed keys.
-* A prompt's Send carries the id of the question it shows (`v`), so a Send on an older
-  card answers that question (the engine's `AnswerGiven`), not whichever one is current
-  by the time it is pressed. Cards posted before Send carried it have `v` null; their Send
-  answers the current question, as it did then.
+* A prompt's Send carries the id of the question it shows (`v`), and so does Skip
+  question, so a click on an older card acts on that question (the engine's
+  `AnswerGiven`), or on nothing if it was answered meanwhile, never on whichever one is
+  current by the time it is pressed. Cards posted before Send carried it have `v` null;
+  their Send answers the current question, as it did then.
 * Choice values are option *numbers* ("1", "2", ...): Teams joins a multi-select's values
   with commas, so an option text containing a comma would not survive the round trip.
   The engine accepts option numbers as answers, and `parse_submit` maps them back to

@@ -1,6 +1,6 @@
 r"""Making engine and stakeholder text inert in Adaptive Card text for Microsoft Teams.
 
-User text is data (DESIGN.md invariants): nothing a stakeholder types may mention anyone,
+User text is data (README, "Invariants"): nothing a stakeholder types may mention anyone,
 inject a link or format a digest. Teams processes a Markdown subset in `TextBlock.text`,
 `Fact.title` and `Fact.value` ("Format cards in Teams": bold `**x**`, italic `_x_`,
 bulleted `- x` and numbered `1. x` lists, links `[title](url)`; HTML is not supported in
