@@ -98,6 +98,15 @@ NOT_YOUR_PROMPT = "That prompt isn't addressed to you, or the round no longer ex
 OPEN_QUESTIONS_TITLE = "Your open questions"
 
 
+def already_finished(title: str, status: str) -> str:
+    """A button of a round the person has finished or skipped: nothing changed."""
+    done = "skipped" if status == "skipped" else "finished"
+    return (
+        f"You have already {done} this {title} round, so that click changed nothing."
+        " Say `review` to see or edit your answers until it closes."
+    )
+
+
 def back_to(title: str) -> str:
     """Shown with a round's question when the person returns to it from another round."""
     return f"Back to {title}, where you left off."

@@ -216,6 +216,11 @@ class Engine:
         self, session: Session, event: ActionPressed, now: datetime
     ) -> list[OutboundMessage]:
         participant = self._participant_in_round(session, event.actor, event.round_id)
+        finished = participant.status in ("done", "skipped")
+        if finished and event.action in (Action.SKIP_ROUND, Action.SNOOZE, Action.ANSWER_NOW):
+            # A repeated click, or a button of a round they have finished: nothing to do.
+            title = rounds.agenda_of(participant.round).title
+            return [Notice(lines=(messages.already_finished(title, participant.status),))]
         if event.action is Action.ANSWER_ALL:
             return [answering.form(session, participant, {})]
         if event.action is Action.ANSWER_NOW:

@@ -240,3 +240,17 @@ def test_a_rating_button_of_a_waiting_round_answers_that_round(bot: EngineHarnes
     assert nxt.conversation_key == "social-liability" and nxt.question.id == "policy"
     harness.say(MARIA, "Archiving")  # the question on screen now is Liability's "policy"
     assert answers(harness, "social-liability") == {"risk": 4, "policy": "Archiving"}
+
+
+def test_a_repeated_skip_round_or_snooze_on_a_finished_round_changes_nothing(
+    bot: EngineHarness,
+) -> None:
+    media, _ = open_both(bot)
+    first = bot.press(MARIA, Action.SKIP_ROUND, media.round_id)
+    assert "skipping this Social Media round" in text_of(first)
+    for action in (Action.SKIP_ROUND, Action.SNOOZE, Action.ANSWER_NOW):
+        (again,) = bot.press(MARIA, action, media.round_id)
+        assert isinstance(again, Notice) and "already skipped" in again.lines[0]
+    with bot.db.transaction() as s:
+        snoozed = s.scalars(select(models.Participant.snoozed_until)).all()
+    assert snoozed == [None, None, None, None]
