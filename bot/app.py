@@ -20,7 +20,8 @@ from bot.adapters.console.adapter import ConsoleAdapter
 from bot.adapters.console.routes import register_console_routes
 from bot.config import Settings
 from bot.delivery.outbox import OutboxWorker, enqueue
-from bot.flows.directory import MembershipRefresher, ask_target
+from bot.flows.commands import ask_target
+from bot.flows.directory import MembershipRefresher
 from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import CommandInvoked, InboundEvent
 from bot.flows.outbound import Outgoing

@@ -201,25 +201,47 @@ HELP_INTRO = (
     " CIO gets a digest when a round closes. Reply to a question to answer it."
 )
 
-HELP_STAKEHOLDER = (
-    ("mine", "your open questions"),
-    ("review", "your answers in open rounds (edit them until the round closes)"),
-    ("skip", "skip the current question (optional questions only)"),
-    ("skip round", "sit this round out"),
-    ("snooze <duration>", "ask me again later, e.g. `snooze 2h`"),
-)
-HELP_CIO = (
-    ("status [conversation]", "rounds, progress, next dates, delivery problems"),
-    ("digest [conversation|all] [last|previous]", "the roll-up of a round (default: all, last)"),
-)
-HELP_ADMIN = (
-    ("ask <conversation>", "open a round now"),
-    ("close <conversation>", "close the open round and post its digest"),
-    ("remind <conversation>", "remind everyone who hasn't finished"),
-    ("schedule <conversation> <cadence>", "e.g. `every 2 weeks on tue at 10:00 Europe/Berlin`"),
-    ("pause <conversation>", "stop opening rounds"),
-    ("resume <conversation>", "start again"),
-)
+HELP_TITLE = "strategy-bot commands"
+# One help line per command (two for `skip`); the command table (`bot.flows.commands`)
+# pairs each with its usage, so help, the Teams menus and the parser cannot drift apart.
+HELP_MINE = "your open questions"
+HELP_REVIEW = "your answers in open rounds (edit them until the round closes)"
+HELP_SKIP = "skip the current question (optional questions only)"
+HELP_SKIP_ROUND = "sit this round out"
+HELP_SNOOZE = "ask me again later, e.g. `snooze 2h`"
+HELP_STATUS = "rounds, progress, next dates, delivery problems"
+HELP_DIGEST = "the roll-up of a round (default: all, last)"
+HELP_ASK = "open a round now"
+HELP_CLOSE = "close the open round and post its digest"
+HELP_REMIND = "remind everyone who hasn't finished"
+HELP_SCHEDULE = "e.g. `every 2 weeks on tue at 10:00 Europe/Berlin`"
+HELP_PAUSE = "stop opening rounds"
+HELP_RESUME = "start again"
+
+STATUS_TITLE = "Strategy conversations"
+STATUS_DELIVERY_PROBLEMS = "Delivery problems:"
+STATUS_NOT_REACHABLE = "Not reachable:"
+
+
+def status_line(title: str, key: str, cadence: str, upcoming: datetime | None) -> str:
+    """A conversation in `status`: its cadence and next round (or that it is paused)."""
+    state = "paused" if upcoming is None else f"next round {when(upcoming)}"
+    return f"{title} ({key}): {cadence}; {state}"
+
+
+def status_open_round(
+    number: int, done: int, invited: int, skipped: int, deadline: datetime
+) -> str:
+    """The open round of a conversation in `status`."""
+    return (
+        f"    round {number} open: {done} of {invited} answered, {skipped} skipped;"
+        f" closes {when(deadline)}"
+    )
+
+
+def status_held(count: int) -> str:
+    """Prompts of an open round still waiting for people's local time, in `status`."""
+    return f"    {count} prompt(s) waiting for local time"
 
 
 UNREADABLE_CLICK = (

@@ -1,52 +1,147 @@
-"""The command grammar, one for every platform (`/strategy ...`, Teams text, the console).
+"""The commands: one table, one grammar for every platform (`/strategy ...`, Teams, the console).
 
-A table maps each command word to its argument shape and the roles allowed to use it; the
-parser only recognises words, the engine carries them out. `parse` is strict, so the engine
-can tell a real command from a free-text answer that happens to start with "close".
+A command is one row of `COMMANDS`: its usage, how many words it takes, the role it needs,
+its help lines and its handler. `help`, the Teams command menus (`bot.adapters.teams.
+package`) and the parser all read this table, so a command cannot exist without its help
+or its handler, and adding one is adding a row (plus its handler and sentences). The
+parser only recognises words; handlers (in `stakeholder_commands`, `reader_commands`,
+`admin_commands`) carry them out. `parse` is strict, so the engine can tell a real command
+from a free-text answer that happens to start with "close".
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from bot import messages
-from bot.errors import UserError
+from bot.errors import PermissionDenied, UserError
+from bot.flows import admin_commands, reader_commands, stakeholder_commands
+from bot.flows.events import CommandInvoked, InboundEvent, TextMessage
+from bot.flows.outbound import Notice, OutboundMessage
+from bot.flows.roles import Role
+from bot.flows.turn import Turn
+from bot.playbook.model import Playbook
 
-
-class Role(StrEnum):
-    """Who may use a command."""
-
-    ANYONE = "anyone"
-    READER = "the CIO and admins"
-    ADMIN = "admins"
+Handler = Callable[[Turn, str, Sequence[str]], list[OutboundMessage]]
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A command's shape: usage text, argument count bounds and the role it needs."""
+    """A command's row: usage, word counts, role, help lines (usage, text), handler."""
 
     usage: str
     min_args: int
     max_args: int | None
     role: Role
+    help: tuple[tuple[str, str], ...]
+    handler: Handler
+
+
+def _help(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
+    """`help`: the commands the asker's role may use, from the table."""
+    roles = turn.roles(actor) | {Role.ANYONE}
+    lines = [messages.HELP_INTRO, ""]
+    for spec in COMMANDS.values():
+        if spec.role in roles:
+            lines.extend(f"`{usage}` — {text}" for usage, text in spec.help)
+    return [Notice(title=messages.HELP_TITLE, lines=tuple(lines))]
 
 
 COMMANDS: dict[str, Spec] = {
-    "help": Spec("help", 0, 1, Role.ANYONE),
-    "mine": Spec("mine", 0, 0, Role.ANYONE),
-    "review": Spec("review", 0, 0, Role.ANYONE),
-    "skip": Spec("skip [round]", 0, 1, Role.ANYONE),
-    "snooze": Spec("snooze <duration>", 1, 2, Role.ANYONE),
-    "status": Spec("status [conversation]", 0, 1, Role.READER),
-    "digest": Spec("digest [conversation|all] [last|previous]", 0, 2, Role.READER),
-    "ask": Spec("ask <conversation>", 1, 1, Role.ADMIN),
-    "close": Spec("close <conversation>", 1, 1, Role.ADMIN),
-    "remind": Spec("remind <conversation>", 1, 1, Role.ADMIN),
-    "schedule": Spec("schedule <conversation> <cadence>", 2, None, Role.ADMIN),
-    "pause": Spec("pause <conversation>", 1, 1, Role.ADMIN),
-    "resume": Spec("resume <conversation>", 1, 1, Role.ADMIN),
+    "help": Spec("help", 0, 1, Role.ANYONE, (), _help),
+    "mine": Spec(
+        "mine", 0, 0, Role.ANYONE, (("mine", messages.HELP_MINE),), stakeholder_commands.mine
+    ),
+    "review": Spec(
+        "review",
+        0,
+        0,
+        Role.ANYONE,
+        (("review", messages.HELP_REVIEW),),
+        stakeholder_commands.review,
+    ),
+    "skip": Spec(
+        "skip [round]",
+        0,
+        1,
+        Role.ANYONE,
+        (("skip", messages.HELP_SKIP), ("skip round", messages.HELP_SKIP_ROUND)),
+        stakeholder_commands.skip,
+    ),
+    "snooze": Spec(
+        "snooze <duration>",
+        1,
+        2,
+        Role.ANYONE,
+        (("snooze <duration>", messages.HELP_SNOOZE),),
+        stakeholder_commands.snooze,
+    ),
+    "status": Spec(
+        "status [conversation]",
+        0,
+        1,
+        Role.READER,
+        (("status [conversation]", messages.HELP_STATUS),),
+        reader_commands.status,
+    ),
+    "digest": Spec(
+        "digest [conversation|all] [last|previous]",
+        0,
+        2,
+        Role.READER,
+        (("digest [conversation|all] [last|previous]", messages.HELP_DIGEST),),
+        reader_commands.digest,
+    ),
+    "ask": Spec(
+        "ask <conversation>",
+        1,
+        1,
+        Role.ADMIN,
+        (("ask <conversation>", messages.HELP_ASK),),
+        admin_commands.ask,
+    ),
+    "close": Spec(
+        "close <conversation>",
+        1,
+        1,
+        Role.ADMIN,
+        (("close <conversation>", messages.HELP_CLOSE),),
+        admin_commands.close,
+    ),
+    "remind": Spec(
+        "remind <conversation>",
+        1,
+        1,
+        Role.ADMIN,
+        (("remind <conversation>", messages.HELP_REMIND),),
+        admin_commands.remind,
+    ),
+    "schedule": Spec(
+        "schedule <conversation> <cadence>",
+        2,
+        None,
+        Role.ADMIN,
+        (("schedule <conversation> <cadence>", messages.HELP_SCHEDULE),),
+        admin_commands.schedule,
+    ),
+    "pause": Spec(
+        "pause <conversation>",
+        1,
+        1,
+        Role.ADMIN,
+        (("pause <conversation>", messages.HELP_PAUSE),),
+        admin_commands.pause,
+    ),
+    "resume": Spec(
+        "resume <conversation>",
+        1,
+        1,
+        Role.ADMIN,
+        (("resume <conversation>", messages.HELP_RESUME),),
+        admin_commands.resume,
+    ),
 }
 ALIASES = {"?": "help", "open": "ask", "start": "ask", "unpause": "resume", "my": "mine"}
 
@@ -101,6 +196,52 @@ def is_command(text: str) -> bool:
     return bool(text.strip())
 
 
+def run(turn: Turn, actor: str, command: ParsedCommand) -> list[OutboundMessage]:
+    """Carry out a parsed command after checking the actor's role.
+
+    Raises:
+        PermissionDenied: the actor's role does not allow it.
+        UserError: the command refused (its message says why).
+    """
+    needed = command.spec.role
+    if needed is not Role.ANYONE and needed not in turn.roles(actor):
+        raise PermissionDenied(messages.not_allowed(command.name, needed.value))
+    return command.spec.handler(turn, actor, command.args)
+
+
+def not_understood(turn: Turn, actor: str, text: str) -> Notice:
+    """Neither an answer nor a command: say so, with a "did you mean", and what is open."""
+    try:
+        parse(text)
+    except UserError as exc:
+        hint = str(exc)
+    else:  # pragma: no cover - a valid command never gets here
+        hint = messages.usage("help", "help")
+    known = turn.member(actor) is not None or bool(turn.roles(actor))
+    context = messages.nothing_open() if known else messages.not_a_participant()
+    return Notice(lines=(hint, context))
+
+
+def ask_target(event: InboundEvent, playbook: Playbook) -> str | None:
+    """The conversation an admin's `ask` is about to open, if `event` is one.
+
+    The runtime refreshes membership before such an event reaches the engine. Only admins'
+    asks of a known conversation count, so nobody can make the bot call Slack at will.
+    """
+    if not isinstance(event, CommandInvoked | TextMessage):
+        return None
+    if event.actor not in playbook.roles.admins:
+        return None
+    try:
+        command = parse(event.text)
+    except UserError:  # not a command: an answer, or a typo the engine will explain
+        return None
+    if command.name != "ask" or not command.args:
+        return None
+    key = command.args[0].lower()
+    return key if playbook.conversation(key) is not None else None
+
+
 def looks_like_command(text: str) -> bool:
     """Whether the first word is a command word or close to one (worth a "did you mean")."""
     words = text.strip().split()
@@ -112,7 +253,16 @@ def looks_like_command(text: str) -> bool:
     return bool(difflib.get_close_matches(word, [*COMMANDS, *ALIASES], n=1, cutoff=0.75))
 
 
-def suggest(word: str, known: list[str]) -> str | None:
-    """The closest known word, for "did you mean" hints."""
-    close = difflib.get_close_matches(word.lower(), known, n=1, cutoff=0.5)
-    return close[0] if close else None
+__all__ = [
+    "ALIASES",
+    "COMMANDS",
+    "ParsedCommand",
+    "Role",
+    "Spec",
+    "ask_target",
+    "is_command",
+    "looks_like_command",
+    "not_understood",
+    "parse",
+    "run",
+]

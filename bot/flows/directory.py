@@ -49,9 +49,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.adapters.base import Directory, DirectoryError, Person
-from bot.errors import UserError
-from bot.flows.commands import parse
-from bot.flows.events import CommandInvoked, InboundEvent, TextMessage
 from bot.playbook.model import Group as GroupSpec
 from bot.playbook.model import MemberSpec, Playbook
 from storage import models
@@ -69,26 +66,6 @@ REASON_MAX = 200  # the width of `Member.unreachable_reason`
 def platform_of(identity_or_source: str) -> str:
     """`slack` for `slack:U…` or `slack:usergroup:S…`."""
     return identity_or_source.partition(":")[0]
-
-
-def ask_target(event: InboundEvent, playbook: Playbook) -> str | None:
-    """The conversation an admin's `ask` is about to open, if `event` is one.
-
-    The runtime refreshes membership before such an event reaches the engine. Only admins'
-    asks of a known conversation count, so nobody can make the bot call Slack at will.
-    """
-    if not isinstance(event, CommandInvoked | TextMessage):
-        return None
-    if event.actor not in playbook.roles.admins:
-        return None
-    try:
-        command = parse(event.text)
-    except UserError:  # not a command: an answer, or a typo the engine will explain
-        return None
-    if command.name != "ask" or not command.args:
-        return None
-    key = command.args[0].lower()
-    return key if playbook.conversation(key) is not None else None
 
 
 @dataclass
@@ -512,7 +489,6 @@ __all__ = [
     "REFRESH_TIMEOUT",
     "Lookups",
     "MembershipRefresher",
-    "ask_target",
     "platform_of",
     "unreachable_lines",
 ]

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.base import DirectoryError, Person
-from bot.flows.directory import PROFILE_MAX_AGE, MembershipRefresher, ask_target
+from bot.flows.commands import ask_target
+from bot.flows.directory import PROFILE_MAX_AGE, MembershipRefresher
 from bot.flows.events import CommandInvoked, TextMessage
 from bot.flows.sync import sync_playbook
 from bot.playbook.model import Playbook

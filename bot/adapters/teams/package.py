@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from bot import messages
 from bot.adapters.teams.icons import ACCENT_COLOR, color_icon, outline_icon
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -110,15 +109,15 @@ class MenuCommand:
 def grammar_menu() -> list[MenuCommand]:
     """Every menu entry the grammar offers, in the order `help` lists them.
 
-    Built from `COMMANDS` and the help lines in `bot.messages`, so the menu Teams shows
-    cannot drift from what the engine parses and what `help` prints.
+    Built from the command table (`COMMANDS`: usage, help lines, role), so the menu Teams
+    shows cannot drift from what the engine parses and what `help` prints.
 
     Raises:
         RuntimeError: a help line names no command, or a command has no help line. That
             is a programming error (the tests catch it), not something a user can fix.
     """
     entries = [MenuCommand("help", "help", HELP_DESCRIPTION, COMMANDS["help"].role)]
-    lines = [*messages.HELP_STAKEHOLDER, *messages.HELP_CIO, *messages.HELP_ADMIN]
+    lines = [line for spec in COMMANDS.values() for line in spec.help]
     for usage, text in lines:
         name = usage.split()[0]
         if name not in COMMANDS:
