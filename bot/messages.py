@@ -51,6 +51,46 @@ def nothing_open() -> str:
     return "You have no open questions right now. Say `mine` any time to check."
 
 
+# -- reading an answer (the re-prompt's note says exactly what is expected) ------------------
+
+ANSWER_NEEDED = "This question needs an answer."
+ANSWER_YES_NO = "Please answer yes or no."
+ANSWER_CHOOSE_ONE = "Please choose at least one option."
+NO_ANSWER = "(no answer)"
+YES = "Yes"
+NO = "No"
+
+
+def answer_too_long(length: int, limit: int) -> str:
+    """A text answer over the limit."""
+    return (
+        f"That answer is {length:,} characters long; please keep it under"
+        f" {limit:,} (a summary is fine, link to a document for detail)."
+    )
+
+
+def rating_expected(low: str | None, high: str | None) -> str:
+    """What a rating question accepts, with the scale's end labels."""
+    return f"a whole number from 1{f' ({low})' if low else ''} to 5{f' ({high})' if high else ''}"
+
+
+def answer_rating(expected: str) -> str:
+    """A rating answer that is not a number on the scale."""
+    return f"Please answer with {expected}."
+
+
+def answer_off_scale(value: int, expected: str) -> str:
+    """A rating outside 1..5."""
+    return f"{value} is outside the scale; please answer with {expected}."
+
+
+def not_an_option(text: str, suggestion: str | None, options: list[str]) -> str:
+    """A choice that is none of the options."""
+    hint = f" Did you mean “{suggestion}”?" if suggestion else ""
+    listed = "; ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
+    return f"“{text}” isn't one of the options.{hint} Choose: {listed}"
+
+
 def round_closed(title: str, closed_at: datetime | None) -> str:
     """A late answer."""
     at = f" on {when(closed_at)}" if closed_at else ""

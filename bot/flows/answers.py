@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, assert_never
 
+from bot import messages
 from bot.playbook.model import Question, QuestionType
 
 MAX_ANSWER_CHARS = 4000
@@ -51,46 +54,82 @@ def parse_answer(question: Question, raw: object) -> Any:
     """
     if raw is None or (isinstance(raw, str) and not clean_text(raw)) or raw == []:
         if question.required:
-            raise InvalidAnswer("This question needs an answer.")
+            raise InvalidAnswer(messages.ANSWER_NEEDED)
         return None
-    kind = question.type
-    if kind is QuestionType.TEXT:
-        text = clean_text(str(raw))
-        if len(text) > MAX_ANSWER_CHARS:
-            raise InvalidAnswer(
-                f"That answer is {len(text):,} characters long; please keep it under"
-                f" {MAX_ANSWER_CHARS:,} (a summary is fine, link to a document for detail)."
-            )
-        return text
-    if kind is QuestionType.RATING:
-        return _rating(question, raw)
-    if kind is QuestionType.YES_NO:
-        if isinstance(raw, bool):
-            return raw
-        word = clean_text(str(raw)).lower().rstrip(".!")
-        if word in _YES:
-            return True
-        if word in _NO:
-            return False
-        raise InvalidAnswer("Please answer yes or no.")
-    if kind is QuestionType.SINGLE_CHOICE:
-        return _choice(question, clean_text(str(raw)))
-    # multiple choice
+    return kind_of(question.type).parse(question, raw)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a question type means to the engine: how an answer is read, shown, rolled up.
+
+    Attributes:
+        parse: a non-empty raw answer to the stored value (raises `InvalidAnswer`).
+        display: a stored value as a person reads it, in summaries.
+        rollup: how the digest sums the answers up: a mean and distribution (`rating`),
+            counts per option (`choices`, yes/no included), or the texts themselves.
+    """
+
+    parse: Callable[[Question, object], Any]
+    display: Callable[[Question, Any], str]
+    rollup: Literal["rating", "choices", "texts"]
+
+
+def kind_of(question_type: QuestionType) -> Kind:
+    """The table row of a question type; a new type fails the type check here until added.
+
+    The presentation of each type (its input in a prompt or a form) has its own table in
+    `bot.presentation`; `docs/architecture.md` lists every place a new type needs.
+    """
+    match question_type:
+        case QuestionType.TEXT:
+            return _TEXT
+        case QuestionType.RATING:
+            return _RATING
+        case QuestionType.SINGLE_CHOICE:
+            return _SINGLE
+        case QuestionType.MULTIPLE_CHOICE:
+            return _MULTIPLE
+        case QuestionType.YES_NO:
+            return _YES_NO
+        case _:
+            assert_never(question_type)
+
+
+def _text(question: Question, raw: object) -> str:
+    text = clean_text(str(raw))
+    if len(text) > MAX_ANSWER_CHARS:
+        raise InvalidAnswer(messages.answer_too_long(len(text), MAX_ANSWER_CHARS))
+    return text
+
+
+def _yes_no(question: Question, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = clean_text(str(raw)).lower().rstrip(".!")
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise InvalidAnswer(messages.ANSWER_YES_NO)
+
+
+def _single(question: Question, raw: object) -> str:
+    return _choice(question, clean_text(str(raw)))
+
+
+def _multiple(question: Question, raw: object) -> list[str]:
     items = raw if isinstance(raw, list) else [p for p in str(raw).split(",")]
     chosen = {_choice(question, clean_text(str(i))) for i in items if clean_text(str(i))}
     if not chosen:
-        raise InvalidAnswer("Please choose at least one option.")
+        raise InvalidAnswer(messages.ANSWER_CHOOSE_ONE)
     return [o for o in question.options if o in chosen]
 
 
 def _rating(question: Question, raw: object) -> int:
-    low = question.labels.get(1)
-    high = question.labels.get(5)
-    expected = (
-        f"a whole number from 1{f' ({low})' if low else ''} to 5{f' ({high})' if high else ''}"
-    )
+    expected = messages.rating_expected(question.labels.get(1), question.labels.get(5))
     if isinstance(raw, bool):
-        raise InvalidAnswer(f"Please answer with {expected}.")
+        raise InvalidAnswer(messages.answer_rating(expected))
     if isinstance(raw, int):
         value = raw
     else:
@@ -99,10 +138,10 @@ def _rating(question: Question, raw: object) -> int:
         if text.casefold() in by_label:
             return by_label[text.casefold()]
         if not text.isdigit():
-            raise InvalidAnswer(f"Please answer with {expected}.")
+            raise InvalidAnswer(messages.answer_rating(expected))
         value = int(text)
     if not 1 <= value <= 5:
-        raise InvalidAnswer(f"{value} is outside the scale; please answer with {expected}.")
+        raise InvalidAnswer(messages.answer_off_scale(value, expected))
     return value
 
 
@@ -114,20 +153,33 @@ def _choice(question: Question, text: str) -> str:
         if option.casefold() == text.casefold():
             return option
     close = difflib.get_close_matches(text, options, n=1, cutoff=0.6)
-    hint = f" Did you mean “{close[0]}”?" if close else ""
-    listed = "; ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
-    raise InvalidAnswer(f"“{text[:60]}” isn't one of the options.{hint} Choose: {listed}")
+    raise InvalidAnswer(messages.not_an_option(text[:60], close[0] if close else None, options))
 
 
 def display_value(question: Question, value: Any) -> str:
     """An answer as text, for summaries."""
     if value is None:
-        return "(no answer)"
-    if question.type is QuestionType.RATING:
-        label = question.labels.get(int(value))
-        return f"{value}/5" + (f" ({label})" if label else "")
-    if question.type is QuestionType.YES_NO:
-        return "Yes" if value else "No"
+        return messages.NO_ANSWER
+    return kind_of(question.type).display(question, value)
+
+
+def _show_rating(question: Question, value: Any) -> str:
+    label = question.labels.get(int(value))
+    return f"{value}/5" + (f" ({label})" if label else "")
+
+
+def _show_yes_no(question: Question, value: Any) -> str:
+    return messages.YES if value else messages.NO
+
+
+def _show_text(question: Question, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+_TEXT = Kind(parse=_text, display=_show_text, rollup="texts")
+_RATING = Kind(parse=_rating, display=_show_rating, rollup="rating")
+_SINGLE = Kind(parse=_single, display=_show_text, rollup="choices")
+_MULTIPLE = Kind(parse=_multiple, display=_show_text, rollup="choices")
+_YES_NO = Kind(parse=_yes_no, display=_show_yes_no, rollup="choices")

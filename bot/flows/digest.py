@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
+from bot.flows.answers import kind_of
 from bot.flows.digest_model import (
     ChoiceRollup,
     ConversationDigest,
@@ -37,6 +38,7 @@ from bot.flows.digest_model import (
     RatingRollup,
     TextAnswer,
 )
+from bot.playbook.model import QuestionType
 from storage.models import Answer, Conversation, Group, Member, Participant, Round
 from storage.models import Digest as DigestRow
 
@@ -65,8 +67,8 @@ NEXT_MOVES: dict[str, str] = {
     ),
 }
 
-_QUESTION_TYPES = ("text", "rating", "single_choice", "multiple_choice", "yes_no")
-_CHOICE_TYPES = ("single_choice", "multiple_choice", "yes_no")
+# A round's agenda is a JSON snapshot: a type this version does not know is left out.
+_QUESTION_TYPES = frozenset(t.value for t in QuestionType)
 _DIGEST_ROUND_STATUSES = ("open", "closed")
 
 
@@ -426,7 +428,8 @@ def _question_rollup(
 
     rating = choices = None
     texts: tuple[TextAnswer, ...] = ()
-    if qtype == "rating":
+    rollup = kind_of(QuestionType(qtype)).rollup
+    if rollup == "rating":
         values = _ratings(given)
         rating = RatingRollup(
             mean=_mean(values),
@@ -435,7 +438,7 @@ def _question_rollup(
             labels=_labels(question.get("labels")),
             previous_mean=_mean(_ratings(earlier)) if comparable else None,
         )
-    elif qtype in _CHOICE_TYPES:
+    elif rollup == "choices":
         choices = ChoiceRollup(
             counts=_choice_counts(question, given),
             previous_counts=(
@@ -457,7 +460,7 @@ def _question_rollup(
     return QuestionRollup(
         question_id=qid,
         text=str(question.get("text", qid)),
-        type=qtype,  # checked against _QUESTION_TYPES in _questions
+        type=QuestionType(qtype),  # checked against _QUESTION_TYPES in _questions
         answered=len(given),
         skipped=sum(1 for r in replies if r.skipped),
         rating=rating,

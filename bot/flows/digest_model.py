@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.playbook.model import QuestionType
+
 
 class _D(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -59,7 +61,7 @@ class QuestionRollup(_D):
 
     question_id: str
     text: str
-    type: Literal["text", "rating", "single_choice", "multiple_choice", "yes_no"]
+    type: QuestionType
     answered: int
     skipped: int
     rating: RatingRollup | None = None

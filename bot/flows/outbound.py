@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from bot.flows.digest_model import Digest
+from bot.playbook.model import QuestionType
 
 
 class _Out(BaseModel):
@@ -24,7 +25,7 @@ class QuestionView(_Out):
 
     id: str
     text: str
-    type: Literal["text", "rating", "single_choice", "multiple_choice", "yes_no"]
+    type: QuestionType
     required: bool
     options: tuple[str, ...] = ()
     labels: dict[int, str] = Field(default_factory=dict)

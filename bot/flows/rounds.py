@@ -81,7 +81,7 @@ def question_view(spec: ConversationSpec, index: int) -> QuestionView:
     return QuestionView(
         id=q.id,
         text=q.text,
-        type=q.type.value,
+        type=q.type,
         required=q.required,
         options=q.options,
         labels=dict(q.labels),
