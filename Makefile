@@ -52,6 +52,7 @@ $(PLAYGROUND)/node_modules/.package-lock.json: $(PLAYGROUND)/package-lock.json
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/ruff format --check bot storage tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot storage

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -19,12 +20,20 @@ from bot.adapters.base import Adapter, Directory
 from bot.adapters.console.adapter import ConsoleAdapter
 from bot.adapters.console.routes import register_console_routes
 from bot.config import Settings
-from bot.delivery.outbox import OutboxWorker, enqueue
+from bot.delivery.outbox import OutboxWorker
 from bot.flows.commands import ask_target
 from bot.flows.directory import MembershipRefresher
 from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import CommandInvoked, InboundEvent
-from bot.flows.outbound import Outgoing
+from bot.flows.outbound import Notice, OutboundMessage, Outgoing
+from bot.flows.overview import (
+    ConversationOverview,
+    PromptRef,
+    conversation_overview,
+    opening_prompt,
+)
+from bot.flows.queueing import enqueue
+from bot.flows.roles import Role, roles_of
 from bot.flows.sync import sync_playbook
 from bot.health import HealthProbe, register_health_routes
 from bot.intake.commands import CommandRunner
@@ -36,6 +45,7 @@ from bot.scheduling.scheduler import RoundScheduler
 from bot.startup import database_errors
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.references import References
 
 log = logging.getLogger(__name__)
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
@@ -103,15 +113,65 @@ class Runtime:
         )
         await refresher.refresh(conversation_key)
 
-    async def enqueue_replies(self, replies: list[Outgoing], prefix: str) -> None:
-        """Queue replies in the outbox (keys `prefix:0`, `prefix:1`...) and wake the worker.
+    # -- the adapters' port (`bot.adapters.base.Core`) -----------------------------------
 
-        Adapters whose platform wants replies through the Web API (Slack, Teams) use this
-        so replies share the outbox's ordering, pacing and rate-limit handling.
-        """
-        await asyncio.to_thread(self._write_outbox, replies, prefix)
+    @property
+    def cio_channel(self) -> str:
+        """Where digests are posted."""
+        return self.playbook.cio_channel
+
+    @property
+    def organisation(self) -> str:
+        """The organisation's name."""
+        return self.playbook.organisation
+
+    def now(self) -> datetime:
+        """The engine's clock."""
+        return self.engine.clock()
+
+    def roles(self, actor: str) -> set[Role]:
+        """The roles of an identity, from the playbook."""
+        return roles_of(self.playbook, actor)
+
+    async def open_prompts(self, actor: str) -> list[OutboundMessage]:
+        """What `mine` shows, without its effects."""
+        return await asyncio.to_thread(self.engine.open_prompts, actor)
+
+    async def overview(self) -> list[ConversationOverview]:
+        """Every conversation's state, for a dashboard."""
+        return await asyncio.to_thread(conversation_overview, self.db, self.engine.clock())
+
+    async def opening_prompt(self, actor: str, round_id: int) -> PromptRef | None:
+        """Where a round's opening prompt to `actor` was delivered."""
+        return await asyncio.to_thread(self._opening_prompt, actor, round_id)
+
+    def _opening_prompt(self, actor: str, round_id: int) -> PromptRef | None:
+        with self.db.transaction() as session:
+            return opening_prompt(session, actor, round_id)
+
+    def welcome_writer(
+        self, address: str, welcome: Notice, *, cause: str, personal: bool
+    ) -> Callable[[Any], None]:
+        """What an install writes in its own transaction (see `Engine.greet`)."""
+
+        def write(session: Any) -> None:
+            self.engine.greet(session, address, welcome, cause=cause, personal=personal)
+
+        return write
+
+    def outbox_changed(self) -> None:
+        """Wake the outbox worker (something was queued outside `handle`)."""
         if self.worker is not None:
             self.worker.notify()
+
+    async def queue(self, replies: list[Outgoing], prefix: str) -> None:
+        """Queue an adapter's own notices (keys `prefix:0`, `prefix:1`...) and wake the worker."""
+        await asyncio.to_thread(self._write_outbox, replies, prefix)
+        self.outbox_changed()
+
+    async def enqueue_replies(self, replies: list[Outgoing], prefix: str) -> None:
+        """Deprecated name of `queue` (kept for callers written before the port)."""
+        await self.queue(replies, prefix)
 
     def _write_outbox(self, replies: list[Outgoing], prefix: str) -> None:
         now = self.engine.clock()
@@ -175,11 +235,15 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
     if settings.slack_configured:
         from bot.adapters.slack.app import mount_slack
 
-        mount_slack(app, runtime)
+        slack, directory = mount_slack(app, runtime, settings, runtime.db.engine)
+        runtime.adapters[slack.platform] = slack
+        # Groups defined as Slack user groups or channels, `email:` members, time zones.
+        runtime.directories[slack.platform] = directory
     if settings.teams_configured:
         from bot.adapters.teams.app import mount_teams
 
-        mount_teams(app, runtime)
+        teams = mount_teams(app, runtime, settings, References(runtime.db))
+        runtime.adapters[teams.platform] = teams
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app

@@ -15,12 +15,17 @@ again, so the outbox is at least once there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from bot import messages
-from bot.flows.outbound import Notice, OutboundMessage
+from bot.flows.events import CommandInvoked, InboundEvent
+from bot.flows.outbound import Notice, OutboundMessage, Outgoing
+from bot.flows.overview import ConversationOverview, PromptRef
+from bot.flows.people import Directory, DirectoryError, Person
+from bot.flows.roles import Role
 
 # What a person sees when a click or submit could not be read (stale or forged payload).
 UNREADABLE_CLICK_NOTICE = Notice(level="error", lines=(messages.UNREADABLE_CLICK,))
@@ -84,74 +89,133 @@ class Adapter(Protocol):
         ...
 
 
-# -- Directories: who is in a platform's groups, and who they are --------------------------
+# Directories (who is in a platform's groups) are a port of the core's: re-exported here
+# for the adapters that provide one.
+__all__ = [
+    "UNREADABLE_CLICK_NOTICE",
+    "Adapter",
+    "Core",
+    "DeliveryResult",
+    "Directory",
+    "DirectoryError",
+    "Person",
+    "ReferenceBook",
+    "StoredReference",
+]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Person:
-    """Someone a chat directory knows, as the bot needs them.
+# -- The port: what an adapter may ask of the rest of the bot ----------------------------
 
-    Attributes:
-        identity: their engine identity and address (`slack:U0123ABCD`).
-        name: the name people know them by, if the directory has one.
-        timezone: their IANA time zone (`Europe/Berlin`), if the directory has one.
-        active: False for a deactivated (deleted) account: never prompted.
-        bot: True for a bot or app user: never prompted.
+
+class Core(Protocol):
+    """The rest of the bot, as an adapter sees it (implemented by `bot.app.Runtime`).
+
+    Why a port: an adapter translates between its platform and the engine and nothing
+    else; with this small interface it needs neither the process's wiring nor the
+    database, so a platform can be added, read and tested on its own (`tests/fakes`
+    implements it too). Every method that does I/O is async and runs the engine in a
+    worker thread; none raises for a user's mistake (those come back as notices).
     """
-
-    identity: str
-    name: str | None = None
-    timezone: str | None = None
-    active: bool = True
-    bot: bool = False
 
     @property
-    def promptable(self) -> bool:
-        """Whether this is an active human, the only kind of member a round asks."""
-        return self.active and not self.bot
-
-
-class DirectoryError(Exception):
-    """A directory could not answer now (outage, 429, missing scope, unknown source).
-
-    The caller keeps what it knew before: membership read earlier stays, so a round never
-    fails to open because a directory is down. The message says what went wrong, for the
-    log.
-    """
-
-
-class Directory(Protocol):
-    """A chat platform's people directory, as the membership refresh sees it (optional).
-
-    Why a port of its own, next to `Adapter`: the engine must know no platform, yet a
-    playbook group can be defined as a Slack user group or channel, and an `email:` member
-    must become the chat user who answers. The refresh (`bot.flows.directory`) asks these
-    three questions of whichever platform a source or address names, and stores the
-    answers; only the platform's adapter knows the API calls behind them, their pagination
-    and their rate limits. An adapter without a directory simply does not provide one.
-
-    Every method raises `DirectoryError` when the platform cannot answer now; "no such
-    person" is an answer (None), not an error.
-    """
-
-    platform: str
-
-    @property
-    def resolves_email(self) -> bool:
-        """Whether `find_email` can be asked (e.g. a workspace token is configured)."""
+    def cio_channel(self) -> str:
+        """Where digests are posted (the playbook's `cio_channel` address)."""
         ...
 
-    async def members(self, source: str) -> list[str]:
-        """The identities of everyone in a playbook source (`slack:usergroup:S…`).
+    @property
+    def organisation(self) -> str:
+        """The organisation's name, for welcomes and headers."""
+        ...
 
-        The list may include bots and deactivated accounts; `profile` tells them apart.
+    def now(self) -> datetime:
+        """The current time (the engine's clock)."""
+        ...
+
+    def roles(self, actor: str) -> set[Role]:
+        """The roles of an identity (to decide what to *show*; the engine decides what runs)."""
+        ...
+
+    async def handle(self, event: InboundEvent) -> list[Outgoing]:
+        """Run an event through the engine; its replies are already queued (except forms)."""
+        ...
+
+    async def store_command(self, event: CommandInvoked, *, dedup_key: str) -> bool:
+        """Store a command to carry out after the platform's ack; False for a replay."""
+        ...
+
+    async def queue(self, replies: list[Outgoing], prefix: str) -> None:
+        """Queue an adapter's own notices (an unreadable click) in the outbox."""
+        ...
+
+    async def open_prompts(self, actor: str) -> list[OutboundMessage]:
+        """What `mine` shows, without its effects (a dashboard's look)."""
+        ...
+
+    async def overview(self) -> list[ConversationOverview]:
+        """Every conversation's cadence, next round and progress (read-only)."""
+        ...
+
+    async def opening_prompt(self, actor: str, round_id: int) -> PromptRef | None:
+        """Where the round's opening prompt to `actor` was delivered, if it was."""
+        ...
+
+    def welcome_writer(
+        self, address: str, welcome: Notice, *, cause: str, personal: bool
+    ) -> Callable[[Any], None]:
+        """What to write, in the install's own transaction, when a chat installs the bot.
+
+        The welcome, then (in a person's own chat) what `mine` would show if a question is
+        open. Pass it to the reference store's `save`, which calls it only for a new
+        install, so a redelivered install activity welcomes nobody twice.
         """
         ...
 
-    async def find_email(self, email: str) -> Person | None:
-        """The person with this email address (without `email:`), or None if nobody has it."""
+    def outbox_changed(self) -> None:
+        """Something was queued outside `handle` (a welcome): deliver it now."""
         ...
 
-    async def profile(self, identity: str) -> Person | None:
-        """The person behind an identity of this platform, or None if there is no such user."""
+
+class StoredReference(Protocol):
+    """What the reference store knows of an address (see `ReferenceBook.lookup`)."""
+
+    @property
+    def reference(self) -> dict[str, Any] | None:
+        """The serialised reference; None if the bot never saw this address."""
+        ...
+
+    @property
+    def installed(self) -> bool:
+        """False once the bot was removed there or refused for good."""
+        ...
+
+    @property
+    def reason(self) -> str | None:
+        """Why it cannot be reached, when it cannot."""
+        ...
+
+    @property
+    def since(self) -> datetime | None:
+        """When that was last recorded."""
+        ...
+
+
+class ReferenceBook(Protocol):
+    """Stored references for proactive messages (`storage.references.References`)."""
+
+    def save(
+        self,
+        address: str,
+        kind: str,
+        reference: dict[str, Any],
+        on_install: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """Insert or refresh a reference; True for a new install."""
+        ...
+
+    def mark_unreachable(self, address: str, reason: str) -> None:
+        """Stop delivering to an address until the bot is added there again."""
+        ...
+
+    def lookup(self, address: str) -> StoredReference:
+        """What is stored for an address."""
         ...

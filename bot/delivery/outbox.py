@@ -66,18 +66,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.adapters.base import Adapter, DeliveryResult
-from bot.flows.outbound import OutboundMessage, dump_message, load_message
+from bot.flows.outbound import load_message
+from bot.flows.queueing import enqueue
 from bot.logs import DEFAULT_INTERVAL_SECONDS, Throttled
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.outbox import UNFINISHED, failures, pending_count
 
 logger = logging.getLogger(__name__)
+# Writing a row and listing failures are the engine's and storage's (re-exported here for
+# callers that deliver and queue alike); this module is the worker.
+__all__ = ["OutboxWorker", "backoff_seconds", "enqueue", "failures", "pending_count"]
 # One alias for "an older row to the same destination", built once: a fresh alias per
 # query would defeat SQLAlchemy's statement cache and cost more than the query itself.
 _OLDER = aliased(OutboxMessage)
@@ -86,100 +90,11 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
 MIN_RETRY_AFTER_SECONDS = 1.0  # a "Retry-After: 0" must not become a hot loop
 ERROR_MAX_CHARS = 300  # the width of `OutboxMessage.last_error`
-UNFINISHED = ("pending", "sending")
 DEFAULT_LEASE_SECONDS = 60.0
 # Writing a kept result again after the database failed: 0.25, 0.5, 1 ... s, at most 5 s,
 # so the result is written within seconds of the database coming back.
 RECORD_RETRY_BASE_SECONDS = 0.25
 RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another query
-
-
-def enqueue(
-    session: Session,
-    *,
-    key: str,
-    address: str,
-    message: OutboundMessage,
-    now: datetime,
-    round_id: int | None = None,
-) -> bool:
-    """Write a message to the outbox in the caller's transaction.
-
-    Args:
-        session: the caller's session; the row commits (or not) with the caller's work.
-        key: the idempotency key; a second enqueue with the same key changes nothing.
-        address: a ``platform:id`` address; the platform is the part before the first ``:``.
-        message: what to send.
-        now: the current time (the row is due at once).
-        round_id: the round the message belongs to, if any.
-
-    Returns:
-        Whether a row was inserted (False when the key was already there).
-
-    Raises:
-        ValueError: if the address has no ``platform:`` prefix.
-    """
-    platform, sep, rest = address.partition(":")
-    if not sep or not platform or not rest:
-        raise ValueError(f"not a platform:id address: {address!r}")
-    values: dict[str, Any] = {
-        "idempotency_key": key,
-        "platform": platform,
-        "destination": address,
-        "payload": dump_message(message),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "round_id": round_id,
-        "created_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(OutboxMessage).values(values)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(OutboxMessage).values(values)
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise ValueError(f"unsupported database dialect {dialect!r}")
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT run this way.
-    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
-        OutboxMessage.id
-    )
-    inserted = session.execute(stmt).first() is not None
-    if not inserted:
-        logger.debug("outbox key %s already enqueued", key)
-    return inserted
-
-
-def failures(session: Session, limit: int = 20) -> list[OutboxMessage]:
-    """The newest messages that failed for good (for the ``status`` command).
-
-    Args:
-        session: an open session.
-        limit: at most this many rows.
-
-    Returns:
-        Failed rows, newest message first.
-    """
-    stmt = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "failed")
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
-
-
-def pending_count(session: Session) -> int:
-    """How many messages are not delivered yet (``pending`` or being sent).
-
-    Args:
-        session: an open session.
-
-    Returns:
-        The number of unfinished rows.
-    """
-    stmt = select(func.count()).where(OutboxMessage.status.in_(UNFINISHED))
-    return int(session.scalar(stmt) or 0)
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:

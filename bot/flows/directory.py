@@ -48,7 +48,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.adapters.base import Directory, DirectoryError, Person
+from bot.flows.people import Directory, DirectoryError, Person
 from bot.playbook.model import Group as GroupSpec
 from bot.playbook.model import MemberSpec, Playbook
 from storage import models

@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.delivery.outbox import enqueue
 from bot.errors import UserError
 from bot.flows import commands, focus, participation, rounds
 from bot.flows.events import (
@@ -37,6 +36,7 @@ from bot.flows.events import (
     TextMessage,
 )
 from bot.flows.outbound import Notice, OutboundMessage, Outgoing, Prompt
+from bot.flows.queueing import enqueue
 from bot.flows.rounds import deadline_of
 from bot.flows.routing import reply_address
 from bot.flows.turn import EngineHooks, Turn
@@ -183,34 +183,35 @@ class Engine:
         with self.db.transaction() as session:
             return participation.mine(self._turn(session, self.clock()), actor, take_held=False)
 
-    def show_open_prompts(self, actor: str, cause: str) -> bool:
-        """Queue what `mine` shows, if the person has a question open (after a welcome).
+    def greet(
+        self, session: Session, address: str, welcome: Notice, *, cause: str, personal: bool
+    ) -> None:
+        """Queue a welcome, then (in a person's own chat) their open question, if any.
 
-        A chat app installed mid-round (Teams) had its opening prompt refused; this is the
-        moment the person is there to answer it. Nothing is queued when nothing is open.
+        Called inside the transaction that records a chat app's install (see
+        `storage.references.References.save`), so both commit together or neither does.
+        A chat installed mid-round (Teams) had its opening prompt refused; this is the
+        moment the person is there to answer it. Nothing follows the welcome when nothing
+        is open, so it is never followed by "you have no open questions".
 
         Args:
-            actor: the person's identity.
-            cause: a unique id for the occasion (the install activity), so a repeat of the
-                same occasion queues nothing more.
-
-        Returns:
-            Whether a prompt was queued.
+            session: the install's transaction.
+            address: the chat (a person, or a channel).
+            welcome: what to say.
+            cause: a unique id for the install (its activity id).
+            personal: whether the chat is one person's own.
         """
         now = self.clock()
-        event = CommandInvoked(actor=actor, text="mine", event_id=f"shown:{cause}")
-        try:
-            with self.db.transaction() as session:
-                turn = self._turn(session, now)
-                member = turn.member(actor)
-                if member is None or not focus.open_participations(session, member.id):
-                    return False
-                if not self._first_delivery(session, event, now):
-                    return False
-                self._deliver(turn, event, participation.mine(turn, actor, take_held=True))
-                return True
-        finally:
-            self.hooks.outbox_changed()
+        turn = self._turn(session, now)
+        enqueue(session, key=f"welcome:{cause}", address=address, message=welcome, now=now)
+        if not personal:
+            return
+        member = turn.member(address)
+        if member is None or not focus.open_participations(session, member.id):
+            return
+        event = CommandInvoked(actor=address, text="mine", event_id=f"shown:{cause}")
+        if self._first_delivery(session, event, now):
+            self._deliver(turn, event, participation.mine(turn, address, take_held=True))
 
     # ----------------------------------------------------------------- scheduler target
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.flows.cadence import parse_cadence
+from bot.flows.rounds import opening_key
 from storage import models
 from storage.db import Database
 
@@ -84,6 +85,55 @@ class ConversationOverview:
     open_round: OpenRoundProgress | None
     last_closed: ClosedRound | None
     delivery_failures: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptRef:
+    """Where a round's opening prompt to one person was delivered.
+
+    Attributes:
+        destination: the address it went to.
+        message_id: what the platform answered for it (Slack's `ts`, or `channel:ts`).
+        round_number: the round's number, for a note on the message.
+    """
+
+    destination: str
+    message_id: str
+    round_number: int
+
+
+def opening_prompt(session: Session, actor: str, round_id: int) -> PromptRef | None:
+    """The delivered opening prompt of `actor` in a round, if it was posted.
+
+    A platform that edits a prompt after the person has finished (Slack's "Done —
+    thanks") finds the message here, by the key the round gave it (`rounds.opening_key`).
+
+    Returns:
+        Where it is, or None (never sent, not yet delivered, or no such participant).
+    """
+    member_id = session.scalar(select(models.Member.id).where(models.Member.identity == actor))
+    if member_id is None:
+        return None
+    row = session.execute(
+        select(
+            models.OutboxMessage.destination,
+            models.OutboxMessage.platform_message_id,
+            models.Round.number,
+        )
+        .join(models.Round, models.OutboxMessage.round_id == models.Round.id)
+        .where(
+            models.OutboxMessage.idempotency_key == opening_key(round_id, member_id),
+            models.OutboxMessage.status == "sent",
+            models.OutboxMessage.platform_message_id.is_not(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    return PromptRef(
+        destination=str(row.destination),
+        message_id=str(row.platform_message_id),
+        round_number=int(row.number),
+    )
 
 
 def overview(session: Session, *, now: datetime) -> list[ConversationOverview]:
@@ -198,6 +248,8 @@ __all__ = [
     "ClosedRound",
     "ConversationOverview",
     "OpenRoundProgress",
+    "PromptRef",
     "conversation_overview",
+    "opening_prompt",
     "overview",
 ]

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from bot import messages
-from bot.delivery.outbox import failures
 from bot.flows import rounds
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
@@ -20,6 +19,7 @@ from bot.flows.outbound import DigestMessage, Notice, OutboundMessage
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
 from storage import models
+from storage.outbox import failures
 
 
 def status(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:

@@ -42,12 +42,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
-from bot.delivery.outbox import enqueue
 from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.outbound import DigestMessage, Notice, Prompt, QuestionView
+from bot.flows.queueing import enqueue
 from bot.playbook.durations import parse_duration
 from bot.playbook.model import Conversation as ConversationSpec
 from storage import models
@@ -243,6 +243,11 @@ def manual_slot(session: Session, conv: models.Conversation, now: datetime) -> d
     return latest + timedelta(microseconds=1)
 
 
+def opening_key(round_id: int, member_id: int) -> str:
+    """The outbox key of a member's opening prompt in a round (one per round and member)."""
+    return f"prompt:{round_id}:{member_id}"
+
+
 def _queue_opening(
     session: Session,
     round_: models.Round,
@@ -258,7 +263,7 @@ def _queue_opening(
         session,
         participant,
         prompt_for(round_, participant, opening=True, waiting_for=waiting),
-        key=f"prompt:{round_.id}:{member.id}",
+        key=opening_key(round_.id, member.id),
         address=member.identity,
         now=now,
     )

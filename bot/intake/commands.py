@@ -38,9 +38,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import messages
-from bot.delivery.outbox import enqueue
 from bot.flows.events import CommandInvoked, InboundEvent
 from bot.flows.outbound import Notice, Outgoing
+from bot.flows.queueing import enqueue
 from bot.logs import Throttled
 from storage.db import Database
 from storage.models import PendingCommand

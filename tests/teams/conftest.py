@@ -30,6 +30,7 @@ from bot.adapters.teams.app import MESSAGES_PATH, mount_teams
 from bot.app import RUNTIME, Runtime, build_app
 from bot.config import load_settings
 from storage import models
+from storage.references import References
 from tests.fakes.bot_connector import FakeBotConnector, Recorded
 from tests.fakes.engine import PLAYBOOK
 from tests.fakes.state import outbox_outcomes, stored_answers
@@ -308,9 +309,10 @@ def make_app(
         **settings,
     )
     app = build_app(loaded, migrate=False)
-    adapters = app[RUNTIME].adapters
-    if "teams" not in adapters:  # until bot.app mounts Teams itself
-        mount_teams(app, app[RUNTIME])
+    runtime = app[RUNTIME]
+    adapters = runtime.adapters
+    if "teams" not in adapters:  # settings without Teams: mount it as bot.app would
+        adapters["teams"] = mount_teams(app, runtime, runtime.settings, References(runtime.db))
     assert isinstance(adapters["teams"], TeamsAdapter)
     return app
 

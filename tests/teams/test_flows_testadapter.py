@@ -37,6 +37,7 @@ from bot.flows.engine import EngineHooks
 from bot.metrics import Metrics
 from storage import models
 from storage.db import Database
+from storage.references import References
 from tests.conftest import FakeClock
 from tests.fakes.engine import EngineHarness
 from tests.fakes.state import outbox_outcomes, stored_answers
@@ -114,7 +115,7 @@ class TeamsTestBot:
             engine=harness.engine,
             metrics=Metrics(),
         )
-        references = ReferenceStore(db)
+        references = ReferenceStore(References(db))
         self.bot = TeamsBot(self.runtime, references)
         self.adapter = TestAdapter(self.bot.on_turn)
         delivery = TeamsAdapter(cloud=self.adapter, app_id=None, references=references)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.adapters.teams.adapter import NOT_INSTALLED, ReferenceStore
 from storage.db import Database
+from storage.references import References
 
 PERSON = "teams:00000000-0000-0000-0000-000000000ann"
 
@@ -32,7 +33,7 @@ def reference(service_url: str = "https://smba.example.invalid/teams/") -> Conve
 
 
 def test_a_new_install_is_reported_once_and_refreshes_after(db: Database) -> None:
-    store = ReferenceStore(db)
+    store = ReferenceStore(References(db))
     assert store.lookup(PERSON).problem == NOT_INSTALLED
     assert store.save(PERSON, "personal", reference()) is True
     assert store.save(PERSON, "personal", reference("https://moved.example.invalid/")) is False
@@ -43,7 +44,7 @@ def test_a_new_install_is_reported_once_and_refreshes_after(db: Database) -> Non
 
 
 def test_an_unreachable_chat_says_why_until_it_is_saved_again(db: Database) -> None:
-    store = ReferenceStore(db)
+    store = ReferenceStore(References(db))
     store.save(PERSON, "personal", reference())
     store.mark_unreachable(PERSON, "ConversationBlockedByUser (HTTP 403)" + "!" * 400)
     found = store.lookup(PERSON)
@@ -59,7 +60,7 @@ def test_an_unreachable_chat_says_why_until_it_is_saved_again(db: Database) -> N
 
 
 def test_concurrent_install_activities_count_as_one_install(db: Database) -> None:
-    store = ReferenceStore(db)
+    store = ReferenceStore(References(db))
     start = threading.Barrier(2)
 
     def install() -> bool:
@@ -77,7 +78,7 @@ def test_concurrent_install_activities_count_as_one_install(db: Database) -> Non
 
 
 def test_what_commits_with_an_install_rolls_back_with_it(db: Database) -> None:
-    store = ReferenceStore(db)
+    store = ReferenceStore(References(db))
 
     def outbox_down(session: Session) -> None:
         raise RuntimeError("the welcome could not be queued")

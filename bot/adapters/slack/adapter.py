@@ -51,7 +51,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -63,8 +63,17 @@ from bot.adapters.slack.render import render_message
 from bot.flows.outbound import OutboundMessage
 from bot.logs import Throttled
 
-if TYPE_CHECKING:  # install.py imports this module
-    from bot.adapters.slack.install import WorkspaceTokens
+
+class WorkspaceTokens(Protocol):
+    """Bot tokens per workspace, for a multi-workspace install (`install.WorkspaceTokens`).
+
+    A protocol rather than an import: `install.py` builds on this module, not the reverse.
+    """
+
+    async def bot_token(self, team_id: str) -> str | None:
+        """The workspace's current bot token (refreshed if it rotates), or None."""
+        ...
+
 
 logger = logging.getLogger(__name__)
 

@@ -46,14 +46,15 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
 
-from bot.adapters.base import UNREADABLE_CLICK_NOTICE
+from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.slack.adapter import SlackAdapter, make_client, user_address
 from bot.adapters.slack.directory import SlackDirectory
 from bot.adapters.slack.finished import done_summaries, mark_prompts_done
@@ -78,6 +79,7 @@ from bot.adapters.slack.render import (
 )
 from bot.adapters.slack.requests import SlackRequestCheck
 from bot.adapters.slack.respond import respond_address
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.flows.events import (
     Action,
@@ -90,9 +92,6 @@ from bot.flows.events import (
 )
 from bot.flows.outbound import Form, Outgoing
 
-if TYPE_CHECKING:  # bot.app will import this module to mount Slack
-    from bot.app import Runtime
-
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -102,15 +101,15 @@ Ack = Callable[..., Awaitable[Any]]
 
 
 class SlackListeners:
-    """The Bolt listeners, bound to one runtime and one adapter.
+    """The Bolt listeners, bound to the core and one adapter.
 
     Args:
-        runtime: the running bot (engine, database, outbox worker).
+        core: the rest of the bot (`bot.adapters.base.Core`).
         adapter: the Slack adapter (its client and DM-channel cache are shared).
     """
 
-    def __init__(self, runtime: Runtime, adapter: SlackAdapter) -> None:
-        self.runtime = runtime
+    def __init__(self, core: Core, adapter: SlackAdapter) -> None:
+        self.core = core
         self.adapter = adapter
         self._tasks: set[asyncio.Task[None]] = set()
         self.home: HomeListeners | None = None
@@ -121,7 +120,7 @@ class SlackListeners:
         """Attach every listener to a Bolt app."""
         bolt.command(COMMAND)(self.on_command)
         bolt.event("message")(self.on_message)
-        self.home = register_home(bolt, self.runtime, self.adapter)  # App Home: home.py
+        self.home = register_home(bolt, self.core, self.adapter)  # App Home: home.py
         bolt.action(ACTION_ID_PATTERN)(self.on_action)
         bolt.view(FORM_CALLBACK_ID)(self.on_form)
 
@@ -147,7 +146,7 @@ class SlackListeners:
         and runs nothing. If it cannot be stored, Slack gets a 500 and tells the person.
         """
         event = self._command_event(body)
-        stored = await self.runtime.store_command(event, dedup_key=_request_key(body))
+        stored = await self.core.store_command(event, dedup_key=_request_key(body))
         if not stored:
             logger.info(
                 "slack: a replayed /strategy request from %s was not run again", event.actor
@@ -176,7 +175,7 @@ class SlackListeners:
             text=typed_text(text),
             event_id=str(event_id) if event_id else None,
         )
-        replies = await self.runtime.handle(inbound)  # raises -> 500 -> Slack redelivers
+        replies = await self.core.handle(inbound)  # raises -> 500 -> Slack redelivers
         self._after_answers(replies, inbound)
         await ack()
 
@@ -215,7 +214,7 @@ class SlackListeners:
             await ack()
             await self._enqueue([_unreadable(actor)], None)
             return
-        replies = await self.runtime.handle(inbound)
+        replies = await self.core.handle(inbound)
         forms = [r.message for r in replies if isinstance(r.message, Form)]
         self._after_answers(replies, inbound)
         await ack()
@@ -237,7 +236,7 @@ class SlackListeners:
             await self._enqueue([_unreadable(actor)], None)
             return
         inbound = FormSubmitted(actor=actor, round_id=round_id, values=values)
-        replies = await self.runtime.handle(inbound)
+        replies = await self.core.handle(inbound)
         first = replies[0].message if replies else None
         if isinstance(first, Form) and first.errors:
             await ack(response_action="errors", errors=render_form_errors(first))
@@ -278,7 +277,7 @@ class SlackListeners:
     def _after_answers(self, replies: list[Outgoing], cause: InboundEvent) -> None:
         """The engine queued its replies; turn a finished round's prompt into "Done"."""
         if done_summaries(replies):
-            work = mark_prompts_done(self.runtime, self.adapter, cause.actor, replies)
+            work = mark_prompts_done(self.core, self.adapter, cause.actor, replies)
             self._spawn(work, name="slack-prompt-done")
 
     async def _enqueue(self, replies: list[Outgoing], cause: InboundEvent | None) -> None:
@@ -287,7 +286,7 @@ class SlackListeners:
             return
         prefix = f"slack-reply:{cause.event_id}" if cause and cause.event_id else None
         prefix = prefix or f"slack-reply:{uuid.uuid4().hex}"
-        await self.runtime.enqueue_replies(replies, prefix)
+        await self.core.queue(replies, prefix)
 
 
 def _request_key(body: dict[str, Any]) -> str:
@@ -311,34 +310,38 @@ def _unreadable(actor: str) -> Outgoing:
     return Outgoing(address=actor, message=UNREADABLE_CLICK_NOTICE)
 
 
-def build_bolt_app(runtime: Runtime, adapter: SlackAdapter) -> tuple[AsyncApp, SlackListeners]:
+def build_bolt_app(
+    core: Core, adapter: SlackAdapter, settings: Settings, sql_engine: Engine
+) -> tuple[AsyncApp, SlackListeners]:
     """The Bolt app with our listeners, verifying every request with the signing secret.
 
     Raises:
         ConfigError: SLACK_SIGNING_SECRET is not set.
     """
-    secret = runtime.settings.slack_signing_secret
-    if not secret and not runtime.settings.slack_app_token:
+    secret = settings.slack_signing_secret
+    if not secret and not settings.slack_app_token:
         raise ConfigError("SLACK_SIGNING_SECRET is required to serve Slack (see README)")
     bolt = AsyncApp(
-        **bolt_auth_options(runtime.settings, adapter, runtime.db.engine),
+        **bolt_auth_options(settings, adapter, sql_engine),
         signing_secret=secret or "",  # Socket Mode only: no HTTP route is mounted
         process_before_response=True,
         logger=logging.getLogger("bot.adapters.slack.bolt"),
     )
-    listeners = SlackListeners(runtime, adapter)
+    listeners = SlackListeners(core, adapter)
     listeners.register(bolt)
     return bolt, listeners
 
 
-def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
+def mount_slack(
+    app: web.Application, core: Core, settings: Settings, sql_engine: Engine
+) -> tuple[SlackAdapter, SlackDirectory]:
     """Serve Slack on `POST /slack/events` and register the adapter for delivery.
 
     Call it after `build_app` and before the application starts (the outbox worker takes
     its adapters at start-up). Slash commands, events and interactivity all use the one
     URL (set it as Request URL in each of the app manifest's three places).
 
-    It also registers the Slack directory (`directory.py`), which the runtime asks who is
+    It also builds the Slack directory (`directory.py`), which the runtime asks who is
     in a Slack-sourced group right before a round opens. With SLACK_CLIENT_ID/SECRET it
     also serves the OAuth install (`GET /slack/install`,
     `GET /slack/oauth_redirect`) and sends with each workspace's token; with
@@ -347,31 +350,29 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
 
     Args:
         app: the aiohttp application (`bot.app.build_app`).
-        runtime: its runtime (`app[RUNTIME]`); the adapter goes in `runtime.adapters`.
+        core: the rest of the bot, as adapters see it.
+        settings: the bot's settings (the SLACK_* ones are read).
+        sql_engine: the database engine slack_sdk's installation and OAuth state stores
+            use (multi-workspace install); the adapter runs no queries of its own.
 
     Returns:
-        The Slack adapter.
+        The Slack adapter (for the outbox) and its directory (for Slack-sourced groups);
+        the caller registers them.
 
     Raises:
         ConfigError: neither SLACK_BOT_TOKEN nor OAuth is configured, or neither
             SLACK_SIGNING_SECRET nor SLACK_APP_TOKEN is set.
     """
-    settings = runtime.settings
     if not (settings.slack_bot_token or settings.slack_oauth):
         raise ConfigError(
             "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "(multi-workspace install) are required to serve Slack (see README)"
         )
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
-    workspaces = (
-        build_workspace_tokens(settings, runtime.db.engine) if settings.slack_oauth else None
-    )
+    workspaces = build_workspace_tokens(settings, sql_engine) if settings.slack_oauth else None
     adapter = SlackAdapter(client=client, workspaces=workspaces)
-    bolt, listeners = build_bolt_app(runtime, adapter)
+    bolt, listeners = build_bolt_app(core, adapter, settings, sql_engine)
     register_install_listeners(bolt, adapter)
-    runtime.adapters[adapter.platform] = adapter
-    # Groups defined as Slack user groups or channels, `email:` members, time zones.
-    runtime.directories[adapter.platform] = SlackDirectory(adapter)
 
     async def finish_background_work(_: web.Application) -> None:
         await listeners.drain()
@@ -384,7 +385,7 @@ def mount_slack(app: web.Application, runtime: Runtime) -> SlackAdapter:
     app.on_shutdown.append(finish_background_work)
     if settings.slack_app_token:
         mount_socket_mode(app, bolt, settings.slack_app_token)
-    return adapter
+    return adapter, SlackDirectory(adapter)
 
 
 def _events_handler(

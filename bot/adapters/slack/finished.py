@@ -6,10 +6,10 @@ round of clicks. Once the engine says a participant is done (a `Summary` with `d
 edit that first message with `chat.update` into a short read-only summary, with no
 buttons. The full summary, with its "Edit" buttons, is still posted below as before.
 
-Where the message is: the opening prompt went out through the outbox under the key
-`prompt:{round_id}:{member_id}` (`bot.flows.rounds.open_round`), and the Slack adapter
-recorded what `chat.postMessage` returned as the row's `platform_message_id`: the ts,
-or `channel:ts` when an adapter stores both. A bare ts is resolved against the person's
+Where the message is: the core knows (`Core.opening_prompt`: the round's opening prompt
+was delivered through the outbox, and the Slack adapter recorded what `chat.postMessage`
+returned as its platform message id: the ts, or `channel:ts` when an adapter stores
+both). A bare ts is resolved against the person's
 DM channel (`SlackAdapter.channel_for` in its workspace: cached, else
 `conversations.open`, which returns the same DM every time).
 
@@ -19,23 +19,15 @@ after the replies are written), so a failed update is logged and never fails any
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
-
+from bot.adapters.base import Core
 from bot.adapters.slack.adapter import SlackAdapter, split_address
 from bot.adapters.slack.mrkdwn import fit
 from bot.adapters.slack.render import render_message
 from bot.flows.outbound import Outgoing, Summary
-from storage import models
-from storage.db import Database
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -45,55 +37,9 @@ DONE_NOTE = "Your answers are saved. Say `review` to change one until the round 
 DONE_CLOSED_NOTE = "Your answers are saved, and the round has now closed."
 
 
-@dataclass(frozen=True)
-class PromptRef:
-    """Where a round's opening prompt was posted."""
-
-    destination: str  # the `slack:U…` (or `slack:T…/U…`) address it went to
-    message_id: str  # the outbox row's platform_message_id (`ts` or `channel:ts`)
-    round_number: int
-
-
 def done_summaries(replies: Sequence[Outgoing]) -> list[Summary]:
     """The `Summary` replies that say a participant has finished their round."""
     return [r.message for r in replies if isinstance(r.message, Summary) and r.message.done]
-
-
-def find_opening_prompt(db: Database, actor: str, round_id: int) -> PromptRef | None:
-    """The delivered opening prompt of `actor` in a round, if it was posted.
-
-    Args:
-        db: the bot's database.
-        actor: the participant's identity (`slack:U…`).
-        round_id: the round.
-
-    Returns:
-        Where it is, or None (never sent, not yet delivered, or no such participant).
-    """
-    with db.transaction() as session:
-        member_id = session.scalar(select(models.Member.id).where(models.Member.identity == actor))
-        if member_id is None:
-            return None
-        row = session.execute(
-            select(
-                models.OutboxMessage.destination,
-                models.OutboxMessage.platform_message_id,
-                models.Round.number,
-            )
-            .join(models.Round, models.OutboxMessage.round_id == models.Round.id)
-            .where(
-                models.OutboxMessage.idempotency_key == f"prompt:{round_id}:{member_id}",
-                models.OutboxMessage.status == "sent",
-                models.OutboxMessage.platform_message_id.is_not(None),
-            )
-        ).first()
-    if row is None:
-        return None
-    return PromptRef(
-        destination=str(row.destination),
-        message_id=str(row.platform_message_id),
-        round_number=int(row.number),
-    )
 
 
 def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
@@ -135,19 +81,19 @@ def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
 
 
 async def mark_prompts_done(
-    runtime: Runtime, adapter: SlackAdapter, actor: str, replies: Sequence[Outgoing]
+    core: Core, adapter: SlackAdapter, actor: str, replies: Sequence[Outgoing]
 ) -> None:
     """Update the opening prompt of every round that `replies` say `actor` finished.
 
     Args:
-        runtime: the running bot (its database).
+        core: the rest of the bot (where was the opening prompt delivered?).
         adapter: the Slack adapter (client and DM channels).
         actor: who answered (`slack:U…`).
         replies: what the engine returned for the answer.
     """
     for summary in done_summaries(replies):
         try:
-            ref = await asyncio.to_thread(find_opening_prompt, runtime.db, actor, summary.round_id)
+            ref = await core.opening_prompt(actor, summary.round_id)
             if ref is None:
                 logger.info(
                     "slack: no delivered opening prompt of %s in round %s to mark done",
@@ -170,4 +116,4 @@ async def mark_prompts_done(
             )
 
 
-__all__ = ["PromptRef", "done_summaries", "find_opening_prompt", "mark_prompts_done", "render_done"]
+__all__ = ["done_summaries", "mark_prompts_done", "render_done"]

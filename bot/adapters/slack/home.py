@@ -34,13 +34,13 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot import messages
-from bot.adapters.base import UNREADABLE_CLICK_NOTICE
+from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.slack.adapter import SlackAdapter, user_address
 from bot.adapters.slack.mrkdwn import escape, fit, plain
 from bot.adapters.slack.render import render_message
@@ -48,10 +48,7 @@ from bot.flows.cadence import ACCEPTED_FORMS, MAX_LENGTH, parse_cadence
 from bot.flows.commands import Role
 from bot.flows.events import CommandInvoked
 from bot.flows.outbound import Form, Notice, OutboundMessage, Outgoing, Prompt
-from bot.flows.overview import ConversationOverview, conversation_overview
-
-if TYPE_CHECKING:  # bot.app imports the Slack app, which imports this module
-    from bot.app import Runtime
+from bot.flows.overview import ConversationOverview
 
 logger = logging.getLogger(__name__)
 
@@ -294,15 +291,15 @@ def read_cadence_submission(view: dict[str, Any]) -> tuple[str, str]:
 
 
 class HomeListeners:
-    """App Home listeners, bound to one runtime and one adapter.
+    """App Home listeners, bound to the core and one adapter.
 
     Args:
-        runtime: the running bot (engine, database, outbox worker).
+        core: the rest of the bot (`bot.adapters.base.Core`).
         adapter: the Slack adapter (its client is shared with Bolt).
     """
 
-    def __init__(self, runtime: Runtime, adapter: SlackAdapter) -> None:
-        self.runtime = runtime
+    def __init__(self, core: Core, adapter: SlackAdapter) -> None:
+        self.core = core
         self.adapter = adapter
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -326,11 +323,11 @@ class HomeListeners:
 
     def is_admin(self, actor: str) -> bool:
         """Whether the playbook names this identity as an admin."""
-        return actor in self.runtime.playbook.roles.admins
+        return Role.ADMIN in self.core.roles(actor)
 
     def is_reader(self, actor: str) -> bool:
         """Whether this identity may read digests (the CIO or an admin)."""
-        return actor in self.runtime.playbook.roles.cio or self.is_admin(actor)
+        return Role.READER in self.core.roles(actor)
 
     # -- listeners ------------------------------------------------------------------------
 
@@ -361,7 +358,7 @@ class HomeListeners:
             await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
             return
         # The engine queues its reply to the person's DM with the command (it is theirs).
-        await self.runtime.handle(CommandInvoked(actor=actor, text=template.format(key=key)))
+        await self.core.handle(CommandInvoked(actor=actor, text=template.format(key=key)))
         await ack()
         self._spawn(self.publish(user), name="slack-home")
 
@@ -389,9 +386,7 @@ class HomeListeners:
                 response_action="errors", errors={CADENCE_BLOCK_ID: plain(str(exc), ERROR_CHARS)}
             )
             return
-        replies = await self.runtime.handle(
-            CommandInvoked(actor=actor, text=f"schedule {key} {text}")
-        )
+        replies = await self.core.handle(CommandInvoked(actor=actor, text=f"schedule {key} {text}"))
         error = next(
             (
                 r.message
@@ -416,14 +411,8 @@ class HomeListeners:
         actor = user_address(user)
         try:
             admin, reader = self.is_admin(actor), self.is_reader(actor)
-            conversations = (
-                await asyncio.to_thread(
-                    conversation_overview, self.runtime.db, self.runtime.engine.clock()
-                )
-                if admin
-                else []
-            )
-            mine = await asyncio.to_thread(self.runtime.engine.open_prompts, actor)
+            conversations = await self.core.overview() if admin else []
+            mine = await self.core.open_prompts(actor)
             view = build_home_view(
                 admin=admin, reader=reader, conversations=conversations, mine=mine
             )
@@ -435,9 +424,7 @@ class HomeListeners:
         if not self.is_admin(actor):
             await self._reply(actor, [Notice(level="error", lines=(NO_PERMISSION_CADENCE,))])
             return
-        conversations = await asyncio.to_thread(
-            conversation_overview, self.runtime.db, self.runtime.engine.clock()
-        )
+        conversations = await self.core.overview()
         item = next((c for c in conversations if c.key == key), None)
         if item is None or not trigger_id:
             logger.warning("slack: cannot open the cadence modal of %r for %s", key[:40], actor)
@@ -457,7 +444,7 @@ class HomeListeners:
             return
         prefix = f"slack-home:{uuid.uuid4().hex}"
         outgoing = [Outgoing(address=actor, message=m) for m in replies]
-        await self.runtime.enqueue_replies(outgoing, prefix)
+        await self.core.queue(outgoing, prefix)
 
 
 def _user_id(body: dict[str, Any]) -> str | None:
@@ -466,18 +453,18 @@ def _user_id(body: dict[str, Any]) -> str | None:
     return ident if isinstance(ident, str) and ident else None
 
 
-def register_home(bolt_app: AsyncApp, runtime: Runtime, adapter: SlackAdapter) -> HomeListeners:
+def register_home(bolt_app: AsyncApp, core: Core, adapter: SlackAdapter) -> HomeListeners:
     """Attach the App Home (tab, admin buttons, cadence modal) to a Bolt app.
 
     Args:
         bolt_app: the Bolt app serving Slack.
-        runtime: the running bot.
+        core: the rest of the bot.
         adapter: the Slack adapter whose client publishes views.
 
     Returns:
         The listeners (`drain()` them at shut-down to finish pending Home publishing).
     """
-    listeners = HomeListeners(runtime, adapter)
+    listeners = HomeListeners(core, adapter)
     listeners.register(bolt_app)
     return listeners
 

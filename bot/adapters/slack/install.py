@@ -332,12 +332,23 @@ def bolt_auth_options(settings: Settings, adapter: SlackAdapter, engine: Engine)
     client (Bolt puts the workspace's token on each request's client) and the OAuth
     settings.
     """
-    if adapter.workspaces is None:
+    tokens = workspace_tokens(adapter)
+    if tokens is None:
         return {"client": adapter.default_client}
     return {
         "client": make_client(token=None, base_url=settings.slack_api_url),
-        "oauth_settings": build_oauth_settings(settings, adapter.workspaces, engine),
+        "oauth_settings": build_oauth_settings(settings, tokens, engine),
     }
+
+
+def workspace_tokens(adapter: SlackAdapter) -> WorkspaceTokens | None:
+    """The adapter's per-workspace tokens, if it has them (a multi-workspace install).
+
+    The adapter sees them through a protocol (it must not import this module); here, where
+    they were built, they are the concrete store with its installations.
+    """
+    tokens = adapter.workspaces
+    return tokens if isinstance(tokens, WorkspaceTokens) else None
 
 
 def register_install_listeners(bolt: AsyncApp, adapter: SlackAdapter) -> None:
@@ -347,7 +358,7 @@ def register_install_listeners(bolt: AsyncApp, adapter: SlackAdapter) -> None:
     client for the listeners (see `bind_request`), so identities become `slack:T…/U…` and
     `views.open`/`views.publish` use that workspace's token.
     """
-    tokens = adapter.workspaces
+    tokens = workspace_tokens(adapter)
 
     async def on_app_uninstalled(
         ack: Callable[..., Awaitable[Any]], context: AsyncBoltContext
@@ -392,10 +403,9 @@ async def forget_workspace(
     Runs before the event is acknowledged, so a crash means Slack redelivers it.
     """
     logger.warning("slack: %s in workspace %s; no more messages go there", why, team_id)
-    if adapter.workspaces is not None:
-        await adapter.workspaces.store.async_delete_all(
-            enterprise_id=enterprise_id, team_id=team_id
-        )
+    tokens = workspace_tokens(adapter)
+    if tokens is not None:
+        await tokens.store.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
     else:
         adapter.mark_uninstalled()
 

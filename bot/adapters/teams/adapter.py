@@ -39,8 +39,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 from botbuilder.core import TurnContext
@@ -52,16 +52,11 @@ from botbuilder.schema import (
     ConversationReference,
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.adapters.base import DeliveryResult
+from bot.adapters.base import DeliveryResult, ReferenceBook
 from bot.adapters.teams.cards import attachment, render_activity_attachments
 from bot.flows.outbound import OutboundMessage
-from storage.db import Database
-from storage.models import TeamsReference, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +71,6 @@ PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413})
 # removed, deleted), so every later message to it would fail the same way. 401 is not one:
 # it is our credentials, the same for every conversation.
 GONE_STATUSES = frozenset({403, 404})
-_REASON_CHARS = 150  # of the connector's reason kept in `unreachable_reason`
 
 
 def person_address(account: ChannelAccount | None) -> str | None:
@@ -119,83 +113,41 @@ class Lookup:
 
 
 class ReferenceStore:
-    """Stored conversation references (synchronous: call through `asyncio.to_thread`).
+    """Teams' conversation references, over the bot's store of them.
+
+    The rows are kept by the core's reference store (given by the wiring, typed here by
+    `bot.adapters.base.ReferenceBook`); this turns botbuilder's `ConversationReference`
+    into JSON and back, and words why an address cannot be reached. Synchronous: call
+    through `asyncio.to_thread`.
 
     Args:
-        db: the bot's database.
+        book: where the references are stored.
     """
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, book: ReferenceBook) -> None:
+        self.book = book
 
     def save(
         self,
         address: str,
         kind: str,
         reference: ConversationReference,
-        on_install: Callable[[Session], None] | None = None,
+        on_install: Callable[[Any], None] | None = None,
     ) -> bool:
         """Insert or refresh the reference of an address and mark it usable.
-
-        Teams sends both `installationUpdate` and `conversationUpdate` for one install, and
-        redelivers either; only the change from "not reachable" to "reachable" says the bot
-        was just (re)installed. That change is one conditional UPDATE (or the INSERT that
-        wins the unique address), so concurrent deliveries see it once.
 
         Args:
             address: the engine address (`teams:…`).
             kind: `personal`, `channel` or `groupChat`.
             reference: the reference seen on the latest activity.
-            on_install: called with the session when this is a new install, to write what
-                must commit with it (the welcome's outbox rows): if either fails, neither
-                is stored, and Teams' redelivery finds a new install again.
+            on_install: what must commit with a new install (the welcome), from the core.
 
         Returns:
             True when the address was unknown or unreachable before (a new install).
         """
         data: dict[str, Any] = reference.serialize()
         data.pop("activityId", None)  # proactive messages start new messages, not replies
-        now = utcnow()
-        usable = {
-            "kind": kind,
-            "reference": data,
-            "installed": True,
-            "unreachable_reason": None,
-            "updated_at": now,
-        }
-        with self.db.transaction() as session:
-            revived = session.execute(
-                update(TeamsReference)
-                .where(TeamsReference.address == address, TeamsReference.installed.is_(False))
-                .values(**usable)
-                .execution_options(synchronize_session=False)
-            )
-            fresh = cast(CursorResult[Any], revived).rowcount == 1
-            known = (
-                fresh
-                or session.scalar(
-                    select(TeamsReference.id).where(TeamsReference.address == address)
-                )
-                is not None
-            )
-            if not known:
-                try:
-                    with session.begin_nested():
-                        session.add(TeamsReference(address=address, **usable))
-                    fresh = True
-                except IntegrityError:  # a concurrent delivery inserted it first
-                    fresh = False
-            if fresh:
-                if on_install is not None:
-                    on_install(session)
-                return True
-            session.execute(
-                update(TeamsReference)
-                .where(TeamsReference.address == address)
-                .values(kind=kind, reference=data, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            return False
+        return self.book.save(address, kind, data, on_install)
 
     def uninstall(self, address: str) -> None:
         """Mark an address as no longer reachable (the bot was removed)."""
@@ -208,17 +160,7 @@ class ReferenceStore:
             address: the engine address.
             reason: why (the connector's error code and status, or the removal).
         """
-        with self.db.transaction() as session:
-            session.execute(
-                update(TeamsReference)
-                .where(TeamsReference.address == address)
-                .values(
-                    installed=False,
-                    unreachable_reason=reason[:_REASON_CHARS],
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            )
+        self.book.mark_unreachable(address, reason)
 
     def lookup(self, address: str) -> Lookup:
         """The reference to post to `address`, or why there is none.
@@ -227,15 +169,15 @@ class ReferenceStore:
             The reference, or the problem as admins read it in `status`: `NOT_INSTALLED`
             when the bot never saw that conversation, else `messages.chat_unreachable`.
         """
-        with self.db.transaction() as session:
-            row = session.scalar(select(TeamsReference).where(TeamsReference.address == address))
-            if row is None:
-                return Lookup(problem=NOT_INSTALLED)
-            if not row.installed:
-                cause = row.unreachable_reason or messages.REMOVED_IN_TEAMS
-                return Lookup(problem=messages.chat_unreachable(cause, row.updated_at))
-            reference: ConversationReference = ConversationReference.deserialize(row.reference)
-            return Lookup(reference=reference)
+        found = self.book.lookup(address)
+        if found.reference is None:
+            return Lookup(problem=NOT_INSTALLED)
+        if not found.installed:
+            cause = found.reason or messages.REMOVED_IN_TEAMS
+            since = found.since or datetime.now(UTC)
+            return Lookup(problem=messages.chat_unreachable(cause, since))
+        reference: ConversationReference = ConversationReference.deserialize(found.reference)
+        return Lookup(reference=reference)
 
 
 def _status_and_code(exc: HttpOperationError) -> tuple[int, str]:
@@ -390,7 +332,7 @@ class TeamsAdapter:
             if gone(exc):
                 cause = result.error or "refused"
                 await asyncio.to_thread(self.references.mark_unreachable, address, cause)
-                result = DeliveryResult.failed(messages.chat_unreachable(cause, utcnow()))
+                result = DeliveryResult.failed(messages.chat_unreachable(cause, datetime.now(UTC)))
             logger.info("teams: delivery to %s %s (%s)", address, result.status, result.error)
             return result
         return DeliveryResult.sent(progress.first_id)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import serializer_helper
@@ -39,13 +39,11 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.adapters.base import Core, ReferenceBook
 from bot.adapters.teams.adapter import ReferenceStore, TeamsAdapter
 from bot.adapters.teams.bot import TeamsBot
 from bot.config import Settings
 from bot.errors import ConfigError
-
-if TYPE_CHECKING:  # bot.app will import this module to mount Teams
-    from bot.app import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +174,9 @@ def make_handler(
     return messages
 
 
-def mount_teams(app: web.Application, runtime: Runtime) -> TeamsAdapter:
+def mount_teams(
+    app: web.Application, core: Core, settings: Settings, book: ReferenceBook
+) -> TeamsAdapter:
     """Serve Teams on `POST /api/messages` and register the adapter for delivery.
 
     Call it after `build_app` and before the application starts (the outbox worker takes
@@ -185,20 +185,21 @@ def mount_teams(app: web.Application, runtime: Runtime) -> TeamsAdapter:
 
     Args:
         app: the aiohttp application (`bot.app.build_app`).
-        runtime: its runtime (`app[RUNTIME]`); the adapter goes in `runtime.adapters`.
+        core: the rest of the bot, as adapters see it.
+        settings: the bot's settings (the MICROSOFT_APP_* ones are read).
+        book: where conversation references are stored.
 
     Returns:
-        The Teams adapter.
+        The Teams adapter (for the outbox); the caller registers it.
 
     Raises:
         ConfigError: the MICROSOFT_APP_* settings are inconsistent.
     """
-    config = BotFrameworkConfig(runtime.settings)
+    config = BotFrameworkConfig(settings)
     cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
-    references = ReferenceStore(runtime.db)
+    references = ReferenceStore(book)
     adapter = TeamsAdapter(cloud=cloud, app_id=config.APP_ID, references=references)
-    bot = TeamsBot(runtime, references)
-    runtime.adapters[adapter.platform] = adapter
+    bot = TeamsBot(core, references)
     app.router.add_post(MESSAGES_PATH, make_handler(cloud, bot))
     if config.APP_ID is None:
         logger.warning(

@@ -54,14 +54,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
-from sqlalchemy.orm import Session
 
 from bot import messages
-from bot.adapters.base import UNREADABLE_CLICK_NOTICE
+from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.teams.adapter import (
     ReferenceStore,
     card_activity,
@@ -69,7 +68,6 @@ from bot.adapters.teams.adapter import (
     person_address,
 )
 from bot.adapters.teams.cards import CardAnswer, parse_submit, render_readonly_summary
-from bot.delivery.outbox import enqueue
 from bot.flows.events import (
     Action,
     ActionPressed,
@@ -80,9 +78,6 @@ from bot.flows.events import (
     TextMessage,
 )
 from bot.flows.outbound import Form, Notice, Outgoing, Summary
-
-if TYPE_CHECKING:  # bot.app imports the adapters
-    from bot.app import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +100,12 @@ class TeamsBot:
     """The bot behind `/api/messages`.
 
     Args:
-        runtime: the running bot (engine, database, outbox worker).
+        core: the rest of the bot (`bot.adapters.base.Core`).
         references: where conversation references are stored.
     """
 
-    def __init__(self, runtime: Runtime, references: ReferenceStore) -> None:
-        self.runtime = runtime
+    def __init__(self, core: Core, references: ReferenceStore) -> None:
+        self.core = core
         self.references = references
         self._routes: dict[str, Callable[[TurnContext], Awaitable[None]]] = {
             ActivityTypes.message: self.on_message,
@@ -153,35 +148,29 @@ class TeamsBot:
         address = self._address_of(activity)
         if address is None:
             return
-        welcome = self._welcome(activity, address)
-        prefix = f"teams-welcome:{activity.id or uuid.uuid4().hex}"
-        now = self.runtime.engine.clock()
-
-        def queue_welcome(session: Session) -> None:  # commits with the reference, or neither
-            for index, reply in enumerate(welcome):
-                key = f"{prefix}:{index}"
-                enqueue(session, key=key, address=reply.address, message=reply.message, now=now)
-
+        personal = self._is_personal(activity)
+        # The welcome, and in a person's own chat their open question if any (the core
+        # decides what is open): written in the install's transaction, so both or neither.
+        queue_welcome = self.core.welcome_writer(
+            address,
+            self._welcome(activity, address),
+            cause=f"teams:{activity.id or uuid.uuid4().hex}",
+            personal=personal,
+        )
         _, fresh = await self._remember(context, on_install=queue_welcome)
         logger.info("teams: installed for %s%s", address, "" if fresh else " (already known)")
-        if fresh and self._is_personal(activity):
-            # The engine decides what is open and queues it after the welcome; nothing is
-            # sent when nothing is open, so a welcome is never followed by "no questions".
-            await asyncio.to_thread(self.runtime.engine.show_open_prompts, address, prefix)
-        if fresh and self.runtime.worker is not None:
-            self.runtime.worker.notify()
+        if fresh:
+            self.core.outbox_changed()
 
-    def _welcome(self, activity: Activity, address: str) -> list[Outgoing]:
+    def _welcome(self, activity: Activity, address: str) -> Notice:
         """What to say in a chat the bot was just added to (see the module docstring)."""
-        organisation = self.runtime.playbook.organisation
+        organisation = self.core.organisation
         if not self._is_personal(activity):
-            here = address == self.runtime.playbook.cio_channel
+            here = address == self.core.cio_channel
             lines = messages.welcome_channel(organisation, cio_channel=here)
         else:
             lines = messages.welcome_personal(organisation)
-        return [
-            Outgoing(address=address, message=Notice(title=messages.WELCOME_TITLE, lines=lines))
-        ]
+        return Notice(title=messages.WELCOME_TITLE, lines=lines)
 
     @staticmethod
     def _is_personal(activity: Activity) -> bool:
@@ -195,7 +184,7 @@ class TeamsBot:
             logger.info("teams: removed for %s", address)
 
     async def _remember(
-        self, context: TurnContext, on_install: Callable[[Session], None] | None = None
+        self, context: TurnContext, on_install: Callable[[Any], None] | None = None
     ) -> tuple[str | None, bool]:
         """Store (or refresh) the reference of the conversation an activity came from.
 
@@ -258,7 +247,7 @@ class TeamsBot:
                 actor_name=activity.from_property.name,
                 place=channel_address(str(activity.conversation.id)),
             )
-        replies = await self.runtime.handle(event)  # the engine queues where each reply goes
+        replies = await self.core.handle(event)  # the engine queues where each reply goes
         await self._post_forms(replies, event)
 
     async def on_invoke(self, context: TurnContext) -> None:
@@ -329,7 +318,7 @@ class TeamsBot:
             unreadable = UNREADABLE_CLICK_NOTICE
             await self._enqueue([Outgoing(address=actor, message=unreadable)], None)
             return SubmitResult(error=messages.UNREADABLE_CLICK)
-        replies = await self.runtime.handle(event)
+        replies = await self.core.handle(event)
         await self._post_forms(replies, event)
         summary = None
         if action in ("form", "answer"):
@@ -369,4 +358,4 @@ class TeamsBot:
             return
         prefix = f"teams-reply:{cause.event_id}" if cause and cause.event_id else None
         prefix = prefix or f"teams-reply:{uuid.uuid4().hex}"
-        await self.runtime.enqueue_replies(replies, prefix)
+        await self.core.queue(replies, prefix)

@@ -1,0 +1,85 @@
+"""The outbox table's writes and reads that are not delivery: insert once, list failures.
+
+A message is a row before it is a delivery (see `bot.delivery.outbox` for the worker). The
+insert is idempotent on the row's key, in the caller's transaction, so a message commits
+(or not) with the change that caused it and writing it twice changes nothing. This module
+knows rows and JSON payloads only; what a payload means is the engine's business.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+UNFINISHED = ("pending", "sending")
+
+
+def insert(
+    session: Session,
+    *,
+    key: str,
+    platform: str,
+    destination: str,
+    payload: dict[str, Any],
+    now: datetime,
+    round_id: int | None = None,
+) -> bool:
+    """Insert an outbox row unless its idempotency key is there already.
+
+    Returns:
+        Whether a row was inserted (False when the key was already there).
+
+    Raises:
+        ValueError: the session is on a database other than SQLite or PostgreSQL.
+    """
+    values: dict[str, Any] = {
+        "idempotency_key": key,
+        "platform": platform,
+        "destination": destination,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "round_id": round_id,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(OutboxMessage).values(values)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(OutboxMessage).values(values)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise ValueError(f"unsupported database dialect {dialect!r}")
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT run this way.
+    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
+        OutboxMessage.id
+    )
+    inserted = session.execute(stmt).first() is not None
+    if not inserted:
+        logger.debug("outbox key %s already enqueued", key)
+    return inserted
+
+
+def failures(session: Session, limit: int = 20) -> list[OutboxMessage]:
+    """The newest messages that failed for good (for the ``status`` command)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "failed")
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def pending_count(session: Session) -> int:
+    """How many messages are not delivered yet (``pending`` or being sent)."""
+    stmt = select(func.count()).where(OutboxMessage.status.in_(UNFINISHED))
+    return int(session.scalar(stmt) or 0)
