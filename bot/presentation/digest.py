@@ -119,7 +119,7 @@ def _maturity(m: MaturityView) -> Group:
 
 
 def _conversation(c: ConversationDigest) -> Group:
-    head: list[Section] = [Heading(text=c.title, role="conversation-title")]
+    head: list[Section] = [Heading(text=c.title, role="conversation-heading")]
     data = {"key": c.conversation_key}
     if c.status == "none" or c.round_number is None:
         head.append(Context(parts=((Span(text=messages.NO_ROUND_YET),),), role="round"))
