@@ -407,3 +407,229 @@ def database_unreachable(url: str, reason: str) -> str:
         f"DATABASE_URL: cannot connect to {url} ({reason}); is the database running and"
         " reachable from here?"
     )
+
+
+# ---------------------------------------------------------------- what messages show
+# Prompts, forms, summaries and digests are built once, as platform-neutral sections
+# (`bot.presentation`), from the sentences below; Slack, Teams and the console only lay
+# them out. A template's `{when}` is a moment each platform shows in the reader's own time
+# zone; other `{names}` are filled in by `bot.presentation.text.fill`.
+
+BOT_NAME = "Strategy bot"
+YES = "Yes"
+NO = "No"
+SEND = "Send"
+CANCEL = "Cancel"
+
+# Buttons (`bot.presentation.vocabulary.present_action`).
+ACTION_ANSWER_ALL = "Answer all in a form"
+ACTION_ANSWER_NOW = "Answer now"
+ACTION_SKIP_QUESTION = "Skip question"
+ACTION_SKIP_ROUND = "Skip round"
+ACTION_SNOOZE = "Snooze"
+ACTION_REVIEW = "Review my answers"
+ACTION_EDIT = "Edit answer"
+
+
+def snooze_button(duration: str) -> str:
+    """The Snooze button, which snoozes for the default duration."""
+    return f"{ACTION_SNOOZE} {duration}"
+
+
+def edit_button(number: int) -> str:
+    """The Edit button of a summary's answer `number` (1-based)."""
+    return f"{ACTION_EDIT} {number}"
+
+
+# Question types (`bot.presentation.vocabulary.present_question`).
+TYPE_TEXT = "text"
+TYPE_RATING = "rating 1-5"
+TYPE_SINGLE_CHOICE = "one choice"
+TYPE_MULTIPLE_CHOICE = "several choices"
+TYPE_YES_NO = "yes/no"
+REPLY_HINT = "Reply in this chat to answer."
+TEXT_PLACEHOLDER = "Type your answer"
+RATING_PLACEHOLDER = "Choose 1-5"
+CHOICE_PLACEHOLDER = "Choose…"
+CHOICES_PLACEHOLDER = "Choose one or more…"
+TICK_FIRST = "Tick at least one option, then press Send."
+
+
+def option_label(short: str, caption: str | None) -> str:
+    """An answer option with its caption: a rating and its label, "4 · Piloting"."""
+    return f"{short} · {caption}" if caption else short
+
+
+# Prompts.
+ROUND_CLOSES = "Round closes {when}"
+CLOSES = "closes {when}"
+BADGE_NEW_ROUND = "New round"
+BADGE_REMINDER = "Reminder"
+
+
+def round_label(number: int) -> str:
+    """A round by its number."""
+    return f"Round {number}"
+
+
+def question_position(index: int, total: int, required: bool) -> str:
+    """Where a question sits in the agenda, and whether it may be skipped."""
+    return f"Question {index} of {total}" + ("" if required else " · optional")
+
+
+def prompt_fallback(title: str, index: int, total: int, question: str) -> str:
+    """A prompt's notification text."""
+    return f"{title}, question {index} of {total}: {question}"
+
+
+def waiting_fallback(title: str, number: int) -> str:
+    """A waiting prompt's notification text."""
+    return f"{title}: round {number} is waiting for you"
+
+
+# Forms.
+FORM_INTRO = "Answer every question at once; you can change answers until the round closes."
+ANSWER_REQUIRED = "This question needs an answer."
+SUBMIT_ANSWERS = "Submit answers"
+
+
+def form_fallback(title: str) -> str:
+    """A form's notification text."""
+    return f"{title}: every question in one form"
+
+
+# Summaries.
+SUMMARY_DONE = "Done ✓"
+SUMMARY_IN_PROGRESS = "In progress"
+SKIPPED = "Skipped"
+NO_ANSWER = "(no answer)"
+NO_ANSWERS_YET = "No answers yet."
+CAN_EDIT = "You can edit answers until the round closes."
+
+
+def summary_fallback(title: str, done: bool) -> str:
+    """A summary's notification text."""
+    return f"Your answers to {title} ({'done' if done else 'in progress'})"
+
+
+# Digests.
+ALL_CONVERSATIONS = "All conversations"
+GENERATED = "generated {when}"
+PREVIOUS_ROUND = "previous round"
+NO_CONVERSATIONS = "No conversations in this digest."
+NO_ROUND_YET = "No round yet"
+ROUND_CLOSED = "closed {when}"
+ROUND_CLOSED_UNDATED = "closed"
+ROUND_OPEN = "open, partial results"
+ANONYMOUS_ROUND = "anonymous: names are never shown"
+SOCIAL_MATURITY = "Social maturity: {stage}{change}"
+MATURITY_UNCHANGED = " (unchanged)"
+NEXT_MOVE = "{label}{move}"
+NEXT_MOVE_LABEL = "Next move: "
+DID_NOT_ANSWER = "Did not answer: {names}"
+WAITING_ON = "Waiting on: {names}"
+RATING_MEAN = "{mean} / 5 mean"
+NO_TEXT_ANSWERS = "No text answers."
+NO_CHOICE_ANSWERS = "No answers."
+
+
+def digest_title(organisation: str) -> str:
+    """A digest's heading."""
+    return f"Strategy digest · {organisation}"
+
+
+def digest_fallback(
+    organisation: str, scope: str, previous: bool, single: tuple[str, int] | None
+) -> str:
+    """A digest's notification text; `single` is (title, round number) of a one-round digest."""
+    which = " (previous round)" if previous else ""
+    if single is not None:
+        return f"{single[0]} round {single[1]} digest for {organisation}{which}"
+    return f"Strategy digest for {organisation} ({scope.lower()}){which}"
+
+
+def maturity_was(stage: str) -> str:
+    """The maturity stage of the previous rounds, when it differs."""
+    return f" (was {stage})"
+
+
+def maturity_axis(axis: str, mean: str) -> str:
+    """One axis of the maturity map: "Internal 2.5 / 5"."""
+    return f"{axis} {mean} / 5"
+
+
+MATURITY_INTERNAL = "Internal"
+MATURITY_EXTERNAL = "External"
+
+
+def answered_of(answered: int, invited: int) -> str:
+    """A round's participation: "3 of 6 answered"."""
+    return f"{answered} of {invited} answered"
+
+
+def partly(count: int) -> str:
+    """How many answered part of the round before it closed."""
+    return f"{count} partly"
+
+
+def skipped_count(count: int) -> str:
+    """How many sat the round (or a question) out."""
+    return f"{count} skipped"
+
+
+def answered_count(count: int) -> str:
+    """How many answered a question."""
+    return f"{count} answered"
+
+
+def since_round(number: int | None) -> str:
+    """What a change is measured against."""
+    return f"since round {number}" if number is not None else "since the previous round"
+
+
+def was(value: str) -> str:
+    """The previous round's figure."""
+    return f"(was {value})"
+
+
+def question_number(number: int, text: str) -> str:
+    """A question of a digest, numbered within its conversation."""
+    return f"Q{number}. {text}"
+
+
+# Layout notes: what a platform's limits made it show differently.
+def continued(part: int, total: int) -> str:
+    """A long message continued in a further one."""
+    return f"(continued, part {part} of {total})"
+
+
+def part_of(part: int, total: int) -> str:
+    """Which of several cards this is."""
+    return f"part {part} of {total}"
+
+
+CONTINUED = "(continued)"
+ANSWER_CUT = "(answer cut: too long to show here in full)"
+
+
+def reply_with_number(multiple: bool) -> str:
+    """Too many options for buttons or a menu: answer by number."""
+    return "Reply in this chat with the number" + ("s, separated by commas." if multiple else ".")
+
+
+def options_listed(options: list[str]) -> str:
+    """Options whose text was cut on a control, listed in full."""
+    return "Options: " + "; ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
+
+
+def more_questions(count: int) -> str:
+    """A form with more questions than a modal holds."""
+    return f"{count} more questions: answer them in the chat after sending."
+
+
+def prefill_cut(length: int, shown: int) -> str:
+    """A current answer longer than the form's field."""
+    return (
+        f"Your current answer is {length:,} characters; the form shows the first {shown:,}."
+        " Sending replaces it."
+    )

@@ -149,7 +149,7 @@ async def test_a_whole_round_in_the_browser(page: Page, tmp_path: Path) -> None:
     await form.get_by_test_id("form-submit").click()
     summary = page.get_by_test_id("summary").last
     await expect(summary).to_be_visible()
-    await expect(summary.get_by_test_id("summary-status")).to_have_text("Done")
+    await expect(summary.get_by_test_id("summary-status")).to_have_text("Done ✓")
     await expect(summary.get_by_test_id("summary-item")).to_have_count(6)
     await expect(summary).to_contain_text(MARIA_HEARS)
     await expect(summary).to_contain_text("Facebook fan pages")

@@ -566,22 +566,29 @@ def test_render_digest_text_shows_the_key_lines(db: Database) -> None:
         b.answer(b.participant(r1, "Gil Gray", "sales", "done"), "inside", 4)
     lines = render_digest_text(digest_of(db, "all"))
     text = "\n".join(lines)
-    assert lines[0].startswith("Strategy digest for Acme (all conversations)")
-    assert "Social maturity: enterprise maturity (internal 4.00, external 4.00)" in text
+    # The wording every platform shows (bot.presentation), laid out as plain text.
+    assert lines[0] == "Strategy digest · Acme"
+    assert lines[1].startswith("All conversations · generated ")
+    assert "Social maturity: enterprise maturity" in lines
+    assert "Internal 4.0 / 5 · External 4.0 / 5" in lines
     assert "Next move: Formulate the social business strategy" in text
-    assert "== Social Media - round 2 (closed 2026-10-01 09:00 UTC) ==" in lines
-    assert "Answered: ▇▇▇░░░ 3/6, 1 partly (round 1: 3/4, = 0)" in lines
-    assert "  Marketing & PR  ▇▇░ 2/3, 1 skipped" in lines
-    assert "  Sales           ▇░░ 1/3, 1 partly; waiting for Eve Evans" in lines
-    assert "  mean 4.00 of 5 (4 answered) ▲ +1.67 since last round (2.33)" in lines
-    assert "  1=poor: 0  2: 0  3: 1  4: 2  5=excellent: 1" in lines
-    assert "  Listening: 2 (▲ +1)" in lines
-    assert "  Blogs: 1 (▼ -1)" in lines
-    assert "  Fan pages: 0 (= 0)" in lines
-    assert "Q4. Tell us about budget [yes/no]" in lines
-    assert "  yes: 2 (▲ +1)" in lines
-    assert '  - "Customers ask for faster replies" (Bob Baker, marketing)' in lines
-    assert "== Social Support (social-support): no round yet ==" in lines
+    assert "== Social Media ==" in lines
+    assert "Round 2 · closed 2026-10-01 09:00 UTC" in lines
+    # 3 of 6 now, 3 of 4 in round 1: the rate fell by 25 points.
+    assert "3 of 6 answered (50%), 1 partly ▼ 25 pts since round 1" in lines
+    assert "  Marketing & PR  ▇▇░ 2/3 · 1 skipped" in lines
+    assert "  Sales           ▇░░ 1/3 · 1 partly" in lines
+    assert "    Did not answer: Eve Evans" in lines
+    assert "4.0 / 5 mean ▲ 1.7 (was 2.3)" in lines
+    assert "rating 1-5 · 4 answered" in lines
+    assert "  1 · poor       ░░ 0" in lines and "  5 · excellent  ▇░ 1" in lines
+    assert "  Listening  ▇▇ 2 ▲ 1" in lines
+    assert "  Blogs      ▇░ 1 ▼ 1" in lines
+    assert "  Fan pages  ░░ 0 = 0" in lines
+    assert "Q4. Tell us about budget" in lines and "yes/no · 3 answered" in lines
+    assert "  Yes  ▇▇ 2 ▲ 1" in lines
+    assert "  “Customers ask for faster replies” — Bob Baker" in lines
+    assert lines[lines.index("== Social Support ==") + 1] == "No round yet"
     assert all("\n" not in line for line in lines)
 
 

@@ -201,6 +201,10 @@ def all_actions(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return elements
 
 
+def headers_of(payloads: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for p in payloads for b in p["blocks"] if b["type"] == "header"]
+
+
 def press(button: dict[str, Any]) -> dict[str, Any]:
     """A block_actions action as Slack sends it for a button."""
     return {
@@ -273,10 +277,9 @@ def test_rating_prompt_buttons_and_labels() -> None:
     assert "Question 1 of 5" in texts
     assert "&lt;!channel&gt;" in texts
     assert "<!date^1741626000^{date_short_pretty} {time}|2025-03-10 17:00 UTC>" in texts
-    assert "1 = Poor" in texts and "5 = Excellent" in texts
     actions = all_actions(payloads)
     answers = [a for a in actions if a["action_id"].startswith("strategy:answer:")]
-    assert [a["text"]["text"] for a in answers] == ["1", "2", "3", "4", "5"]
+    assert [a["text"]["text"] for a in answers] == ["1 · Poor", "2", "3", "4", "5 · Excellent"]
     assert parse_action(press(answers[3]), None) == ("answer", 42, "4")
     names = [parse_action(press(a), None)[0] for a in actions]
     assert names[5:] == ["answer_all", "skip_question", "skip_round", "snooze"]
@@ -295,7 +298,7 @@ def test_required_question_has_no_skip_and_reminder_shows_note() -> None:
     assert "Reminder" in texts
     assert "Why we ask" in texts
     assert "That &lt;@U1&gt; was empty" in texts
-    assert "Reply in this DM to answer" in texts
+    assert "Reply in this chat to answer" in texts
     names = [parse_action(press(a), None)[0] for a in all_actions(payloads)]
     assert names == ["answer_all", "skip_round", "snooze"]
 
@@ -404,7 +407,8 @@ def test_summary_edit_buttons_and_escaping() -> None:
     payloads = render_message(summary)
     check_payloads(payloads)
     assert len(payloads) == 2  # 61 items + header blocks do not fit in 50
-    assert payloads[0]["blocks"][0]["text"]["text"].startswith("Done")
+    assert payloads[0]["blocks"][0]["text"]["text"] == "Social <!channel> Support"
+    assert "*Done ✓*" in payloads[0]["blocks"][2]["text"]["text"]
     edits = [a for a in all_actions(payloads) if a["action_id"] == "strategy:edit"]
     assert len(edits) == 61
     assert parse_action(press(edits[5]), None) == ("edit", 7, "q5")
@@ -413,7 +417,7 @@ def test_summary_edit_buttons_and_escaping() -> None:
         assert raw not in texts
     assert "&lt;https://evil.example|click&gt;" in texts
     assert "&amp;lt;escaped&amp;gt;" in texts
-    assert "_skipped_" in texts
+    assert "_Skipped_" in texts
 
 
 def test_summary_not_editable_has_no_buttons() -> None:
@@ -538,12 +542,17 @@ def test_small_digest_has_header_participation_and_changes() -> None:
     assert len(payloads) == 1
     blocks = payloads[0]["blocks"]
     headers = [b["text"]["text"] for b in blocks if b["type"] == "header"]
-    assert headers == ["Social <!channel> Media — round 4 digest"]  # plain_text: not parsed
+    # plain_text: not parsed, so not escaped
+    assert headers == ["Strategy digest · Acme <!channel>", "Social <!channel> Media"]
+    assert (
+        payloads[0]["text"]
+        == "Social &lt;!channel&gt; Media round 4 digest for Acme &lt;!channel&gt;"
+    )
     texts = "\n".join(mrkdwn_texts(payloads))
-    assert "▇▇▇░░░ 3/6" in texts
-    assert "Did not answer:" in texts and "Bob" in texts
-    assert "▲ +0.5" in texts  # rating mean vs previous round
-    assert "▼ -1" in texts  # participation vs previous round
+    assert "• Marketing &lt;!here&gt; ▇▇▇░░░ 3/6 · 1 skipped" in texts
+    assert "Did not answer: Ann &lt;@U9&gt;, Bob, Cy" in texts
+    assert "*3.4* / 5 mean ▲ 0.5 (was 2.9)" in texts  # rating mean vs previous round
+    assert "3 of 6 answered (50%) ▼ 17 pts since round 3" in texts  # participation
     assert "Person 1 &lt;@U1&gt;" in texts
     assert "Social maturity" not in texts  # only for scope "all"
 
@@ -560,7 +569,7 @@ def test_big_digest_splits_without_losing_answers() -> None:
     payloads = render_message(msg)
     check_payloads(payloads)
     assert len(payloads) > 1
-    assert payloads[1]["text"].endswith(f"(continued, 2/{len(payloads)})")
+    assert payloads[1]["text"].endswith(f"(continued, part 2 of {len(payloads)})")
     texts = "\n".join(mrkdwn_texts(payloads))
     for conv in msg.digest.conversations:
         for q in conv.questions:
@@ -626,7 +635,7 @@ def test_empty_and_no_round_digests() -> None:
     )
     payloads = render_message(digest(none))
     check_payloads(payloads)
-    assert "Quiet — no round yet" in json.dumps(payloads, ensure_ascii=False)
+    assert "Quiet" in headers_of(payloads) and "No round yet" in "\n".join(mrkdwn_texts(payloads))
 
 
 # --------------------------------------------------------------------------- form modal
@@ -687,13 +696,13 @@ def test_form_modal_shape_and_limits() -> None:
     assert view["callback_id"] == FORM_CALLBACK_ID
     assert json.loads(view["private_metadata"]) == {"r": 42}
     assert len(view["title"]["text"]) <= 24
-    assert view["submit"]["text"] == "Send"
+    assert view["submit"]["text"] == "Submit answers"
     check_blocks(view["blocks"], 100)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert list(inputs) == ["vision", "score", "pick", "many", "channels", "ok", "note"]
     assert inputs["vision"]["element"]["multiline"] is True
     assert inputs["score"]["element"]["type"] == "static_select"
-    assert inputs["score"]["element"]["options"][0]["text"]["text"] == "1 — Poor"
+    assert inputs["score"]["element"]["options"][0]["text"]["text"] == "1 · Poor"
     assert inputs["pick"]["element"]["type"] == "radio_buttons"
     assert inputs["many"]["element"]["type"] == "static_select"
     assert inputs["channels"]["element"]["type"] == "checkboxes"

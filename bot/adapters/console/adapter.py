@@ -7,6 +7,10 @@ through `send`, exactly as it would to Slack, and the browser reads them back fr
 transcript (`feed`); what a person types in the browser becomes an engine event
 (`submit`), and the engine's immediate replies go straight into the transcript.
 
+Each bot entry carries the message (`message`, the outbox JSON) and its view (`view`,
+`bot.presentation.dump_view`): the sections every platform shows, worded once. The page
+only lays the view out, so it says exactly what Slack and Teams say.
+
 The transcript lives in memory and is bounded per address, because the database (the
 outbox and the answers) is the record; `seed` can restore recent history at start-up.
 """
@@ -24,7 +28,8 @@ from typing import Any, Literal
 
 from bot.adapters.base import DeliveryResult
 from bot.flows.events import InboundEvent
-from bot.flows.outbound import OutboundMessage, Outgoing, dump_message
+from bot.flows.outbound import OutboundMessage, Outgoing, dump_message, load_message
+from bot.presentation import build_view, dump_view
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +142,7 @@ class ConsoleAdapter:
                     "console: key %s already delivered as entry %s", idempotency_key, known
                 )
                 return DeliveryResult.sent(str(known))
-            entry = self._append_locked(address, "bot", message=dump_message(message))
+            entry = self._append_locked(address, "bot", **_bot_fields(message))
             self._remember(self._delivered, idempotency_key, entry["id"])
         return DeliveryResult.sent(str(entry["id"]))
 
@@ -187,7 +192,7 @@ class ConsoleAdapter:
                     shown = self._entry_locked(address, known)
                     if shown is not None:
                         return dict(shown)
-            entry = self._append_locked(address, "bot", message=dump_message(message))
+            entry = self._append_locked(address, "bot", **_bot_fields(message))
             if idempotency_key is not None:
                 self._remember(self._delivered, idempotency_key, entry["id"])
             return dict(entry)
@@ -235,6 +240,8 @@ class ConsoleAdapter:
                 if isinstance(wanted, int) and wanted > self._last_id:
                     self._ids = itertools.count(wanted)
                 extra = {k: v for k, v in raw.items() if k not in ("id", "address", "from")}
+                if "message" in extra and "view" not in extra:
+                    extra["view"] = _seeded_view(extra["message"], address)
                 self._append_locked(address, sender, **extra)
                 restored += 1
         return restored
@@ -274,3 +281,19 @@ class ConsoleAdapter:
         store.move_to_end(key)
         while len(store) > _MAX_REMEMBERED_KEYS:
             store.popitem(last=False)
+
+
+def _bot_fields(message: OutboundMessage) -> dict[str, Any]:
+    """A bot entry's message and the view the page lays out."""
+    return {"message": dump_message(message), "view": dump_view(build_view(message))}
+
+
+def _seeded_view(message: object, address: str) -> dict[str, object] | None:
+    """The view of a restored message; None (the page says it cannot show it) if unreadable."""
+    try:
+        if not isinstance(message, dict):
+            raise ValueError("not an object")
+        return dump_view(build_view(load_message(message)))
+    except ValueError:
+        logger.warning("console seed: a message for %s cannot be read; not shown", address)
+        return None

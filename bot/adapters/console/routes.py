@@ -35,6 +35,7 @@ from bot.flows.events import (
     TextMessage,
     check_round_id,
 )
+from bot.presentation.vocabulary import present_action
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +53,6 @@ COMMAND_PREFIX = "/strategy "
 _STATIC_FILES: dict[str, str] = {
     "app.js": "text/javascript",
     "style.css": "text/css",
-}
-_ACTION_LABELS: dict[Action, str] = {
-    Action.ANSWER_ALL: "Answer all in a form",
-    Action.ANSWER_NOW: "Answer now",
-    Action.SKIP_QUESTION: "Skip question",
-    Action.SKIP_ROUND: "Skip round",
-    Action.SNOOZE: "Snooze",
-    Action.REVIEW: "Review my answers",
-    Action.EDIT: "Edit answer",
 }
 # The page carries no inline script or style, so the browser may refuse all of them:
 # even if some stakeholder text slipped past the renderer, it could not run.
@@ -278,7 +270,7 @@ class _ConsoleRoutes:
             question_id=question_id,
             place=None if where == person.address else where,
         )
-        shown = _ACTION_LABELS[action] + (f" ({value})" if value else "")
+        shown = present_action(action).name + (f" ({value})" if value else "")
         return await self._dispatch(event, where=where, shown=shown, kind="action")
 
     async def answer(self, request: web.Request) -> web.StreamResponse:

@@ -1,9 +1,10 @@
-"""Block Kit rendering of the engine's outbound messages, and parsing of what comes back.
+"""Block Kit layout of the presentation layer's views, and parsing of what comes back.
 
-The engine speaks in platform-neutral `OutboundMessage`s (`bot.flows.outbound`); this
-module is the only place that knows Block Kit. It is pure (no Slack client, no I/O), so
-the Bolt app and the delivery worker share it and tests can check every payload against
-Slack's documented limits without a workspace:
+The engine speaks in platform-neutral `OutboundMessage`s (`bot.flows.outbound`) and
+`bot.presentation` turns each into a `View` of sections, worded once for every platform;
+this module lays those sections out as Block Kit and is the only place that knows it. It
+is pure (no Slack client, no I/O), so the Bolt app and the delivery worker share it and
+tests can check every payload against Slack's documented limits without a workspace:
 
 - a message has at most 50 blocks; a section's text at most 3000 characters; a header
   150; button and option text 75; option values 150; `block_id` and `action_id` 255;
@@ -16,6 +17,12 @@ Slack's documented limits without a workspace:
 - All user and engine text goes through `mrkdwn.escape` (mrkdwn) or `mrkdwn.plain`
   (plain_text), and every mrkdwn object is `verbatim`, so nothing typed can mention,
   link or broadcast.
+
+What Slack adds in the layout: headings are header blocks, contexts are context blocks,
+a moment is Slack's `<!date^…>` (each reader sees their own time zone), a tone is an
+emoji, a quotation a `>` block, a fact's button its section's accessory, bars are block
+characters, and a question's options become buttons, a select or checkboxes depending on
+how many there are (Slack's limits), listed in full when their text had to be cut.
 
 Interactivity contract (what the Bolt app registers and reads back):
 
@@ -40,28 +47,37 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from bot import messages
 from bot.adapters.slack.mrkdwn import ELLIPSIS, escape, fit, plain
-from bot.flows.digest_model import (
-    ChoiceRollup,
-    ConversationDigest,
-    Digest,
-    QuestionRollup,
-    RatingRollup,
-    TextAnswer,
-)
-from bot.flows.digest_text import BAR_WIDTH, EMPTY, FULL, arrow, avg, bar
-from bot.flows.events import DEFAULT_SNOOZE, check_round_id
-from bot.flows.outbound import (
-    DigestMessage,
-    Form,
-    Notice,
-    OutboundMessage,
-    Prompt,
-    QuestionView,
-    Summary,
+from bot.flows.events import Action, check_round_id
+from bot.flows.outbound import Form, OutboundMessage
+from bot.playbook.model import QuestionType
+from bot.presentation import build_view
+from bot.presentation.figures import text_bar
+from bot.presentation.sections import (
+    Actions,
+    Badges,
+    Bars,
+    Button,
+    Context,
+    Divider,
+    Facts,
+    Field,
+    Group,
+    Heading,
+    Inputs,
+    Moment,
+    Option,
+    Paragraph,
+    Quote,
+    Section,
+    Span,
+    Submit,
+    Text,
+    Tone,
+    View,
 )
 
 __all__ = [
@@ -71,6 +87,7 @@ __all__ = [
     "FORM_CALLBACK_ID",
     "NOOP_ACTIONS",
     "block_id_for",
+    "layout_view",
     "parse_action",
     "parse_view_submission",
     "question_from_block_id",
@@ -82,21 +99,9 @@ __all__ = [
 ACTION_PREFIX = "strategy:"
 ACTION_ID_PATTERN = re.compile(r"^strategy:")
 FORM_CALLBACK_ID = "strategy_form"
-ACTION_NAMES = frozenset(
-    {
-        "answer",
-        "answer_all",
-        "answer_now",
-        "skip_question",
-        "skip_round",
-        "snooze",
-        "edit",
-        "review",
-        "choose",
-    }
-)
+# Answers ("answer", "choose": a checkbox tick) and every button of `bot.flows.events.Action`.
+ACTION_NAMES = frozenset({"answer", "choose", *(a.value for a in Action)})
 NOOP_ACTIONS = frozenset({"choose"})  # checkbox ticks: state is read when "Send" is pressed
-SNOOZE_DEFAULT = DEFAULT_SNOOZE
 
 # Slack limits (Block Kit reference).
 MAX_BLOCKS = 50
@@ -117,18 +122,20 @@ MAX_CHECKBOXES = 10
 MAX_SELECT_OPTIONS = 100
 FALLBACK_CHARS = 3000
 ERROR_CHARS = 300
+LABEL_TEXT_CHARS = 1000  # a fact's label, so that its value keeps most of a section
 
 # Answer elements sit in `strategy:r:<round>:<question>`; a multiple-choice question's
 # Send button in `strategy:send:<round>:<question>` (block ids are unique per message).
 _BLOCK_ID_RE = re.compile(r"^strategy:(?:r|send):(\d+):(.*)$", re.DOTALL)
-_CUT_NOTE = " _(answer cut: too long to show in Slack in full)_"
-_TYPE_NAMES = {
-    "text": "text",
-    "rating": "rating 1-5",
-    "single_choice": "one choice",
-    "multiple_choice": "several choices",
-    "yes_no": "yes/no",
+_CUT_NOTE = f" _{messages.ANSWER_CUT}_"
+_TONE_EMOJI: dict[Tone, str] = {
+    "info": ":information_source: ",
+    "success": ":white_check_mark: ",
+    "warning": ":warning: ",
+    "error": ":warning: ",
 }
+_BADGE_EMOJI: dict[Tone, str] = {"warning": ":bell: "}
+_FALLBACK_EMOJI: dict[Tone, str] = {"success": ":white_check_mark: ", "error": ":warning: "}
 
 Block = dict[str, Any]
 Payload = dict[str, Any]
@@ -152,7 +159,7 @@ def _section(text: str) -> Block:
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [_md(text)]}
+    return {"type": "context", "elements": [_md(fit_escaped(text, CONTEXT_CHARS))]}
 
 
 def _header(text: str) -> Block:
@@ -163,18 +170,25 @@ def _value(round_id: int, value: str | None) -> str:
     return json.dumps({"r": round_id, "v": value})
 
 
-def _button(
+def _element(
     text: str, action: str, round_id: int, value: str | None = None, style: str | None = None
 ) -> dict[str, Any]:
-    button: dict[str, Any] = {
+    """A button element: `action` is the action id after the prefix."""
+    element: dict[str, Any] = {
         "type": "button",
         "text": _pt(text, BUTTON_CHARS),
         "action_id": ACTION_PREFIX + action,
         "value": _value(round_id, value),
     }
     if style is not None:
-        button["style"] = style
-    return button
+        element["style"] = style
+    return element
+
+
+def _button(button: Button) -> dict[str, Any]:
+    """A view's button as a Block Kit button (a primary one is styled "primary")."""
+    style = "primary" if button.primary else None
+    return _element(button.label, button.action.value, button.round_id, button.wire_value, style)
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -237,8 +251,19 @@ def _pack(units: Iterable[str], limit: int = SECTION_CHARS) -> list[str]:
     return texts
 
 
-def _sections(units: Iterable[str]) -> list[Block]:
-    return [_section(text) for text in _pack(units)]
+def fit_escaped(text: str, limit: int) -> str:
+    """Cut already-escaped mrkdwn to `limit` characters without breaking an entity.
+
+    Args:
+        text: escaped mrkdwn.
+        limit: maximum length.
+
+    Returns:
+        The text, or a prefix ending in "…".
+    """
+    if len(text) <= limit:
+        return text
+    return _split_long(text, limit - len(ELLIPSIS))[0] + ELLIPSIS
 
 
 def _paginate(blocks: Sequence[Block], fallback: str) -> list[Payload]:
@@ -256,7 +281,7 @@ def _paginate(blocks: Sequence[Block], fallback: str) -> list[Payload]:
     total = len(pages)
     payloads = []
     for number, page in enumerate(pages, start=1):
-        text = fallback if number == 1 else f"{fallback} (continued, {number}/{total})"
+        text = fallback if number == 1 else f"{fallback} {messages.continued(number, total)}"
         payloads.append({"text": fit(text, FALLBACK_CHARS), "blocks": page})
     return payloads
 
@@ -268,7 +293,33 @@ def _date_token(moment: datetime) -> str:
     return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def _option_values(options: Sequence[str]) -> list[str]:
+def _mrkdwn(text: Text) -> str:
+    """Inline text as escaped mrkdwn: strong is `*x*`, subtle `_x_`, a moment a date token."""
+    out = []
+    for part in text:
+        if isinstance(part, Moment):
+            out.append(_date_token(part.at))
+            continue
+        words = part.text.strip()
+        if part.style == "plain" or not words:
+            out.append(escape(part.text))
+            continue
+        mark = "*" if part.style == "strong" else "_"
+        lead = part.text[: len(part.text) - len(part.text.lstrip())]
+        trail = part.text[len(part.text.rstrip()) :]
+        out.append(f"{lead}{mark}{escape(words)}{mark}{trail}")
+    return "".join(out)
+
+
+def _subtle(text: Text) -> Text:
+    """Plain spans made subtle (moments stay date tokens, which must not be styled)."""
+    return tuple(
+        Span(text=p.text, style="subtle") if isinstance(p, Span) and p.style == "plain" else p
+        for p in text
+    )
+
+
+def _option_values(options: Sequence[Option]) -> list[str]:
     """Values that identify options unambiguously for `bot.flows.answers`.
 
     The option text itself, unless some option contains a comma (multiple-choice text is
@@ -276,30 +327,27 @@ def _option_values(options: Sequence[str]) -> list[str]:
     option number) or is "yes"/"no" (read as a yes/no answer): then every option is sent
     as its 1-based number, which the engine maps back to the option.
     """
+    answers = [o.answer for o in options]
     ambiguous = any(
-        "," in o or len(o) > OPTION_VALUE_CHARS or o.strip().isdigit() or not o.strip()
-        for o in options
-    ) or any(o.strip().casefold() in ("yes", "no") for o in options)
+        "," in a or len(a) > OPTION_VALUE_CHARS or a.strip().isdigit() or not a.strip()
+        for a in answers
+    ) or any(a.strip().casefold() in ("yes", "no") for a in answers)
     if ambiguous:
-        return [str(i) for i in range(1, len(options) + 1)]
-    return list(options)
+        return [str(o.number) for o in options]
+    return answers
 
 
-def _choice_options(question: QuestionView) -> list[dict[str, Any]]:
-    values = _option_values(question.options)
-    return [_option(text, value) for text, value in zip(question.options, values, strict=True)]
+def _choice_options(options: Sequence[Option]) -> list[dict[str, Any]]:
+    values = _option_values(options)
+    return [_option(o.label, value) for o, value in zip(options, values, strict=True)]
 
 
-def _rating_text(score: int, labels: dict[int, str]) -> str:
-    label = labels.get(score)
-    return f"{score} — {label}" if label else str(score)
+def _options_cut(options: Sequence[Option]) -> bool:
+    return any(len(o.label) > OPTION_CHARS for o in options)
 
 
-def _rating_options(question: QuestionView) -> list[dict[str, Any]]:
-    return [_option(_rating_text(s, question.labels), str(s)) for s in range(1, 6)]
-
-
-_YES_NO_OPTIONS = [_option("Yes", "yes"), _option("No", "no")]
+def _numbered(options: Sequence[Option]) -> list[str]:
+    return [f"{o.number}. {escape(o.label)}" for o in options]
 
 
 # --------------------------------------------------------------------------- messages
@@ -320,315 +368,176 @@ def render_message(message: OutboundMessage) -> list[dict[str, Any]]:
     Raises:
         TypeError: for a Form, which is not a message.
     """
-    if isinstance(message, Notice):
-        return _notice(message)
-    if isinstance(message, Prompt):
-        return _prompt(message)
-    if isinstance(message, Summary):
-        return _summary(message)
-    if isinstance(message, DigestMessage):
-        return _digest(message.digest)
-    raise TypeError(f"{type(message).__name__} is not a message; use render_form_modal")
+    if isinstance(message, Form):
+        raise TypeError(f"{type(message).__name__} is not a message; use render_form_modal")
+    return layout_view(build_view(message))
 
 
-def _notice(notice: Notice) -> list[Payload]:
-    blocks: list[Block] = []
-    if notice.title:
-        blocks.append(_header(notice.title))
-    prefix = {"error": ":warning: ", "success": ":white_check_mark: "}.get(notice.level, "")
-    lines = [escape(line) for line in notice.lines]
-    if lines:
-        lines[0] = prefix + lines[0]
-    elif prefix and notice.title is None:
-        lines = [prefix.strip()]
-    blocks += _sections(lines)
-    if not blocks:
-        blocks.append(_section(" "))
-    fallback = " ".join([notice.title or "", *notice.lines]).strip() or "Strategy bot"
-    return _paginate(blocks, prefix + fallback)
+def layout_view(view: View) -> list[Payload]:
+    """Lay a view out as Slack message payloads (see `render_message`).
+
+    Raises:
+        TypeError: the view holds form fields, which only a modal can show.
+    """
+    layout = _Layout()
+    for section in view.sections:
+        layout.add(section)
+    blocks = layout.finish() or [_section(" ")]
+    prefix = _FALLBACK_EMOJI.get(view.tone, "") if view.tone else ""
+    return _paginate(blocks, prefix + view.fallback)
 
 
-def _prompt(prompt: Prompt) -> list[Payload]:
-    q = prompt.question
-    rid = prompt.round_id
-    context = (
-        f"*{fit(prompt.conversation_title, 500)}* · Round {prompt.round_number}"
-        f" · closes {_date_token(prompt.deadline)}"
-    )
-    blocks: list[Block] = [_context(context)]
-    if prompt.reminder:
-        blocks.append(_section(":bell: *Reminder* — this round is still waiting for you."))
-    if prompt.purpose and (prompt.opening or prompt.reminder):
-        blocks += _sections([escape(prompt.purpose)])
-    if prompt.waiting_for is not None:
-        return _waiting(prompt, blocks)
-    if prompt.note:
-        blocks += _sections([":information_source: " + escape(prompt.note)])
-    optional = "" if q.required else " _(optional)_"
-    blocks += _sections([f"*Question {q.index} of {q.total}*{optional}", escape(q.text)])
-    if q.help:
-        blocks.append(_context(fit(q.help, CONTEXT_CHARS)))
-    blocks += _prompt_inputs(prompt)
-    buttons = []
-    if "answer_all" in prompt.actions:
-        buttons.append(_button("Answer all in a form", "answer_all", rid, style="primary"))
-    if "skip_question" in prompt.actions and not q.required:
-        buttons.append(_button("Skip question", "skip_question", rid, q.id))
-    if "skip_round" in prompt.actions:
-        buttons.append(_button("Skip round", "skip_round", rid))
-    if "snooze" in prompt.actions:
-        buttons.append(_button("Snooze 2h", "snooze", rid, SNOOZE_DEFAULT))
-    if "review" in prompt.actions:
-        buttons.append(_button("My answers", "review", rid))
-    if buttons:
-        blocks.append({"type": "actions", "block_id": f"strategy:nav:{rid}", "elements": buttons})
-    fallback = f"{prompt.conversation_title}, question {q.index} of {q.total}: {q.text}"
-    return _paginate(blocks, fallback)
+class _Layout:
+    """Blocks built so far, and the mrkdwn lines waiting to be packed into sections."""
 
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.units: list[str] = []
 
-def _waiting(prompt: Prompt, blocks: list[Block]) -> list[Payload]:
-    """A round announced while the person answers another: no question, only buttons."""
-    rid = prompt.round_id
-    blocks += _sections([":hourglass: " + escape(messages.waiting_for(prompt.waiting_for or ""))])
-    buttons = [_button("Answer now", "answer_now", rid, style="primary")]
-    if "answer_all" in prompt.actions:
-        buttons.append(_button("Answer all in a form", "answer_all", rid))
-    if "skip_round" in prompt.actions:
-        buttons.append(_button("Skip round", "skip_round", rid))
-    if "snooze" in prompt.actions:
-        buttons.append(_button("Snooze 2h", "snooze", rid, SNOOZE_DEFAULT))
-    blocks.append({"type": "actions", "block_id": f"strategy:nav:{rid}", "elements": buttons})
-    fallback = f"{prompt.conversation_title}: round {prompt.round_number} is waiting for you"
-    return _paginate(blocks, fallback)
+    def flush(self) -> None:
+        self.blocks += [_section(text) for text in _pack(self.units)]
+        self.units = []
 
+    def block(self, *blocks: Block) -> None:
+        self.flush()
+        self.blocks += blocks
 
-def _prompt_inputs(prompt: Prompt) -> list[Block]:
-    q = prompt.question
-    rid = prompt.round_id
-    block_id = block_id_for(rid, q.id)
-    if q.type == "text":
-        return [_context("Reply in this DM to answer.")]
-    if q.type == "rating":
-        buttons = [_button(str(s), f"answer:{s}", rid, str(s)) for s in range(1, 6)]
-        blocks: list[Block] = [{"type": "actions", "block_id": block_id, "elements": buttons}]
-        if q.labels:
-            scale = " · ".join(f"{s} = {escape(q.labels[s])}" for s in sorted(q.labels))
-            blocks.append(_context(fit_escaped(scale, CONTEXT_CHARS)))
-        return blocks
-    if q.type == "yes_no":
-        buttons = [
-            _button("Yes", "answer:yes", rid, "yes"),
-            _button("No", "answer:no", rid, "no"),
-        ]
-        return [{"type": "actions", "block_id": block_id, "elements": buttons}]
-    numbered = [f"{i}. {escape(o)}" for i, o in enumerate(q.options, start=1)]
-    if len(q.options) > MAX_SELECT_OPTIONS:
-        hint = "Reply in this DM with the number" + (
-            "s, separated by commas." if q.type == "multiple_choice" else "."
-        )
-        return [*_sections(numbered), _context(hint)]
-    if q.type == "single_choice":
-        if len(q.options) <= MAX_BUTTON_CHOICES:
-            values = _option_values(q.options)
-            buttons = [
-                _button(text, f"answer:{i}", rid, value)
-                for i, (text, value) in enumerate(zip(q.options, values, strict=True), start=1)
-            ]
-            blocks = [{"type": "actions", "block_id": block_id, "elements": buttons}]
+    def finish(self) -> list[Block]:
+        self.flush()
+        return self.blocks
+
+    def add(self, section: Section) -> None:  # one case per section type
+        if isinstance(section, Heading):
+            self.block(_header(section.text))
+        elif isinstance(section, Context):
+            if self.blocks and not self.units and self.blocks[-1]["type"] == "header":
+                self.block(_context(" · ".join(_mrkdwn(p) for p in section.parts)))
+            else:  # inside a section, as a subtle line: fewer blocks, fewer thread replies
+                self.units.append(" · ".join(_mrkdwn(_subtle(p)) for p in section.parts))
+        elif isinstance(section, Badges):
+            self.units.append(
+                " · ".join(
+                    f"{_BADGE_EMOJI.get(b.tone, '')}*{escape(b.text)}*" for b in section.items
+                )
+            )
+        elif isinstance(section, Paragraph):
+            emoji = _TONE_EMOJI[section.tone] if section.tone else ""
+            self.units.append(emoji + _mrkdwn(section.text))
+        elif isinstance(section, Bars):
+            for row in section.rows:
+                figures = f"{text_bar(row.part, row.whole)} {_mrkdwn(row.value)}".strip()
+                self.units.append(f"• {escape(row.label)} {figures}")
+                if row.note:
+                    self.units.append(_mrkdwn(row.note))
+        elif isinstance(section, Quote):
+            self.units.append(_quote(section.text, section.who))
+        elif isinstance(section, Facts):
+            self.block(*(_fact(f.label, f.value, f.quoted, f.button) for f in section.rows))
+        elif isinstance(section, Actions):
+            if section.buttons:
+                rid = section.buttons[0].round_id
+                elements = [_button(b) for b in section.buttons]
+                self.block(
+                    {"type": "actions", "block_id": f"strategy:nav:{rid}", "elements": elements}
+                )
+        elif isinstance(section, Inputs):
+            self.block(*_inputs(section))
+        elif isinstance(section, Field | Submit):
+            raise TypeError("form fields are shown in a modal: use render_form_modal")
+        elif isinstance(section, Divider):
+            self.block({"type": "divider"})
+        elif isinstance(section, Group):
+            self.flush()
+            if section.separator:
+                self.block({"type": "divider"})
+            for child in section.sections:
+                self.add(child)
+            self.flush()
         else:
-            select = {
-                "type": "static_select",
-                "action_id": ACTION_PREFIX + "answer",
-                "placeholder": _pt("Choose…", BUTTON_CHARS),
-                "options": _choice_options(q),
-            }
-            blocks = [{"type": "actions", "block_id": block_id, "elements": [select]}]
-        if any(len(o) > OPTION_CHARS for o in q.options):
-            blocks = [*_sections(numbered), *blocks]  # labels were cut: show them in full
-        return blocks
-    # multiple choice: tick, then Send
+            assert_never(section)
+
+
+def _quote(text: str, who: str | None) -> str:
+    signature = f"\n— _{fit(who, 300)}_" if who else ""
+    body = fit(text.strip(), SECTION_CHARS - len(signature) - 200, _CUT_NOTE)
+    return "> " + "\n> ".join(body.split("\n")) + signature
+
+
+def _fact(label: str, value: Text, quoted: bool, button: Button | None) -> Block:
+    head = f"*{fit(label, LABEL_TEXT_CHARS)}*"
+    if quoted:
+        raw = "".join(p.text for p in value if isinstance(p, Span))
+        shown = "> " + fit(raw, SECTION_CHARS - len(head) - 10, _CUT_NOTE).replace("\n", "\n> ")
+    else:
+        shown = _mrkdwn(value)
+    block = _section(fit_escaped(f"{head}\n{shown}", SECTION_CHARS))
+    if button is not None:
+        block["accessory"] = _button(button)
+    return block
+
+
+def _inputs(inputs: Inputs) -> list[Block]:
+    """A prompt's answer controls: buttons, a select or checkboxes, as Slack's limits allow."""
+    rid = inputs.round_id
+    block_id = block_id_for(rid, inputs.question_id)
+    options = inputs.options
+    match inputs.widget:
+        case "text":
+            return [_context(escape(inputs.hint))] if inputs.hint else []
+        case "scale":
+            buttons = [_element(o.label, f"answer:{o.answer}", rid, o.answer) for o in options]
+            return [{"type": "actions", "block_id": block_id, "elements": buttons}]
+        case "one" if inputs.question_type is QuestionType.YES_NO:
+            buttons = [_element(o.label, f"answer:{o.answer}", rid, o.answer) for o in options]
+            return [{"type": "actions", "block_id": block_id, "elements": buttons}]
+        case "one" | "many" if len(options) > MAX_SELECT_OPTIONS:
+            hint = messages.reply_with_number(inputs.widget == "many")
+            return [*(_section(t) for t in _pack(_numbered(options))), _context(escape(hint))]
+        case "one":
+            blocks = [_single_choice(inputs, block_id)]
+        case "many":
+            blocks = _multiple_choice(inputs, block_id)
+        case _:
+            assert_never(inputs.widget)
+    if _options_cut(options):  # labels were cut on the controls: show them in full
+        blocks = [*(_section(t) for t in _pack(_numbered(options))), *blocks]
+    return blocks
+
+
+def _single_choice(inputs: Inputs, block_id: str) -> Block:
+    options = inputs.options
+    if len(options) <= MAX_BUTTON_CHOICES:
+        values = _option_values(options)
+        buttons = [
+            _element(o.label, f"answer:{o.number}", inputs.round_id, value)
+            for o, value in zip(options, values, strict=True)
+        ]
+        return {"type": "actions", "block_id": block_id, "elements": buttons}
+    select = {
+        "type": "static_select",
+        "action_id": ACTION_PREFIX + "answer",
+        "placeholder": _pt(inputs.placeholder or messages.CHOICE_PLACEHOLDER, BUTTON_CHARS),
+        "options": _choice_options(options),
+    }
+    return {"type": "actions", "block_id": block_id, "elements": [select]}
+
+
+def _multiple_choice(inputs: Inputs, block_id: str) -> list[Block]:
+    """Tick, then Send (`strategy:answer` with no value: `parse_action` reads the ticks)."""
     picker: dict[str, Any] = {
-        "type": "checkboxes" if len(q.options) <= MAX_CHECKBOXES else "multi_static_select",
+        "type": "checkboxes" if len(inputs.options) <= MAX_CHECKBOXES else "multi_static_select",
         "action_id": ACTION_PREFIX + "choose",
-        "options": _choice_options(q),
+        "options": _choice_options(inputs.options),
     }
     if picker["type"] == "multi_static_select":
-        picker["placeholder"] = _pt("Choose one or more…", BUTTON_CHARS)
-    blocks = [{"type": "actions", "block_id": block_id, "elements": [picker]}]
-    if any(len(o) > OPTION_CHARS for o in q.options):
-        blocks = [*_sections(numbered), *blocks]
-    send = _button("Send", "answer", rid, None, style="primary")
-    send_block = f"strategy:send:{rid}:{q.id}"[:BLOCK_ID_CHARS]
-    blocks.append({"type": "actions", "block_id": send_block, "elements": [send]})
-    return blocks
-
-
-def fit_escaped(text: str, limit: int) -> str:
-    """Cut already-escaped mrkdwn to `limit` characters without breaking an entity.
-
-    Args:
-        text: escaped mrkdwn.
-        limit: maximum length.
-
-    Returns:
-        The text, or a prefix ending in "…".
-    """
-    if len(text) <= limit:
-        return text
-    return _split_long(text, limit - len(ELLIPSIS))[0] + ELLIPSIS
-
-
-def _summary(summary: Summary) -> list[Payload]:
-    rid = summary.round_id
-    title = summary.conversation_title
-    blocks: list[Block] = [
-        _header(f"Done — {title}" if summary.done else f"Your answers — {title}"),
-        _context(f"Round closes {_date_token(summary.deadline)}"),
+        placeholder = inputs.placeholder or messages.CHOICES_PLACEHOLDER
+        picker["placeholder"] = _pt(placeholder, BUTTON_CHARS)
+    send = _element(inputs.submit, "answer", inputs.round_id, None, style="primary")
+    send_block = f"strategy:send:{inputs.round_id}:{inputs.question_id}"[:BLOCK_ID_CHARS]
+    return [
+        {"type": "actions", "block_id": block_id, "elements": [picker]},
+        {"type": "actions", "block_id": send_block, "elements": [send]},
     ]
-    for number, item in enumerate(summary.items, start=1):
-        head = f"*{number}. {fit(item.question, 1000)}*"
-        if item.skipped or item.answer is None:
-            answer = "_skipped_"
-        else:
-            answer = "> " + fit(item.answer, SECTION_CHARS - len(head) - 10, _CUT_NOTE).replace(
-                "\n", "\n> "
-            )
-        text = fit_escaped(f"{head}\n{answer}", SECTION_CHARS)
-        block = _section(text)
-        if summary.editable:
-            block["accessory"] = _button("Edit", "edit", rid, item.question_id)
-        blocks.append(block)
-    if not summary.items:
-        blocks.append(_section("_No answers yet._"))
-    if summary.editable:
-        blocks.append(_context("You can edit an answer until the round closes."))
-    state = "done" if summary.done else "in progress"
-    return _paginate(blocks, f"Your answers to {title} ({state})")
-
-
-# --------------------------------------------------------------------------- digest
-
-
-def _digest(digest: Digest) -> list[Payload]:
-    blocks: list[Block] = []
-    scope = "all conversations" if digest.scope == "all" else digest.scope
-    which = "" if digest.which == "last" else " (previous round)"
-    if digest.scope == "all" or len(digest.conversations) != 1:
-        blocks.append(_header(f"Strategy digest — {digest.organisation}{which}"))
-    blocks.append(
-        _context(
-            f"{fit(digest.organisation, 500)} · {fit(scope, 300)}{which}"
-            f" · generated {_date_token(digest.generated_at)}"
-        )
-    )
-    if digest.maturity is not None:
-        m = digest.maturity
-        line = (
-            f"*Social maturity:* {escape(m.stage)} (internal {avg(m.internal)},"
-            f" external {avg(m.external)})"
-        )
-        if m.previous_stage is not None:
-            line += (
-                f"; previously {escape(m.previous_stage)}"
-                if m.previous_stage != m.stage
-                else "; unchanged since the previous rounds"
-            )
-        blocks += _sections([line, f"*Next move:* {escape(m.next_move)}"])
-    if not digest.conversations:
-        blocks.append(_section("_No conversations in this digest._"))
-    for conv in digest.conversations:
-        blocks.append({"type": "divider"})
-        blocks += _conversation(conv)
-    return _paginate(blocks, f"Strategy digest for {digest.organisation} ({scope}){which}")
-
-
-def _conversation(conv: ConversationDigest) -> list[Block]:
-    if conv.status == "none" or conv.round_number is None:
-        return [_header(f"{conv.title} — no round yet")]
-    blocks: list[Block] = [_header(f"{conv.title} — round {conv.round_number} digest")]
-    if conv.status == "open":
-        state = "Open, partial results"
-        if conv.deadline is not None:
-            state += f" · closes {_date_token(conv.deadline)}"
-    else:
-        state = "Closed"
-        if conv.closed_at is not None:
-            state += f" {_date_token(conv.closed_at)}"
-    if conv.anonymous:
-        state += " · Anonymous: answers are shown without names"
-    blocks.append(_context(state))
-    answered = f"*Answered* {bar(conv.answered, conv.invited)}"
-    if conv.partly:
-        answered += f", {conv.partly} partly"
-    if conv.previous_answered is not None and conv.previous_invited is not None:
-        answered += (
-            f" (round {conv.previous_round_number}: {conv.previous_answered}"
-            f"/{conv.previous_invited}, {arrow(conv.answered - conv.previous_answered)})"
-        )
-    units = [answered]
-    for group in conv.participation:
-        line = f"• {escape(group.title)} {bar(group.answered, group.invited)}"
-        if group.partly:
-            line += f", {group.partly} partly"
-        if group.skipped:
-            line += f", {group.skipped} skipped"
-        units.append(line)
-    if not conv.anonymous:
-        missing = [name for group in conv.participation for name in group.missing]
-        if missing:
-            label = "Waiting on:" if conv.status == "open" else "Did not answer:"
-            units.append(f"*{label}* " + ", ".join(escape(n) for n in missing))
-    blocks += _sections(units)
-    for number, question in enumerate(conv.questions, start=1):
-        blocks += _sections(_question_units(number, question, anonymous=conv.anonymous))
-    return blocks
-
-
-def _question_units(number: int, q: QuestionRollup, *, anonymous: bool) -> list[str]:
-    tally = f"{q.answered} answered" + (f", {q.skipped} skipped" if q.skipped else "")
-    head = f"*Q{number}. {fit(q.text, 1500)}* _({_TYPE_NAMES[q.type]}; {tally})_"
-    if q.rating is not None:
-        return [head, *_rating_lines(q.rating)]
-    if q.choices is not None:
-        return [head, *_choice_lines(q.choices)]
-    if not q.texts:
-        return [head, "_No text answers._"]
-    return [head, *(_text_answer(a, anonymous=anonymous) for a in q.texts)]
-
-
-def _rating_lines(r: RatingRollup) -> list[str]:
-    line = f"Mean *{avg(r.mean)}* of 5"
-    if r.mean is not None and r.previous_mean is not None:
-        line += f" {arrow(r.mean - r.previous_mean)} since last round ({avg(r.previous_mean)})"
-    lines = [line]
-    top = max(r.distribution.values(), default=0)
-    for score in range(1, 6):
-        count = r.distribution.get(score, 0)
-        filled = round(BAR_WIDTH * count / top) if top else 0
-        label = f" {escape(r.labels[score])}" if score in r.labels else ""
-        lines.append(f"`{score}` {FULL * filled}{EMPTY * (BAR_WIDTH - filled)} {count}{label}")
-    return lines
-
-
-def _choice_lines(c: ChoiceRollup) -> list[str]:
-    total = sum(c.counts.values())
-    lines = []
-    for option, count in c.counts.items():
-        line = f"• {fit(option, 500)} {bar(count, total)}"
-        if c.previous_counts is not None:
-            line += f" ({arrow(count - c.previous_counts.get(option, 0))})"
-        lines.append(line)
-    return lines or ["_No answers._"]
-
-
-def _text_answer(answer: TextAnswer, *, anonymous: bool) -> str:
-    who = "anonymous" if anonymous or not answer.author else answer.author
-    if answer.group_key:
-        who += f", {answer.group_key}"
-    signature = f"— _{fit(who, 300)}_"
-    body = fit(answer.text.strip(), SECTION_CHARS - len(signature) - 200, _CUT_NOTE)
-    quoted = "> " + "\n> ".join(line for line in body.split("\n"))
-    return f"{quoted}\n{signature}"
 
 
 # --------------------------------------------------------------------------- form modal
@@ -645,110 +554,111 @@ def render_form_modal(form: Form) -> dict[str, Any]:
         `private_metadata`, and one input block per question (`block_id` = question id,
         `action_id` "value").
     """
-    blocks: list[Block] = [
-        _context(f"*{fit(form.conversation_title, 500)}* · closes {_date_token(form.deadline)}")
-    ]
-    room = MAX_MODAL_BLOCKS - 2
-    shown = form.questions[:room]
-    for q in shown:
-        blocks.append(_input_block(q, form.values.get(q.id), form.errors.get(q.id)))
-    if len(form.questions) > len(shown):
-        left = len(form.questions) - len(shown)
-        blocks.append(_context(f"{left} more questions: answer them in the DM after sending."))
+    view = build_view(form)
+    title = form.conversation_title
+    submit = messages.SEND
+    blocks: list[Block] = []
+    fields: list[Field] = []
+    for section in view.sections:
+        if isinstance(section, Field):
+            fields.append(section)
+        elif isinstance(section, Submit):
+            submit = section.label
+        elif isinstance(section, Heading):
+            title = section.text
+            blocks.append(_header(section.text))
+        elif isinstance(section, Context):
+            blocks.append(_context(" · ".join(_mrkdwn(p) for p in section.parts)))
+    room = MAX_MODAL_BLOCKS - len(blocks) - 1
+    shown = fields[:room]
+    blocks += [_input_block(f) for f in shown]
+    if len(fields) > len(shown):
+        blocks.append(_context(escape(messages.more_questions(len(fields) - len(shown)))))
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK_ID,
         "private_metadata": json.dumps({"r": form.round_id}),
-        "title": _pt(form.conversation_title, MODAL_TITLE_CHARS),
-        "submit": _pt("Send", MODAL_TITLE_CHARS),
-        "close": _pt("Cancel", MODAL_TITLE_CHARS),
+        "title": _pt(title, MODAL_TITLE_CHARS),
+        "submit": _pt(submit, MODAL_TITLE_CHARS),
+        "close": _pt(messages.CANCEL, MODAL_TITLE_CHARS),
         "blocks": blocks,
     }
 
 
-def _input_block(q: QuestionView, value: object, error: str | None) -> Block:
+def _input_block(field: Field) -> Block:
     element: dict[str, Any]
     hints: list[str] = []
-    if q.type == "text":
-        element = {
-            "type": "plain_text_input",
-            "action_id": "value",
-            "multiline": True,
-            "max_length": INPUT_MAX_LENGTH,
-        }
-        if isinstance(value, str) and value:
-            if len(value) > INPUT_MAX_LENGTH:
-                hints.append(
-                    f"Your current answer is {len(value):,} characters; the form shows the"
-                    f" first {INPUT_MAX_LENGTH - 1:,}. Sending replaces it."
-                )
-            element["initial_value"] = plain(value, INPUT_MAX_LENGTH)
-    elif q.type == "rating":
-        options = _rating_options(q)
-        element = {
-            "type": "static_select",
-            "action_id": "value",
-            "placeholder": _pt("1 to 5", BUTTON_CHARS),
-            "options": options,
-        }
-        _preselect(element, options, [str(value)] if _is_rating(value) else [])
-    elif q.type == "yes_no":
-        element = {"type": "radio_buttons", "action_id": "value", "options": _YES_NO_OPTIONS}
-        if isinstance(value, bool):
-            _preselect(element, _YES_NO_OPTIONS, ["yes" if value else "no"])
-    elif q.type == "single_choice":
-        options = _choice_options(q)[:MAX_SELECT_OPTIONS]
-        kind = "radio_buttons" if len(options) <= MAX_BUTTON_CHOICES else "static_select"
-        element = {"type": kind, "action_id": "value", "options": options}
-        if kind == "static_select":
-            element["placeholder"] = _pt("Choose…", BUTTON_CHARS)
-        _preselect(element, options, _selected_values(q, value))
-    else:
-        options = _choice_options(q)[:MAX_SELECT_OPTIONS]
-        kind = "checkboxes" if len(options) <= MAX_CHECKBOXES else "multi_static_select"
-        element = {"type": kind, "action_id": "value", "options": options}
-        if kind == "multi_static_select":
-            element["placeholder"] = _pt("Choose one or more…", BUTTON_CHARS)
-        _preselect(element, options, _selected_values(q, value), multiple=True)
-    if q.type in ("single_choice", "multiple_choice") and any(
-        len(o) > OPTION_CHARS for o in q.options
-    ):
-        hints.append("Options: " + "; ".join(f"{i}. {o}" for i, o in enumerate(q.options, 1)))
-    if q.help:
-        hints.insert(0, q.help)
-    if error:
-        hints.insert(0, f"⚠ {error}")
+    options = field.options
+    match field.widget:
+        case "text":
+            element = {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "max_length": INPUT_MAX_LENGTH,
+            }
+            if field.text:
+                if len(field.text) > INPUT_MAX_LENGTH:
+                    hints.append(messages.prefill_cut(len(field.text), INPUT_MAX_LENGTH - 1))
+                element["initial_value"] = plain(field.text, INPUT_MAX_LENGTH)
+        case "scale":
+            choices = [_option(o.label, o.answer) for o in options]
+            element = {
+                "type": "static_select",
+                "action_id": "value",
+                "placeholder": _pt(field.placeholder or " ", BUTTON_CHARS),
+                "options": choices,
+            }
+            _preselect(element, choices, field.selected)
+        case "one" if field.question_type is QuestionType.YES_NO:
+            choices = [_option(o.label, o.answer) for o in options]
+            element = {"type": "radio_buttons", "action_id": "value", "options": choices}
+            _preselect(element, choices, field.selected)
+        case "one":
+            choices = _choice_options(options)[:MAX_SELECT_OPTIONS]
+            kind = "radio_buttons" if len(choices) <= MAX_BUTTON_CHOICES else "static_select"
+            element = {"type": kind, "action_id": "value", "options": choices}
+            if kind == "static_select":
+                placeholder = field.placeholder or messages.CHOICE_PLACEHOLDER
+                element["placeholder"] = _pt(placeholder, BUTTON_CHARS)
+            _preselect(element, choices, field.selected)
+        case "many":
+            choices = _choice_options(options)[:MAX_SELECT_OPTIONS]
+            kind = "checkboxes" if len(choices) <= MAX_CHECKBOXES else "multi_static_select"
+            element = {"type": kind, "action_id": "value", "options": choices}
+            if kind == "multi_static_select":
+                placeholder = field.placeholder or messages.CHOICES_PLACEHOLDER
+                element["placeholder"] = _pt(placeholder, BUTTON_CHARS)
+            _preselect(element, choices, field.selected, multiple=True)
+        case _:
+            assert_never(field.widget)
+    if field.widget in ("one", "many") and _options_cut(options):
+        hints.append(messages.options_listed([o.label for o in options]))
+    if field.help:
+        hints.insert(0, field.help)
+    if field.error:
+        hints.insert(0, f"⚠ {field.error}")
     block: Block = {
         "type": "input",
-        "block_id": q.id[:BLOCK_ID_CHARS],
-        "label": _pt(f"{q.index}. {q.text}", LABEL_CHARS),
+        "block_id": field.question_id[:BLOCK_ID_CHARS],
+        "label": _pt(field.label, LABEL_CHARS),
         "element": element,
-        "optional": not q.required,
+        "optional": not field.required,
     }
     if hints:
         block["hint"] = _pt(" ".join(hints), LABEL_CHARS)
     return block
 
 
-def _is_rating(value: object) -> bool:
-    return not isinstance(value, bool) and str(value) in {"1", "2", "3", "4", "5"}
-
-
-def _selected_values(q: QuestionView, value: object) -> list[str]:
-    chosen = value if isinstance(value, list) else [] if value is None else [value]
-    values = _option_values(q.options)
-    by_text = dict(zip(q.options, values, strict=True))
-    return [by_text[str(c)] for c in chosen if str(c) in by_text]
-
-
 def _preselect(
     element: dict[str, Any],
-    options: list[dict[str, Any]],
-    values: list[str],
+    choices: list[dict[str, Any]],
+    selected: Sequence[int],
     *,
     multiple: bool = False,
 ) -> None:
-    picked = [o for o in options if o["value"] in values]
+    """Mark the options numbered in `selected` (1-based, as `choices` are ordered)."""
+    picked = [choices[n - 1] for n in selected if 1 <= n <= len(choices)]
     if not picked:
         return
     if multiple:

@@ -1,9 +1,16 @@
-"""Adaptive Cards for Microsoft Teams: engine messages in, card JSON out; card submits back.
+"""Adaptive Cards for Microsoft Teams: views laid out as cards, and card submits read back.
 
 Why a module of pure functions: the engine's outbound models (`bot.flows.outbound`) are
-platform-neutral, and the Teams adapter only needs dicts to attach to activities. Keeping
-rendering free of botbuilder means every card is unit-tested as JSON, the same way the
-console (`adapters/console/static/app.js`) and Slack render the very same messages.
+platform-neutral and `bot.presentation` turns each into a `View` of sections, worded once
+for every platform; the Teams adapter only needs dicts to attach to activities. Keeping
+the layout free of botbuilder means every card is unit-tested as JSON, the same way the
+console and Slack lay out the very same views.
+
+What Teams adds in the layout: headings and notes are TextBlocks with weight and colour,
+a group is a Container with a separator, bars and answers are FactSets, a question's
+input is an `Input.Text` or `Input.ChoiceSet` with its own Send, buttons are the card's
+actions, and a moment uses the cards' `{{DATE()}}`/`{{TIME()}}` functions so each reader
+sees their own time zone.
 
 Decisions, and why:
 
@@ -25,16 +32,16 @@ Decisions, and why:
   a toggle has no "not answered" state, so an untouched optional question would be stored
   as "No" and a required one could never be missing. The values are the strings a Toggle
   would send, so `parse_submit` treats both alike.
-* A form's `v` is `{question id: kind letter}`, so `parse_submit` can type the values
-  (list for multiple choice, bool for yes/no) without loading the agenda.
+* A form's `v` is `{question id: kind letter}` (`kind_code`), so `parse_submit` can type
+  the values (list for multiple choice, bool for yes/no) without loading the agenda.
 * Size: Teams rejects large messages (Workflows/webhooks document about 28 KB, bots a
-  larger limit), so a digest or summary is packed into cards of at most `CARD_BUDGET`
-  bytes of JSON (measured with ASCII escapes, the worst case), each continuation card
-  re-stating its header. A form cannot be split (one Submit collects one card's inputs);
-  its prefilled text values are what could make it large, and they are bounded by the
-  engine's answer limit.
-* Dates use the cards' `{{DATE()}}`/`{{TIME()}}` functions so each reader sees their own
-  time zone; user text is escaped (`markdown.escape`) so it cannot fake one.
+  larger limit), so a view is packed into cards of at most `CARD_BUDGET` bytes of JSON
+  (measured with ASCII escapes, the worst case), each continuation card re-stating its
+  heading and every card numbered ("part 2 of 3"). A form cannot be split (one Submit
+  collects one card's inputs); its prefilled text values are what could make it large,
+  and they are bounded by the engine's answer limit.
+* User text is escaped (`markdown.escape`) so it cannot fake a date function, a mention,
+  a link or formatting.
 """
 
 from __future__ import annotations
@@ -44,28 +51,55 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from bot import messages
 from bot.adapters.teams.markdown import clip, escape, plain
 from bot.flows.answers import MAX_ANSWER_CHARS
-from bot.flows.digest_model import (
-    ConversationDigest,
-    Digest,
-    GroupParticipation,
-    MaturityView,
-    QuestionRollup,
+from bot.flows.events import Action, check_round_id
+from bot.flows.outbound import OutboundMessage, QuestionView, Summary
+from bot.playbook.model import QuestionType
+from bot.presentation import build_view
+from bot.presentation.figures import text_bar
+from bot.presentation.sections import (
+    Actions,
+    Badges,
+    Bar,
+    Bars,
+    Button,
+    Context,
+    Divider,
+    Fact,
+    Facts,
+    Field,
+    Group,
+    Heading,
+    Inputs,
+    Moment,
+    Option,
+    Paragraph,
+    Quote,
+    Section,
+    Span,
+    Submit,
+    Text,
+    Tone,
+    View,
 )
-from bot.flows.events import DEFAULT_SNOOZE, check_round_id
-from bot.flows.outbound import (
-    DigestMessage,
-    Form,
-    Notice,
-    OutboundMessage,
-    Prompt,
-    QuestionView,
-    Summary,
-)
+
+__all__ = [
+    "ACTIONS",
+    "CARD_BUDGET",
+    "CardAnswer",
+    "attachment",
+    "card_size",
+    "kind_code",
+    "layout_view",
+    "parse_submit",
+    "render_activity_attachments",
+    "render_readonly_summary",
+    "text_bar",
+]
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
@@ -74,42 +108,39 @@ SUBMIT_KIND = "strategy"
 CARD_BUDGET = 25_000
 ANSWER_INPUT = "answer"
 FORM_PREFIX = "q:"
-ACTIONS = frozenset(
-    {
-        "answer",
-        "answer_all",
-        "answer_now",
-        "skip_question",
-        "skip_round",
-        "snooze",
-        "edit",
-        "review",
-        "form",
-    }
-)
-ACTION_LABELS = {
-    "answer_now": "Answer now",
-    "answer_all": "Answer all in a form",
-    "skip_question": "Skip question",
-    "skip_round": "Skip round",
-    "snooze": "Snooze 2h",
-    "review": "Review my answers",
-}
-SNOOZE_DEFAULT = DEFAULT_SNOOZE
-BAR_CELLS = 10
+# A prompt's Send ("answer"), a form's submit ("form"), and every button's action.
+ACTIONS = frozenset({"answer", "form", *(a.value for a in Action)})
 READONLY_ANSWER_CHARS = 500
 DIGEST_TEXT_CHARS = MAX_ANSWER_CHARS
 
-_KIND_CODES = {
-    "text": "t",
-    "rating": "r",
-    "single_choice": "s",
-    "multiple_choice": "m",
-    "yes_no": "b",
+_TONE_COLOR: dict[Tone, str | None] = {
+    "info": None,
+    "success": "Good",
+    "warning": "Warning",
+    "error": "Attention",
 }
-_CODE_KINDS = {v: k for k, v in _KIND_CODES.items()}
 
 Element = dict[str, Any]
+
+
+def kind_code(kind: QuestionType) -> str:
+    """The letter a form's submit data names a question type by (in its `v`)."""
+    match kind:
+        case QuestionType.TEXT:
+            return "t"
+        case QuestionType.RATING:
+            return "r"
+        case QuestionType.SINGLE_CHOICE:
+            return "s"
+        case QuestionType.MULTIPLE_CHOICE:
+            return "m"
+        case QuestionType.YES_NO:
+            return "b"
+        case _:
+            assert_never(kind)
+
+
+_CODE_KINDS = {kind_code(k): k.value for k in QuestionType}
 
 
 @dataclass(frozen=True)
@@ -166,7 +197,7 @@ def _text(
     spacing: str | None = None,
 ) -> Element:
     """A wrapping TextBlock; `text` must already be Markdown-safe."""
-    block: Element = {"type": "TextBlock", "text": text, "wrap": True}
+    block: Element = {"type": "TextBlock", "text": text or " ", "wrap": True}
     if weight:
         block["weight"] = weight
     if size:
@@ -214,6 +245,10 @@ def _submit(
     return submit
 
 
+def _button(button: Button) -> Element:
+    return _submit(button.label, button.action.value, button.round_id, button.wire_value)
+
+
 def _date(when: datetime) -> str:
     """`{{DATE}} {{TIME}}` functions, which Teams renders in the reader's time zone."""
     if when.tzinfo is None:
@@ -222,44 +257,34 @@ def _date(when: datetime) -> str:
     return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
 
 
-def _header(title: str, sub: str | None) -> list[Element]:
-    out = [_text(escape(title), weight="Bolder", size="Medium")]
-    if sub:
-        out.append(_text(sub, subtle=True, spacing="None"))
-    return out
+def _md(text: Text, limit: int | None = None) -> str:
+    """Inline text as escaped Markdown: strong is `**x**`, subtle `_x_`, a moment a date."""
+    out = []
+    for part in text:
+        if isinstance(part, Moment):
+            out.append(_date(part.at))
+            continue
+        raw = part.text if limit is None else clip(part.text, limit)
+        words = raw.strip()
+        if part.style == "plain" or not words:
+            out.append(escape(raw))
+            continue
+        mark = "**" if part.style == "strong" else "_"
+        lead = raw[: len(raw) - len(raw.lstrip())]
+        trail = raw[len(raw.rstrip()) :]
+        out.append(f"{lead}{mark}{escape(words)}{mark}{trail}")
+    return "".join(out)
 
 
-def _number(x: float | None, digits: int = 1) -> str:
-    return "\u2013" if x is None else f"{x:.{digits}f}"
-
-
-def _change(now: float | None, before: float | None, digits: int = 1, unit: str = "") -> str:
-    """`▲ 0.4` / `▼ 1` / `= 0` against a previous value, or "" with nothing to compare."""
-    if now is None or before is None:
-        return ""
-    delta = now - before
-    amount = f"{abs(delta):.{digits}f}{unit}"
-    if abs(delta) < 1e-9:
-        return f"= {amount}"
-    return ("▲ " if delta > 0 else "▼ ") + amount
-
-
-def text_bar(part: int, whole: int, cells: int = BAR_CELLS) -> str:
-    """A bar of block characters such as `▇▇▇░░░`.
-
-    Args:
-        part: the filled amount.
-        whole: the total; one cell per unit up to `cells`, scaled beyond.
-        cells: the widest bar.
-
-    Returns:
-        The bar (empty when `whole` is 0).
-    """
-    if whole <= 0:
-        return ""
-    width = min(whole, cells)
-    filled = round(width * max(0, min(part, whole)) / whole)
-    return "▇" * filled + "░" * (width - filled)
+def _paragraph(text: Text, color: str | None = None, spacing: str | None = None) -> Element:
+    """A TextBlock; text that is all strong (or all subtle) is a bold (subtle) block."""
+    styles = {p.style for p in text if isinstance(p, Span) and p.text.strip()}
+    if styles == {"strong"} or styles == {"subtle"}:
+        flat = tuple(Span(text=p.text) if isinstance(p, Span) else p for p in text)
+        if styles == {"strong"}:
+            return _text(_md(flat), weight="Bolder", color=color, spacing=spacing)
+        return _text(_md(flat), subtle=True, color=color, spacing=spacing)
+    return _text(_md(text), color=color, spacing=spacing)
 
 
 # ---------------------------------------------------------------- packing
@@ -283,7 +308,7 @@ def _pack(
         The cards. A block too large for any card on its own gets a card of its own
         (callers clip text so that this does not happen in practice).
     """
-    overhead = card_size(_card([], actions)) + 64  # commas, and the "(continued)" numbering
+    overhead = card_size(_card([], actions)) + 64  # commas, and the "part n of m" numbering
     cards: list[list[Element]] = [list(head)]
     used = overhead + sum(card_size(b) + 1 for b in head)
     opening = len(head)  # elements on the current card that are not blocks
@@ -295,204 +320,260 @@ def _pack(
             used = overhead + sum(card_size(b) + 1 for b in continued)
         cards[-1].append(block)
         used += size
-    out = [_card(body) for body in cards]
+    out = [_card(body or [_text(" ")]) for body in cards]
     if actions:
         out[-1]["actions"] = actions
     return out
 
 
-# ---------------------------------------------------------------- notices
+# ---------------------------------------------------------------- layout
 
 
-def _notice(message: Notice) -> list[Element]:
-    color = {"error": "Attention", "success": "Good"}.get(message.level)
-    body: list[Element] = []
-    if message.title:
-        body.append(_text(escape(message.title), weight="Bolder", color=color))
-    body.extend(_text(escape(line), color=color) for line in message.lines)
-    if not body:
-        body.append(_text(" "))
-    blocks = body[1:] if message.title else body
-    head = body[:1] if message.title else []
-    return _pack(blocks, head, head)
+def render_activity_attachments(message: OutboundMessage) -> list[dict[str, Any]]:
+    """Render an engine message as Adaptive Cards.
+
+    Args:
+        message: any outbound message.
+
+    Returns:
+        Card JSONs (schema 1.5): the first to post, the rest as continuation messages,
+        each at most `CARD_BUDGET` bytes unless a single element is larger on its own.
+        Wrap each with `attachment` to put it on an activity.
+    """
+    return layout_view(build_view(message))
 
 
-# ---------------------------------------------------------------- prompts and forms
+def layout_view(view: View) -> list[Element]:
+    """Lay a view out as Adaptive Cards (see `render_activity_attachments`)."""
+    color = _TONE_COLOR[view.tone] if view.kind == "notice" and view.tone else None
+    sections = list(view.sections)
+    lead = 0
+    while lead < len(sections) and isinstance(sections[lead], Heading | Context | Badges):
+        lead += 1
+    head = [e for s in sections[:lead] for e in _elements(s, color)]
+    titles = [s for s in sections[:lead] if isinstance(s, Heading)]
+    continued = (
+        [_text(escape(f"{titles[0].text} {messages.CONTINUED}"), weight="Bolder", size="Medium")]
+        if titles
+        else []
+    )
+    blocks: list[Element] = []
+    actions: list[Element] = []
+    fields = [s for s in sections if isinstance(s, Field)]
+    for section in sections[lead:]:
+        if isinstance(section, Actions):
+            actions += [_button(b) for b in section.buttons]
+        elif isinstance(section, Submit):
+            kinds = {f.question_id: kind_code(f.question_type) for f in fields}
+            submit = _submit(section.label, "form", section.round_id, kinds, inputs=True)
+            actions.append({**submit, "style": "positive"})
+        else:
+            blocks += _blocks(section, color)
+    if not head and not blocks:
+        blocks = [_text(" ")]
+    cards = _pack(blocks, head, continued, actions)
+    if len(cards) > 1:
+        for n, card in enumerate(cards, 1):
+            card["body"][0]["text"] += f" · {messages.part_of(n, len(cards))}"
+    return cards
 
 
-def _choices(question: QuestionView) -> list[dict[str, str]]:
-    if question.type == "rating":
-        out = []
-        for n in range(1, 6):
-            label = question.labels.get(n)
-            out.append({"title": plain(f"{n} · {label}" if label else str(n)), "value": str(n)})
-        return out
-    if question.type == "yes_no":
-        return [{"title": "Yes", "value": "true"}, {"title": "No", "value": "false"}]
-    return [{"title": plain(o), "value": str(i)} for i, o in enumerate(question.options, 1)]
+def _blocks(section: Section, color: str | None) -> list[Element]:
+    """A section as body blocks, each of which may start a new card."""
+    if isinstance(section, Group):
+        return _group(section, color)
+    if isinstance(section, Bars) and any(r.note for r in section.rows):
+        return [_bar_with_note(r) for r in section.rows]
+    if isinstance(section, Facts):
+        return [_fact(f) for f in section.rows]
+    return _elements(section, color)
 
 
-def _input(question: QuestionView, input_id: str, value: object = None) -> Element:
-    """The input for one question; `value` is an engine value to prefill."""
-    if question.type == "text":
+def _group(group: Group, color: str | None) -> list[Element]:
+    """A group: its first run of small sections in a Container with a separator."""
+    out: list[Element] = []
+    bundle: list[Element] = []
+    first = True
+
+    def flush() -> None:
+        nonlocal bundle, first
+        if bundle:
+            out.append(_container(bundle, separator=first))
+            first = False
+        bundle = []
+
+    for child in group.sections:
+        splits = isinstance(child, Group | Quote | Facts) or (
+            isinstance(child, Bars) and any(r.note for r in child.rows)
+        )
+        if splits:
+            flush()
+            first = first and not out
+            out += _blocks(child, color)
+        else:
+            bundle += _elements(child, color)
+    flush()
+    return out
+
+
+def _elements(section: Section, color: str | None) -> list[Element]:  # one case per type
+    if isinstance(section, Heading):
+        size = "Medium" if section.level < 3 else None
+        return [_text(escape(section.text), weight="Bolder", size=size, color=color)]
+    if isinstance(section, Context):
+        text = " · ".join(_md(p) for p in section.parts)
+        return [_text(text, subtle=True, spacing="None")]
+    if isinstance(section, Badges):
+        tones = {b.tone for b in section.items}
+        shade = "Good" if tones == {"success"} else "Accent"
+        text = " · ".join(escape(b.text) for b in section.items)
+        return [_text(text, weight="Bolder", color=shade, spacing="Small")]
+    if isinstance(section, Paragraph):
+        tint = _TONE_COLOR[section.tone] if section.tone else color
+        return [_paragraph(section.text, tint)]
+    if isinstance(section, Bars):
+        rows = [(escape(r.label), _bar_value(r.part, r.whole, r.value)) for r in section.rows]
+        return [_facts(rows)] if rows else []
+    if isinstance(section, Quote):
+        quote = f"“{escape(clip(section.text, DIGEST_TEXT_CHARS))}”"
+        if section.who:
+            quote += f" — {escape(section.who)}"
+        return [_text(quote, spacing="Small")]
+    if isinstance(section, Facts):
+        return [_fact(f) for f in section.rows]
+    if isinstance(section, Actions):
+        return [{"type": "ActionSet", "actions": [_button(b) for b in section.buttons]}]
+    if isinstance(section, Inputs):
+        return _inputs(section)
+    if isinstance(section, Field):
+        return [_field(section)]
+    if isinstance(section, Submit):
+        return []  # a card-level action (`layout_view`)
+    if isinstance(section, Divider):
+        return []  # Containers carry the separators
+    if isinstance(section, Group):
+        return _group(section, color)
+    assert_never(section)
+
+
+def _bar_value(part: int, whole: int, value: Text) -> str:
+    return f"{text_bar(part, whole)} {_md(value)}".strip()
+
+
+def _bar_with_note(row: Bar) -> Element:
+    items: list[Element] = [
+        _facts([(escape(row.label), _bar_value(row.part, row.whole, row.value))])
+    ]
+    if row.note:
+        items.append(_text(_md(row.note), subtle=True, spacing="None"))
+    return _container(items)
+
+
+def _fact(fact: Fact, limit: int = MAX_ANSWER_CHARS) -> Element:
+    shown = _facts([(escape(clip(fact.label, limit)), _md(fact.value, limit))])
+    if fact.button is None:
+        return shown
+    return _container([shown, {"type": "ActionSet", "actions": [_button(fact.button)]}])
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _choices(kind: QuestionType, options: Sequence[Option]) -> list[dict[str, str]]:
+    """Choice titles and values: a rating's digits, "true"/"false", or option numbers."""
+    if kind is QuestionType.RATING:
+        return [{"title": plain(o.label), "value": o.answer} for o in options]
+    if kind is QuestionType.YES_NO:
+        return [
+            {"title": plain(o.label), "value": "true" if o.answer == "yes" else "false"}
+            for o in options
+        ]
+    return [{"title": plain(o.label), "value": str(o.number)} for o in options]
+
+
+def _control(
+    kind: QuestionType,
+    widget: str,
+    options: Sequence[Option],
+    input_id: str,
+    placeholder: str | None,
+) -> Element:
+    """The input for one question."""
+    if widget == "text":
         field: Element = {
             "type": "Input.Text",
             "id": input_id,
             "isMultiline": True,
             "maxLength": MAX_ANSWER_CHARS,
-            "placeholder": "Type your answer",
         }
-    else:
-        field = {
-            "type": "Input.ChoiceSet",
-            "id": input_id,
-            "choices": _choices(question),
-            "style": "compact" if question.type == "rating" else "expanded",
-        }
-        if question.type == "multiple_choice":
-            field["isMultiSelect"] = True
-        if question.type == "rating":
-            field["placeholder"] = "Choose 1-5"
-    prefill = _prefill(question, value)
-    if prefill is not None:
-        field["value"] = prefill
+        if placeholder:
+            field["placeholder"] = plain(placeholder)
+        return field
+    field = {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "choices": _choices(kind, options),
+        "style": "compact" if widget == "scale" else "expanded",
+    }
+    if widget == "many":
+        field["isMultiSelect"] = True
+    if widget == "scale" and placeholder:
+        field["placeholder"] = plain(placeholder)
     return field
 
 
-def _prefill(question: QuestionView, value: object) -> str | None:
-    """An engine value as the string an input's `value` takes."""
-    if value is None:
-        return None
-    kind = question.type
-    if kind == "yes_no":
-        return "true" if value is True else "false" if value is False else None
-    if kind == "rating":
-        return str(value) if isinstance(value, int) and 1 <= value <= 5 else None
-    if kind in ("single_choice", "multiple_choice"):
-        picked = value if isinstance(value, list) else [value]
-        numbers = [str(question.options.index(p) + 1) for p in picked if p in question.options]
-        return ",".join(numbers) or None
-    return str(value)
-
-
-def _question_index(question: QuestionView) -> str:
-    return f"Question {question.index} of {question.total}" + (
-        "" if question.required else " · optional"
-    )
-
-
-def _prompt(message: Prompt) -> list[Element]:
-    q = message.question
-    body = _header(
-        message.conversation_title,
-        f"Round {message.round_number} · Due {_date(message.deadline)}",
-    )
-    badges = []
-    if message.opening:
-        badges.append("New round")
-    if message.reminder:
-        badges.append("Reminder")
-    if badges:
-        body.append(_text(" · ".join(badges), weight="Bolder", color="Accent", spacing="Small"))
-    if message.purpose and (message.opening or message.reminder):
-        body.append(_text(escape(message.purpose)))
-    if message.note:
-        body.append(_text(escape(message.note), color="Warning"))
-    if message.waiting_for is not None:
-        # Announced while another round is answered: buttons, no question to reply to.
-        body.append(_text(escape(messages.waiting_for(message.waiting_for)), spacing="Medium"))
-        return [_card(body, _prompt_actions(message))]
-    body.append(_text(_question_index(q), subtle=True, spacing="Medium"))
-    body.append(_text(escape(q.text), weight="Bolder", spacing="None"))
-    if q.help:
-        body.append(_text(escape(q.help), subtle=True, spacing="None"))
-    body.append(_input(q, ANSWER_INPUT))
-    body.append(
-        {
-            "type": "ActionSet",
-            "actions": [
-                _submit("Send", "answer", message.round_id, q.id, inputs=True, style="positive")
-            ],
-        }
-    )
-    return [_card(body, _prompt_actions(message))]
-
-
-def _prompt_actions(message: Prompt) -> list[Element]:
-    """The card's buttons; Skip question names the question it was shown with."""
-    q = message.question
-    actions = []
-    for name in message.actions:
-        if name not in ACTION_LABELS or (name == "skip_question" and q.required):
-            continue
-        value = {"snooze": SNOOZE_DEFAULT, "skip_question": q.id}.get(name)
-        actions.append(_submit(ACTION_LABELS[name], name, message.round_id, value))
-    return actions
-
-
-def _form(message: Form) -> list[Element]:
-    body = _header(message.conversation_title, f"Due {_date(message.deadline)}")
-    body.append(
-        _text(
-            "Answer every question at once; you can change answers until the round closes.",
-            subtle=True,
+def _inputs(inputs: Inputs) -> list[Element]:
+    out: list[Element] = []
+    if inputs.hint:
+        out.append(_text(escape(inputs.hint), subtle=True, spacing="Small"))
+    out.append(
+        _control(
+            inputs.question_type, inputs.widget, inputs.options, ANSWER_INPUT, inputs.placeholder
         )
     )
-    for q in message.questions:
-        field = _input(q, FORM_PREFIX + q.id, message.values.get(q.id))
-        field["label"] = plain(f"{q.index}. {q.text}")
-        if q.required:
-            field["isRequired"] = True
-            field["errorMessage"] = "This question needs an answer."
-        items: list[Element] = []
-        if q.help:
-            items.append(_text(escape(q.help), subtle=True))
-        items.append(field)
-        error = message.errors.get(q.id)
-        if error:
-            items.append(_text(escape(error), color="Attention", spacing="None"))
-        body.append(_container(items, separator=True))
-    kinds = {q.id: _KIND_CODES[q.type] for q in message.questions}
-    submit = _submit("Submit answers", "form", message.round_id, kinds, inputs=True)
-    submit["style"] = "positive"
-    return [_card(body, [submit])]
+    send = _submit(
+        inputs.submit, "answer", inputs.round_id, inputs.question_id, inputs=True, style="positive"
+    )
+    out.append({"type": "ActionSet", "actions": [send]})
+    return out
+
+
+def _field(field: Field) -> Element:
+    control = _control(
+        field.question_type,
+        field.widget,
+        field.options,
+        FORM_PREFIX + field.question_id,
+        field.placeholder,
+    )
+    control["label"] = plain(field.label)
+    prefill = _prefill(field)
+    if prefill is not None:
+        control["value"] = prefill
+    if field.required:
+        control["isRequired"] = True
+        control["errorMessage"] = plain(field.required_message)
+    items: list[Element] = []
+    if field.help:
+        items.append(_text(escape(field.help), subtle=True))
+    items.append(control)
+    if field.error:
+        items.append(_text(escape(field.error), color="Attention", spacing="None"))
+    return _container(items, separator=True)
+
+
+def _prefill(field: Field) -> str | None:
+    """A form's current answer as the string the input's `value` takes."""
+    if field.widget == "text":
+        return field.text
+    if not field.selected:
+        return None
+    choices = _choices(field.question_type, field.options)
+    picked = [choices[n - 1]["value"] for n in field.selected if 1 <= n <= len(choices)]
+    return ",".join(picked) or None
 
 
 # ---------------------------------------------------------------- summaries
-
-
-def _answer_text(answer: str | None, skipped: bool, limit: int = MAX_ANSWER_CHARS) -> str:
-    if skipped:
-        return "_Skipped_"
-    if answer is None:
-        return "(no answer)"
-    return escape(clip(answer, limit))
-
-
-def _summary_status(summary: Summary) -> Element:
-    return _text(
-        "Done ✓" if summary.done else "In progress",
-        weight="Bolder",
-        color="Good" if summary.done else "Accent",
-        spacing="Small",
-    )
-
-
-def _summary(summary: Summary) -> list[Element]:
-    head = _header(summary.conversation_title, f"Due {_date(summary.deadline)}")
-    head.append(_summary_status(summary))
-    blocks: list[Element] = []
-    for n, item in enumerate(summary.items, 1):
-        fact = _facts([(escape(f"{n}. {item.question}"), _answer_text(item.answer, item.skipped))])
-        if summary.editable:
-            edit = _submit(f"Edit answer {n}", "edit", summary.round_id, item.question_id)
-            blocks.append(_container([fact, {"type": "ActionSet", "actions": [edit]}]))
-        else:
-            blocks.append(fact)
-    if summary.editable:
-        blocks.append(_text("You can edit answers until the round closes.", subtle=True))
-    continued = _header(f"{summary.conversation_title} (continued)", None)
-    return _pack(blocks, head, continued)
 
 
 def render_readonly_summary(summary: Summary) -> dict[str, Any]:
@@ -507,183 +588,21 @@ def render_readonly_summary(summary: Summary) -> dict[str, Any]:
     Returns:
         The card JSON.
     """
-    body = _header(summary.conversation_title, f"Due {_date(summary.deadline)}")
-    body.append(_summary_status(summary))
+    view = build_view(summary.model_copy(update={"editable": False}))
+    head = [
+        e
+        for s in view.sections
+        if isinstance(s, Heading | Context | Badges)
+        for e in _elements(s, None)
+    ]
+    rows = [f for s in view.sections if isinstance(s, Facts) for f in s.rows]
     limit = READONLY_ANSWER_CHARS
     while True:
-        facts = _facts(
-            (escape(f"{n}. {clip(i.question, limit)}"), _answer_text(i.answer, i.skipped, limit))
-            for n, i in enumerate(summary.items, 1)
-        )
-        card = _card([*body, facts])
+        facts = [(escape(clip(f.label, limit)), _md(f.value, limit)) for f in rows]
+        card = _card([*head, _facts(facts)] if facts else head)
         if card_size(card) <= CARD_BUDGET or limit <= 20:
             return card
         limit //= 2
-
-
-# ---------------------------------------------------------------- digests
-
-
-def _maturity(m: MaturityView) -> Element:
-    stage = f"Social maturity: **{escape(m.stage)}**"
-    if m.previous_stage and m.previous_stage != m.stage:
-        stage += f" (was {escape(m.previous_stage)})"
-    return _container(
-        [
-            _text(stage),
-            _text(
-                f"Internal {_number(m.internal)} / 5 · External {_number(m.external)} / 5",
-                subtle=True,
-                spacing="None",
-            ),
-            _text(f"**Next move:** {escape(m.next_move)}"),
-        ],
-        separator=True,
-    )
-
-
-def _conversation_head(c: ConversationDigest, continued: bool = False) -> Element:
-    status = "no round yet" if c.status == "none" else c.status
-    parts = []
-    if c.round_number:
-        parts.append(f"Round {c.round_number}")
-    parts.append(status)
-    if c.anonymous:
-        parts.append("anonymous")
-    if c.deadline and c.status == "open":
-        parts.append(f"Due {_date(c.deadline)}")
-    title = escape(c.title) + (" (continued)" if continued else "")
-    items = [
-        _text(title, weight="Bolder", size="Medium"),
-        _text(" · ".join(parts), subtle=True, spacing="None"),
-    ]
-    if c.status != "none" and not continued:
-        rate = c.answered / c.invited * 100 if c.invited else None
-        prev = (c.previous_answered or 0) / c.previous_invited * 100 if c.previous_invited else None
-        line = f"{c.answered} of {c.invited} answered"
-        if rate is not None:
-            line += f" ({rate:.0f}%)"
-        if c.partly:
-            line += f", {c.partly} partly"
-        delta = _change(rate, prev, 0, " pts")
-        if delta:
-            line += f" {delta} since round {c.previous_round_number or 'before'}"
-        items.append(_text(line))
-    return _container(items, separator=True)
-
-
-def _participation(c: ConversationDigest, g: GroupParticipation) -> Element:
-    value = f"{text_bar(g.answered, g.invited)} {g.answered}/{g.invited}"
-    if g.partly:
-        value += f" · {g.partly} partly"
-    if g.skipped:
-        value += f" · {g.skipped} skipped"
-    items: list[Element] = [_facts([(escape(g.title), value)])]
-    if g.missing and not c.anonymous:
-        label = "Did not answer" if c.status == "closed" else "Waiting on"
-        names = ", ".join(escape(n) for n in g.missing)
-        items.append(_text(f"{label}: {names}", subtle=True, spacing="None"))
-    return _container(items)
-
-
-def _rollup_head(q: QuestionRollup, continued: bool = False) -> list[Element]:
-    counts = f"{q.answered} answered" + (f" · {q.skipped} skipped" if q.skipped else "")
-    return [
-        _text(escape(q.text) + (" (continued)" if continued else ""), weight="Bolder"),
-        _text(counts, subtle=True, spacing="None"),
-    ]
-
-
-def _rollup(q: QuestionRollup) -> list[Element]:
-    """A question's rollup as blocks: its head and figures, then one block per text answer."""
-    items = _rollup_head(q)
-    if q.rating:
-        r = q.rating
-        line = f"**{_number(r.mean)}** / 5 mean"
-        delta = _change(r.mean, r.previous_mean)
-        if delta:
-            line += f" {delta} (was {_number(r.previous_mean)})"
-        items.append(_text(line))
-        top = max((r.distribution.get(n, 0) for n in range(1, 6)), default=0)
-        rows = []
-        for n in range(1, 6):
-            count = r.distribution.get(n, 0)
-            label = r.labels.get(n)
-            title = escape(f"{n} · {label}") if label else str(n)
-            rows.append((title, f"{text_bar(count, top)} {count}".strip()))
-        items.append(_facts(rows))
-    if q.choices:
-        counts = q.choices.counts
-        prev = q.choices.previous_counts
-        top = max(counts.values(), default=0)
-        rows = []
-        for option, count in counts.items():
-            title = {"yes": "Yes", "no": "No"}.get(option, option) if q.type == "yes_no" else option
-            value = f"{text_bar(count, top)} {count}".strip()
-            if prev is not None:
-                delta = _change(count, prev.get(option, 0), 0)
-                if delta:
-                    value += f" {delta}"
-            rows.append((escape(title), value))
-        items.append(_facts(rows))
-    blocks = [_container(items, separator=True)]
-    for t in q.texts:
-        quote = f"“{escape(clip(t.text, DIGEST_TEXT_CHARS))}”"
-        if t.author:
-            quote += f" — {escape(t.author)}"
-        blocks.append(_text(quote, spacing="Small"))
-    return blocks
-
-
-def _digest(digest: Digest) -> list[Element]:
-    scope = "All conversations" if digest.scope == "all" else digest.scope
-    title = f"Strategy digest · {digest.organisation}"
-    sub = f"{escape(scope)} · Generated {_date(digest.generated_at)}"
-    if digest.which == "previous":
-        sub += " · Previous round"
-    head = _header(title, sub)
-    blocks: list[Element] = []
-    if digest.maturity:
-        blocks.append(_maturity(digest.maturity))
-    for c in digest.conversations:
-        blocks.append(_conversation_head(c))
-        blocks.extend(_participation(c, g) for g in c.participation)
-        for q in c.questions:
-            blocks.extend(_rollup(q))
-    if not digest.conversations:
-        blocks.append(_text("No conversations in this digest.", subtle=True))
-    cards = _pack(blocks, head, _header(f"{title} (continued)", None))
-    if len(cards) > 1:
-        for n, card in enumerate(cards, 1):
-            card["body"][0]["text"] += f" · part {n} of {len(cards)}"
-    return cards
-
-
-# ---------------------------------------------------------------- public API
-
-
-def render_activity_attachments(message: OutboundMessage) -> list[dict[str, Any]]:
-    """Render an engine message as Adaptive Cards.
-
-    Args:
-        message: any outbound message.
-
-    Returns:
-        Card JSONs (schema 1.5): the first to post, the rest as continuation messages,
-        each at most `CARD_BUDGET` bytes unless a single element is larger on its own.
-        Wrap each with `attachment` to put it on an activity.
-    """
-    if isinstance(message, Notice):
-        return _notice(message)
-    if isinstance(message, Prompt):
-        return _prompt(message)
-    if isinstance(message, Form):
-        return _form(message)
-    if isinstance(message, Summary):
-        return _summary(message)
-    if isinstance(message, DigestMessage):
-        return _digest(message.digest)
-    raise TypeError(f"no Teams rendering for {type(message).__name__}")
 
 
 def attachment(card: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,12 @@
  * Why vanilla: no build step and no CDN, because the console is the default on an offline
  * machine and ships inside the Python package as three static files.
  *
+ * What the page does not do: decide what a message says. Each bot entry of the feed carries
+ * its view (`bot.presentation`): headings, contexts, paragraphs, bars, quotes, facts,
+ * inputs and buttons, worded and numbered once on the server for Slack, Teams and this page
+ * alike. `renderView` only lays those sections out in HTML, with real bars, badges and
+ * forms. Moments are shown in the browser's own time zone.
+ *
  * Safety rule: every piece of text that came from a user or the bot is put on the page
  * with textContent / createTextNode (through `el` below), never innerHTML, so a
  * stakeholder typing <script> or <img onerror=...> sees exactly that text.
@@ -14,15 +20,8 @@
   var API = "/console/api/";
   var CIO_CHANNEL = "console:#cio";
   var POLL_MS = 1000;
-  var ACTION_LABELS = {
-    answer_now: "Answer now",
-    answer_all: "Answer all in a form",
-    skip_question: "Skip question",
-    skip_round: "Skip round",
-    snooze: "Snooze 2h",
-    review: "Review my answers",
-  };
-
+  // The page's own element per view kind (the tests and the stylesheet know them).
+  var VIEW_TESTIDS = { notice: "notice", prompt: "prompt", form: "answer-form", summary: "summary", digest: "digest" };
   var state = {
     people: [],
     channels: [],
@@ -104,30 +103,6 @@
   function conversationName(address) {
     if (address === CIO_CHANNEL) return "#cio";
     return personName(address);
-  }
-
-  function fmtNumber(x, digits) {
-    if (x === null || x === undefined) return "–";
-    return Number(x).toFixed(digits === undefined ? 1 : digits);
-  }
-
-  /** ▲/▼ against a previous value; `null` when there is nothing to compare. */
-  function change(now, before, digits, unit) {
-    if (now === null || now === undefined || before === null || before === undefined) return null;
-    var delta = now - before;
-    var text = Math.abs(delta).toFixed(digits === undefined ? 1 : digits) + (unit || "");
-    if (Math.abs(delta) < 1e-9) return el("span", { className: "delta same", testid: "delta" }, "= " + text);
-    return el("span", {
-      className: "delta " + (delta > 0 ? "up" : "down"),
-      testid: "delta",
-      title: "compared with the previous round",
-    }, (delta > 0 ? "▲ " : "▼ ") + text);
-  }
-
-  function bar(fraction, testid) {
-    var fill = el("span", { className: "bar-fill" });
-    fill.style.width = Math.max(0, Math.min(1, fraction || 0)) * 100 + "%";
-    return el("span", { className: "bar", testid: testid || "bar" }, fill);
   }
 
   // ---------------------------------------------------------------- API
@@ -232,7 +207,7 @@
     var who = fromBot ? "strategy-bot" : personName(entry.actor);
     var body;
     try {
-      body = fromBot ? renderMessage(entry.message || {}) : renderUser(entry);
+      body = fromBot ? (entry.view ? renderView(entry.view) : cannotShow(kind)) : renderUser(entry);
     } catch (err) {
       body = el("div", { className: "notice error" }, "This message could not be shown: " + err.message);
     }
@@ -251,338 +226,233 @@
         body));
   }
 
+  function cannotShow(kind) {
+    return el("div", { className: "card notice" }, "(a " + String(kind) + " message this console cannot show)");
+  }
+
   function renderUser(entry) {
     var cls = "user-text" + (entry.kind === "command" ? " command" : "") +
       (entry.kind === "action" || entry.kind === "form" ? " action" : "");
     return el("div", { className: cls, testid: "user-text" }, entry.text || "");
   }
 
-  function renderMessage(message) {
-    switch (message.kind) {
-      case "notice": return renderNotice(message);
-      case "prompt": return renderPrompt(message);
-      case "form": return renderForm(message);
-      case "summary": return renderSummary(message);
-      case "digest": return renderDigest(message.digest || {});
-      default: return el("div", { className: "notice" }, "(a " + String(message.kind) + " message this console cannot show)");
-    }
+  // ---------------------------------------------------------------- views
+
+  function bar(fraction, testid) {
+    var fill = el("span", { className: "bar-fill" });
+    fill.style.width = Math.max(0, Math.min(1, fraction || 0)) * 100 + "%";
+    return el("span", { className: "bar", testid: testid || "bar" }, fill);
   }
 
-  function renderNotice(m) {
-    return el("div", { className: "card notice level-" + (m.level || "info"), testid: "notice", "data-level": m.level || "info" },
-      m.title ? el("div", { className: "notice-title", testid: "notice-title" }, m.title) : null,
-      (m.lines || []).map(function (line) { return el("p", { className: "notice-line" }, line); }));
+  function setData(node, data) {
+    Object.keys(data || {}).forEach(function (key) { node.setAttribute("data-" + key, String(data[key])); });
+    return node;
   }
 
-  function roundHeader(title, roundNumber, deadline) {
-    return el("div", { className: "card-head" },
-      el("span", { className: "conv-title", testid: "conversation-name" }, title),
-      roundNumber ? el("span", { className: "pill", testid: "round-number" }, "Round " + roundNumber) : null,
-      deadline ? el("span", { className: "deadline", testid: "deadline" }, "Due " + formatTime(deadline, true)) : null);
-  }
-
-  function renderPrompt(m) {
-    var q = m.question || {};
-    var card = el("div", { className: "card prompt", testid: "prompt", "data-round-id": m.round_id, "data-question-id": q.id });
-    append(card, roundHeader(m.conversation_title, m.round_number, m.deadline));
-    var badges = el("div", { className: "badges" },
-      m.opening ? el("span", { className: "badge new", testid: "opening-badge" }, "New round") : null,
-      m.reminder ? el("span", { className: "badge reminder", testid: "reminder-badge" }, "Reminder") : null);
-    if (badges.childNodes.length) append(card, badges);
-    if (m.opening && m.purpose) append(card, el("p", { className: "purpose", testid: "purpose" }, m.purpose));
-    if (m.note) append(card, el("p", { className: "note", testid: "prompt-note" }, m.note));
-    if (m.waiting_for) {
-      // Announced while another round is answered: buttons, but no question to reply to.
-      append(card, el("p", { className: "note waiting", testid: "waiting-note" },
-        "You're answering " + m.waiting_for + " first; this round's questions come when you finish it." +
-        " Press Answer now to switch, or answer everything at once in the form."));
-      append(card, promptActions(m, q));
-      return card;
-    }
-    append(card, el("div", { className: "q-index" },
-      "Question " + q.index + " of " + q.total + (q.required ? "" : " · optional")));
-    append(card, el("p", { className: "question", testid: "question-text" }, q.text || ""));
-    if (q.help) append(card, el("p", { className: "help" }, q.help));
-    append(card, questionInputs(m, q));
-    var actions = promptActions(m, q);
-    if (actions.childNodes.length) append(card, actions);
-    return card;
-  }
-
-  function promptActions(m, q) {
-    var actions = el("div", { className: "actions", testid: "prompt-actions" });
-    (m.actions || []).forEach(function (a) {
-      if (a === "skip_question" && q.required) return;
-      var button = el("button", {
-        type: "button", className: "secondary", testid: "action-" + a,
-        onclick: function () {
-          busy(actions, sendAction(a, m.round_id, a === "snooze" ? "2h" : null,
-            a === "skip_question" ? q.id : null));
-        },
-      }, ACTION_LABELS[a] || a);
-      append(actions, button);
+  /** A bot message, laid out from the sections of its view. */
+  function renderView(view) {
+    var isForm = view.kind === "form";
+    var root = el(isForm ? "form" : "div", {
+      className: "card " + view.kind + (view.tone ? " level-" + view.tone : ""),
+      testid: VIEW_TESTIDS[view.kind] || "view",
+      novalidate: isForm ? "novalidate" : null,
     });
-    return actions;
+    setData(root, view.data);
+    (view.sections || []).forEach(function (section) { append(root, renderSection(section)); });
+    if (isForm) {
+      root.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        submitForm(root, view);
+      });
+    }
+    return root;
   }
 
-  function questionInputs(m, q) {
-    var box = el("div", { className: "answer-inputs", testid: "answer-inputs", "data-type": q.type });
-    var answer = function (text) { busy(box, sendAnswer(m.round_id, q.id, text)); };
-    if (q.type === "rating") {
-      var labels = q.labels || {};
-      for (var n = 1; n <= 5; n++) {
-        (function (value) {
-          var label = labels[value] || labels[String(value)];
-          append(box, el("button", {
-            type: "button", className: "rating", testid: "rating-button-" + value, title: label || null,
-            onclick: function () { answer(String(value)); },
-          }, el("span", { className: "rating-n" }, String(value)),
-            label ? el("span", { className: "rating-label" }, label) : null));
-        })(n);
-      }
-    } else if (q.type === "single_choice") {
-      (q.options || []).forEach(function (option, i) {
+  function renderSection(s) {
+    switch (s.type) {
+      case "heading":
+        return el("h" + (Number(s.level) + 1), { className: "heading level-" + s.level, testid: s.role }, s.text);
+      case "context":
+        return el("div", { className: "context", testid: s.role }, joined((s.parts || []).map(inline), " · "));
+      case "badges":
+        return el("div", { className: "badges" }, (s.items || []).map(function (b) {
+          return el("span", { className: "badge tone-" + b.tone, testid: b.role }, b.text);
+        }));
+      case "paragraph":
+        return el("p", { className: "paragraph" + (s.tone ? " note tone-" + s.tone : ""), testid: s.role }, inline(s.text));
+      case "bars": return renderBars(s);
+      case "quote":
+        return el("div", { className: "quote-row", testid: s.role },
+          el("span", { className: "quote" }, s.text),
+          s.who ? el("span", { className: "author" }, " — " + s.who) : null);
+      case "facts": return renderFacts(s);
+      case "actions":
+        return el("div", { className: "actions", testid: s.role }, (s.buttons || []).map(function (b) { return renderButton(b); }));
+      case "inputs": return renderInputs(s);
+      case "field": return renderField(s);
+      case "submit":
+        return el("div", { className: "actions" },
+          el("button", { type: "submit", className: "primary", testid: "form-submit" }, s.label));
+      case "divider": return el("hr", { className: "divider" });
+      case "group":
+        return setData(el(s.separator ? "section" : "div", { className: "group role-" + (s.role || "none"), testid: s.role },
+          (s.sections || []).map(renderSection)), s.data);
+      default: return null; // a section this page does not know yet: nothing to show
+    }
+  }
+
+  /** Inline text: spans (plain, strong, subtle, a change arrow) and moments. */
+  function inline(parts) {
+    return (parts || []).map(function (p) {
+      if (p.type === "moment") return el("time", { datetime: p.at }, formatTime(p.at, true));
+      var cls = (p.style === "subtle" ? "sub" : "") + (p.change ? " delta " + p.change : "");
+      if (p.style !== "strong" && !cls && !p.role) return p.text;
+      return el(p.style === "strong" ? "strong" : "span", { className: cls.trim() || null, testid: p.role }, p.text);
+    });
+  }
+
+  function joined(pieces, separator) {
+    var out = [];
+    pieces.forEach(function (piece, i) {
+      if (i) out.push(separator);
+      out.push(piece);
+    });
+    return out;
+  }
+
+  function renderBars(s) {
+    return el("div", { className: "bars", testid: s.role }, (s.rows || []).map(function (r) {
+      return el("div", { className: "bar-row", testid: r.role },
+        el("span", { className: "bar-label" }, r.label),
+        bar(r.whole ? r.part / r.whole : 0, s.role ? s.role + "-bar" : "bar"),
+        el("span", { className: "bar-value" }, inline(r.value)),
+        r.note ? el("span", { className: "missing" }, inline(r.note)) : null);
+    }));
+  }
+
+  function renderFacts(s) {
+    return el("dl", { className: "answers", testid: s.role }, (s.rows || []).map(function (f) {
+      return setData(el("div", { className: "answer-row", testid: f.role },
+        el("dt", null, f.label),
+        el("dd", null,
+          el("span", { className: "answer-text" + (f.quoted ? " quoted" : "") }, inline(f.value)),
+          f.button ? renderButton(f.button, "link") : null)), f.data);
+    }));
+  }
+
+  /** A button names the round (and question) it was shown with; the server acts on those. */
+  function renderButton(b, cls) {
+    var node = el("button", {
+      type: "button",
+      className: cls || (b.primary ? "primary" : "secondary"),
+      testid: b.action === "edit" ? "edit-" + b.value : "action-" + b.action,
+      onclick: function () {
+        var group = node.closest(".actions") || node.closest(".answers") || node.closest(".card");
+        busy(group, sendAction(b.action, b.round_id, b.value, b.question_id));
+      },
+    }, b.label);
+    return node;
+  }
+
+  function renderInputs(s) {
+    var box = el("div", { className: "answer-inputs", testid: "answer-inputs", "data-type": s.question_type });
+    var answer = function (text) { busy(box, sendAnswer(s.round_id, s.question_id, text)); };
+    var options = s.options || [];
+    if (s.widget === "text") {
+      if (s.hint) append(box, el("p", { className: "hint", testid: "reply-hint" }, s.hint));
+    } else if (s.widget === "scale") {
+      options.forEach(function (o) {
         append(box, el("button", {
-          type: "button", className: "choice", testid: "choice-button", "data-index": i + 1,
-          onclick: function () { answer(option); },
-        }, option));
+          type: "button", className: "rating", testid: "rating-button-" + o.short, title: o.caption,
+          onclick: function () { answer(o.answer); },
+        }, el("span", { className: "rating-n" }, o.short),
+          o.caption ? el("span", { className: "rating-label" }, o.caption) : null));
       });
-    } else if (q.type === "multiple_choice") {
+    } else if (s.widget === "one") {
+      options.forEach(function (o) {
+        append(box, el("button", {
+          type: "button", className: "choice", "data-index": o.number,
+          testid: s.question_type === "yes_no" ? o.answer + "-button" : "choice-button",
+          onclick: function () { answer(o.answer); },
+        }, o.label));
+      });
+    } else if (s.widget === "many") {
       var list = el("div", { className: "checks" });
-      (q.options || []).forEach(function (option, i) {
+      options.forEach(function (o) {
         append(list, el("label", { className: "check" },
-          el("input", { type: "checkbox", value: String(i + 1), testid: "choice-checkbox", "data-option": option }),
-          " ", option));
+          el("input", { type: "checkbox", value: String(o.number), testid: "choice-checkbox", "data-option": o.answer }),
+          " ", o.label));
       });
       append(box, list);
       append(box, el("button", {
         type: "button", className: "primary", testid: "multi-send",
         onclick: function () {
           var picked = Array.prototype.filter.call(list.querySelectorAll("input"), function (c) { return c.checked; });
-          if (!picked.length) { showStatus("Tick at least one option, then Send.", true); return; }
+          if (!picked.length) { showStatus(s.choose_first, true); return; }
           var names = picked.map(function (c) { return c.getAttribute("data-option"); });
           // The engine splits on commas; options that contain one are sent by number.
           var needNumbers = names.some(function (n) { return n.indexOf(",") >= 0; });
           answer(needNumbers ? picked.map(function (c) { return c.value; }).join(", ") : names.join(", "));
         },
-      }, "Send"));
-    } else if (q.type === "yes_no") {
-      append(box, el("button", { type: "button", className: "choice", testid: "yes-button", onclick: function () { answer("yes"); } }, "Yes"));
-      append(box, el("button", { type: "button", className: "choice", testid: "no-button", onclick: function () { answer("no"); } }, "No"));
-    } else {
-      append(box, el("p", { className: "hint", testid: "reply-hint" }, "Reply in the message box below."));
+      }, s.submit));
     }
     return box;
   }
 
-  function fieldFor(q, current) {
-    var name = "q-" + q.id;
+  function renderField(s) {
+    return el("fieldset", { className: "field" + (s.error ? " has-error" : ""), testid: "form-field", "data-question-id": s.question_id },
+      el("legend", null, s.label, s.required ? el("span", { className: "req", title: s.required_message }, " *") : null),
+      s.help ? el("p", { className: "help" }, s.help) : null,
+      fieldInputs(s),
+      s.error ? el("p", { className: "field-error", testid: "field-error-" + s.question_id }, s.error) : null);
+  }
+
+  function fieldInputs(s) {
+    var name = "q-" + s.question_id;
     var inputs = el("div", { className: "field-inputs" });
-    var radios = function (choices) {
-      choices.forEach(function (c) {
-        append(inputs, el("label", { className: "radio" },
-          el("input", { type: "radio", name: name, value: c.value, checked: current !== null && current !== undefined && String(current) === String(c.value), testid: "field-" + q.id + "-" + c.value }),
-          " ", c.label));
-      });
-    };
-    if (q.type === "text") {
-      append(inputs, el("textarea", { name: name, rows: 3, maxlength: 40000, testid: "field-" + q.id, value: current || "" }));
-    } else if (q.type === "rating") {
-      var labels = q.labels || {};
-      radios([1, 2, 3, 4, 5].map(function (n) {
-        var l = labels[n] || labels[String(n)];
-        return { value: n, label: l ? n + " · " + l : String(n) };
-      }));
-    } else if (q.type === "single_choice") {
-      radios((q.options || []).map(function (o) { return { value: o, label: o }; }));
-    } else if (q.type === "yes_no") {
-      var yn = current === true ? "yes" : current === false ? "no" : null;
-      current = yn;
-      radios([{ value: "yes", label: "Yes" }, { value: "no", label: "No" }]);
-    } else if (q.type === "multiple_choice") {
-      var chosen = Array.isArray(current) ? current : [];
-      (q.options || []).forEach(function (o) {
-        append(inputs, el("label", { className: "check" },
-          el("input", { type: "checkbox", name: name, value: o, checked: chosen.indexOf(o) >= 0, testid: "field-" + q.id + "-option" }),
-          " ", o));
-      });
+    var chosen = function (o) { return (s.selected || []).indexOf(o.number) >= 0; };
+    if (s.widget === "text") {
+      append(inputs, el("textarea", { name: name, rows: 3, maxlength: 40000, testid: "field-" + s.question_id, value: s.text || "" }));
+      return inputs;
     }
+    (s.options || []).forEach(function (o) {
+      var many = s.widget === "many";
+      append(inputs, el("label", { className: many ? "check" : "radio" },
+        el("input", {
+          type: many ? "checkbox" : "radio", name: name, value: o.answer, checked: chosen(o),
+          testid: "field-" + s.question_id + "-" + (many ? "option" : o.answer),
+        }),
+        " ", o.label));
+    });
     return inputs;
   }
 
-  function readField(form, q) {
-    var name = "q-" + q.id;
+  /** A field's value as the engine takes it: text, a list, a number (rating) or a bool. */
+  function readField(form, s) {
+    var name = "q-" + s.question_id;
     var nodes = Array.prototype.filter.call(form.elements, function (e) { return e.name === name; });
-    if (q.type === "text") {
+    if (s.widget === "text") {
       var t = nodes.length ? nodes[0].value : "";
       return t.trim() ? t : null;
     }
-    if (q.type === "multiple_choice") {
+    if (s.widget === "many") {
       return nodes.filter(function (n) { return n.checked; }).map(function (n) { return n.value; });
     }
     var picked = nodes.filter(function (n) { return n.checked; })[0];
     if (!picked) return null;
-    if (q.type === "rating") return Number(picked.value);
-    if (q.type === "yes_no") return picked.value === "yes";
+    if (s.question_type === "rating") return Number(picked.value);
+    if (s.question_type === "yes_no") return picked.value === "yes";
     return picked.value;
   }
 
-  function renderForm(m) {
-    var values = m.values || {};
-    var errors = m.errors || {};
-    var form = el("form", { className: "card form", testid: "answer-form", "data-round-id": m.round_id, novalidate: "novalidate" });
-    append(form, roundHeader(m.conversation_title, null, m.deadline));
-    append(form, el("p", { className: "hint" }, "Answer every question at once; you can change answers until the round closes."));
-    (m.questions || []).forEach(function (q) {
-      var fs = el("fieldset", { className: "field" + (errors[q.id] ? " has-error" : ""), testid: "form-field", "data-question-id": q.id },
-        el("legend", null, q.index + ". " + q.text, q.required ? el("span", { className: "req", title: "required" }, " *") : null),
-        q.help ? el("p", { className: "help" }, q.help) : null,
-        fieldFor(q, values[q.id]),
-        errors[q.id] ? el("p", { className: "field-error", testid: "field-error-" + q.id }, errors[q.id]) : null);
-      append(form, fs);
+  function submitForm(form, view) {
+    var out = {};
+    var roundId = null;
+    (view.sections || []).forEach(function (s) {
+      if (s.type === "field") out[s.question_id] = readField(form, s);
+      if (s.type === "submit") roundId = s.round_id;
     });
-    var submit = el("button", { type: "submit", className: "primary", testid: "form-submit" }, "Submit answers");
-    append(form, el("div", { className: "actions" }, submit));
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var out = {};
-      (m.questions || []).forEach(function (q) { out[q.id] = readField(form, q); });
-      busy(form, post("form", { round_id: m.round_id, values: out }));
-    });
-    return form;
-  }
-
-  function renderSummary(m) {
-    var card = el("div", { className: "card summary", testid: "summary", "data-round-id": m.round_id });
-    append(card, roundHeader(m.conversation_title, null, m.deadline));
-    append(card, el("div", { className: "badges" },
-      el("span", { className: "badge " + (m.done ? "done" : "progress"), testid: "summary-status" }, m.done ? "Done" : "In progress")));
-    var list = el("dl", { className: "answers" });
-    (m.items || []).forEach(function (item) {
-      var edit = m.editable ? el("button", {
-        type: "button", className: "link", testid: "edit-" + item.question_id,
-        onclick: function () { busy(card.querySelector(".answers"), sendAction("edit", m.round_id, item.question_id)); },
-      }, "Edit") : null;
-      append(list, el("div", { className: "answer-row", testid: "summary-item", "data-question-id": item.question_id },
-        el("dt", null, item.question),
-        el("dd", { className: item.skipped ? "skipped" : "" },
-          el("span", { className: "answer-text" }, item.skipped ? "Skipped" : (item.answer === null || item.answer === undefined ? "(no answer)" : item.answer)),
-          edit)));
-    });
-    append(card, list);
-    if (m.editable) append(card, el("p", { className: "hint" }, "You can edit answers until the round closes."));
-    return card;
-  }
-
-  // ---------------------------------------------------------------- digest
-
-  function renderDigest(d) {
-    var card = el("div", { className: "card digest", testid: "digest", "data-scope": d.scope });
-    append(card, el("div", { className: "digest-head" },
-      el("div", { className: "digest-title", testid: "digest-title" },
-        "Strategy digest · " + (d.organisation || ""),
-        el("span", { className: "pill" }, d.scope === "all" ? "All conversations" : d.scope),
-        d.which === "previous" ? el("span", { className: "pill muted" }, "Previous round") : null),
-      el("div", { className: "sub" }, "Generated " + formatTime(d.generated_at, true))));
-    if (d.maturity) append(card, renderMaturity(d.maturity));
-    (d.conversations || []).forEach(function (c) { append(card, renderConversationDigest(c)); });
-    if (!(d.conversations || []).length) append(card, el("p", { className: "hint" }, "No conversations in this digest."));
-    return card;
-  }
-
-  function renderMaturity(m) {
-    var moved = m.previous_stage && m.previous_stage !== m.stage;
-    return el("section", { className: "maturity", testid: "maturity" },
-      el("div", { className: "maturity-stage" },
-        el("span", { className: "label" }, "Social maturity"),
-        el("strong", { testid: "maturity-stage" }, m.stage),
-        moved ? el("span", { className: "sub" }, " (was " + m.previous_stage + ")") : null),
-      el("div", { className: "maturity-axes" },
-        "Internal " + fmtNumber(m.internal) + " / 5 · External " + fmtNumber(m.external) + " / 5"),
-      el("div", { className: "next-move", testid: "next-move" }, el("span", { className: "label" }, "Next move: "), m.next_move));
-  }
-
-  function renderConversationDigest(c) {
-    var sec = el("section", { className: "conv-digest", testid: "conversation-digest", "data-key": c.conversation_key });
-    var rate = c.invited ? c.answered / c.invited : null;
-    var prevRate = c.previous_invited ? c.previous_answered / c.previous_invited : null;
-    append(sec, el("div", { className: "conv-digest-head" },
-      el("h3", null, c.title),
-      c.round_number ? el("span", { className: "pill" }, "Round " + c.round_number) : null,
-      el("span", { className: "pill status-" + c.status }, c.status === "none" ? "no round yet" : c.status),
-      c.anonymous ? el("span", { className: "pill muted", title: "Names are never shown" }, "anonymous") : null,
-      c.deadline && c.status === "open" ? el("span", { className: "deadline" }, "Due " + formatTime(c.deadline, true)) : null));
-    if (c.status !== "none") {
-      append(sec, el("div", { className: "participation-total", testid: "participation-total" },
-        c.answered + " of " + c.invited + " answered",
-        rate !== null ? " (" + Math.round(rate * 100) + "%)" : "",
-        c.partly ? ", " + c.partly + " partly" : "",
-        " ", change(rate === null ? null : rate * 100, prevRate === null ? null : prevRate * 100, 0, " pts")));
-    }
-    if ((c.participation || []).length) {
-      var table = el("div", { className: "participation", testid: "participation" });
-      c.participation.forEach(function (g) {
-        append(table, el("div", { className: "bar-row", testid: "group-participation" },
-          el("span", { className: "bar-label" }, g.title),
-          bar(g.invited ? g.answered / g.invited : 0, "participation-bar"),
-          el("span", { className: "bar-value" }, g.answered + "/" + g.invited +
-            (g.partly ? " · " + g.partly + " partly" : "") + (g.skipped ? " · " + g.skipped + " skipped" : "")),
-          (g.missing || []).length ? el("span", { className: "missing" }, (c.status === "closed" ? "Did not answer: " : "Waiting on: ") + g.missing.join(", ")) : null));
-      });
-      append(sec, table);
-    }
-    (c.questions || []).forEach(function (q) { append(sec, renderRollup(q)); });
-    return sec;
-  }
-
-  function renderRollup(q) {
-    var box = el("div", { className: "rollup type-" + q.type, testid: "rollup", "data-question-id": q.question_id },
-      el("div", { className: "rollup-q" }, q.text),
-      el("div", { className: "sub" }, q.answered + " answered" + (q.skipped ? " · " + q.skipped + " skipped" : "")));
-    if (q.rating) {
-      var r = q.rating;
-      append(box, el("div", { className: "rating-mean", testid: "rating-mean" },
-        el("strong", null, fmtNumber(r.mean)), " / 5 mean",
-        " ", change(r.mean, r.previous_mean, 1),
-        r.previous_mean !== null && r.previous_mean !== undefined ? el("span", { className: "sub" }, " (was " + fmtNumber(r.previous_mean) + ")") : null));
-      var dist = r.distribution || {};
-      var max = 0;
-      for (var i = 1; i <= 5; i++) max = Math.max(max, dist[i] || dist[String(i)] || 0);
-      var bars = el("div", { className: "distribution", testid: "distribution" });
-      for (var n = 1; n <= 5; n++) {
-        var count = dist[n] || dist[String(n)] || 0;
-        var label = (r.labels || {})[n] || (r.labels || {})[String(n)];
-        append(bars, el("div", { className: "bar-row" },
-          el("span", { className: "bar-label" }, n + (label ? " · " + label : "")),
-          bar(max ? count / max : 0, "distribution-bar"),
-          el("span", { className: "bar-value" }, String(count))));
-      }
-      append(box, bars);
-    }
-    if (q.choices) {
-      var counts = q.choices.counts || {};
-      var prev = q.choices.previous_counts;
-      var keys = Object.keys(counts);
-      var top = keys.reduce(function (acc, k) { return Math.max(acc, counts[k]); }, 0);
-      var rows = el("div", { className: "choices", testid: "choice-counts" });
-      keys.forEach(function (k) {
-        append(rows, el("div", { className: "bar-row" },
-          el("span", { className: "bar-label" }, q.type === "yes_no" ? (k === "yes" ? "Yes" : k === "no" ? "No" : k) : k),
-          bar(top ? counts[k] / top : 0, "choice-bar"),
-          el("span", { className: "bar-value" }, String(counts[k]), " ", prev ? change(counts[k], prev[k] || 0, 0) : null)));
-      });
-      append(box, rows);
-    }
-    if ((q.texts || []).length) {
-      var quotes = el("ul", { className: "texts", testid: "text-answers" });
-      q.texts.forEach(function (t) {
-        append(quotes, el("li", { testid: "text-answer" },
-          el("span", { className: "quote" }, t.text),
-          t.author ? el("span", { className: "author" }, " — " + t.author) : null));
-      });
-      append(box, quotes);
-    }
-    return box;
+    busy(form, post("form", { round_id: roundId, values: out }));
   }
 
   // ---------------------------------------------------------------- sidebar and polling

@@ -1,0 +1,241 @@
+"""The digest as sections: what the CIO reads, worded and numbered once for every platform.
+
+Where the platforms used to disagree, this is the wording kept (Teams' and the console's,
+which two of the three already shared): "3 of 6 answered (50%), 1 partly ▲ 17 pts since
+round 2"; "3.4 / 5 mean ▲ 0.4 (was 3.0)"; one decimal for means and arrows without a sign
+("▲ 0.4", "▼ 1", "= 0"); bars scaled to the largest count; "Did not answer:" (closed) or
+"Waiting on:" (open) under each group; a text answer and its author, never a name in an
+anonymous conversation. From Slack's rendering it keeps numbering the questions
+("Q1. …"), naming each question's type, "(unchanged)" beside a maturity stage that did
+not move, and "No text answers.".
+"""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.flows.digest_model import (
+    ChoiceRollup,
+    ConversationDigest,
+    Digest,
+    GroupParticipation,
+    MaturityView,
+    QuestionRollup,
+    RatingRollup,
+)
+from bot.playbook.model import QuestionType
+from bot.presentation.figures import change, one_decimal, percent
+from bot.presentation.sections import (
+    Bar,
+    Bars,
+    Context,
+    Group,
+    Heading,
+    Inline,
+    Moment,
+    Paragraph,
+    Quote,
+    Section,
+    Span,
+    Text,
+    View,
+)
+from bot.presentation.text import fill
+from bot.presentation.vocabulary import choice_label, present_question
+
+_DOT = " · "
+
+
+def digest_view(digest: Digest) -> View:
+    """A digest of one conversation or of all of them.
+
+    Args:
+        digest: the neutral digest.
+
+    Returns:
+        Its view: the title and scope, the maturity map (enterprise view), then one group
+        per conversation with its participation and a roll-up per question.
+    """
+    scope = messages.ALL_CONVERSATIONS if digest.scope == "all" else digest.scope
+    previous = digest.which == "previous"
+    parts: list[Text] = [
+        (Span(text=scope, role="scope"),),
+        fill(messages.GENERATED, when=Moment(at=digest.generated_at)),
+    ]
+    if previous:
+        parts.append((Span(text=messages.PREVIOUS_ROUND, role="which"),))
+    sections: list[Section] = [
+        Heading(text=messages.digest_title(digest.organisation), level=1, role="digest-title"),
+        Context(parts=tuple(parts)),
+    ]
+    if digest.maturity is not None:
+        sections.append(_maturity(digest.maturity))
+    if not digest.conversations:
+        sections.append(
+            Paragraph(text=(Span(text=messages.NO_CONVERSATIONS, style="subtle"),), role="hint")
+        )
+    sections += [_conversation(c) for c in digest.conversations]
+    single = None
+    if len(digest.conversations) == 1 and digest.conversations[0].round_number is not None:
+        only = digest.conversations[0]
+        single = (only.title, only.round_number or 0)
+    return View(
+        kind="digest",
+        sections=tuple(sections),
+        fallback=messages.digest_fallback(digest.organisation, scope, previous, single),
+        data={"scope": digest.scope},
+    )
+
+
+def _maturity(m: MaturityView) -> Group:
+    moved = ""
+    if m.previous_stage is not None:
+        moved = (
+            messages.maturity_was(m.previous_stage)
+            if m.previous_stage != m.stage
+            else messages.MATURITY_UNCHANGED
+        )
+    stage = fill(
+        messages.SOCIAL_MATURITY,
+        stage=Span(text=m.stage, style="strong", role="maturity-stage"),
+        change=moved,
+    )
+    axes = (
+        (Span(text=messages.maturity_axis(messages.MATURITY_INTERNAL, one_decimal(m.internal))),),
+        (Span(text=messages.maturity_axis(messages.MATURITY_EXTERNAL, one_decimal(m.external))),),
+    )
+    move = fill(
+        messages.NEXT_MOVE,
+        label=Span(text=messages.NEXT_MOVE_LABEL, style="strong"),
+        move=m.next_move,
+    )
+    return Group(
+        sections=(
+            Paragraph(text=stage),
+            Context(parts=axes, role="maturity-axes"),
+            Paragraph(text=move, role="next-move"),
+        ),
+        role="maturity",
+    )
+
+
+def _conversation(c: ConversationDigest) -> Group:
+    head: list[Section] = [Heading(text=c.title, role="conversation-heading")]
+    data = {"key": c.conversation_key}
+    if c.status == "none" or c.round_number is None:
+        head.append(Context(parts=((Span(text=messages.NO_ROUND_YET),),), role="round"))
+        return Group(sections=tuple(head), role="conversation-digest", separator=True, data=data)
+    parts: list[Text] = [(Span(text=messages.round_label(c.round_number), role="round-number"),)]
+    if c.status == "open":
+        parts.append((Span(text=messages.ROUND_OPEN),))
+        if c.deadline is not None:
+            parts.append(fill(messages.CLOSES, when=Moment(at=c.deadline)))
+    elif c.closed_at is not None:
+        parts.append(fill(messages.ROUND_CLOSED, when=Moment(at=c.closed_at)))
+    else:
+        parts.append((Span(text=messages.ROUND_CLOSED_UNDATED),))
+    if c.anonymous:
+        parts.append((Span(text=messages.ANONYMOUS_ROUND),))
+    head.append(Context(parts=tuple(parts), role="round"))
+    head.append(Paragraph(text=_total(c), role="participation-total"))
+    if c.participation:
+        rows = tuple(_group(c, g) for g in c.participation)
+        head.append(Bars(rows=rows, role="participation"))
+    head += [_rollup(n, q, anonymous=c.anonymous) for n, q in enumerate(c.questions, 1)]
+    return Group(sections=tuple(head), role="conversation-digest", separator=True, data=data)
+
+
+def _total(c: ConversationDigest) -> Text:
+    """The participation line: "3 of 6 answered (50%), 1 partly ▲ 17 pts since round 2"."""
+    text: list[Inline] = [Span(text=messages.answered_of(c.answered, c.invited))]
+    rate = percent(c.answered, c.invited)
+    if rate is not None:
+        text.append(Span(text=f" ({rate:.0f}%)"))
+    if c.partly:
+        text.append(Span(text=", " + messages.partly(c.partly)))
+    if c.previous_invited is not None and c.previous_answered is not None:
+        before = percent(c.previous_answered, c.previous_invited)
+        delta = change(rate, before, 0, " pts")
+        if delta is not None:
+            since = messages.since_round(c.previous_round_number)
+            text += [Span(text=" "), delta, Span(text=f" {since}")]
+    return tuple(text)
+
+
+def _group(c: ConversationDigest, g: GroupParticipation) -> Bar:
+    figures = [f"{g.answered}/{g.invited}"]
+    if g.partly:
+        figures.append(messages.partly(g.partly))
+    if g.skipped:
+        figures.append(messages.skipped_count(g.skipped))
+    note = None
+    if g.missing and not c.anonymous:
+        template = messages.DID_NOT_ANSWER if c.status == "closed" else messages.WAITING_ON
+        note = fill(template, names=", ".join(g.missing))
+    return Bar(
+        label=g.title,
+        part=g.answered,
+        whole=g.invited,
+        value=(Span(text=_DOT.join(figures)),),
+        note=note,
+        role="group-participation",
+    )
+
+
+def _rollup(number: int, q: QuestionRollup, *, anonymous: bool) -> Group:
+    kind = QuestionType(q.type)
+    tally = [present_question(kind).name, messages.answered_count(q.answered)]
+    if q.skipped:
+        tally.append(messages.skipped_count(q.skipped))
+    sections: list[Section] = [
+        Paragraph(text=(Span(text=messages.question_number(number, q.text), style="strong"),)),
+        Context(parts=tuple((Span(text=t),) for t in tally), role="tally"),
+    ]
+    if q.rating is not None:
+        sections += _rating(q.rating)
+    elif q.choices is not None:
+        sections.append(_choices(kind, q.choices))
+    elif not q.texts:
+        sections.append(Paragraph(text=(Span(text=messages.NO_TEXT_ANSWERS, style="subtle"),)))
+    sections += [
+        Quote(text=t.text, who=None if anonymous else t.author, role="text-answer") for t in q.texts
+    ]
+    return Group(sections=tuple(sections), role="rollup", data={"question-id": q.question_id})
+
+
+def _rating(r: RatingRollup) -> list[Section]:
+    mean: list[Inline] = list(
+        fill(messages.RATING_MEAN, mean=Span(text=one_decimal(r.mean), style="strong"))
+    )
+    delta = change(r.mean, r.previous_mean, 1)
+    if delta is not None:
+        mean += [Span(text=" "), delta]
+    if r.previous_mean is not None:
+        mean.append(Span(text=" " + messages.was(one_decimal(r.previous_mean))))
+    top = max((r.distribution.get(n, 0) for n in range(1, 6)), default=0)
+    rows = tuple(
+        Bar(
+            label=messages.option_label(str(n), r.labels.get(n)),
+            part=r.distribution.get(n, 0),
+            whole=top,
+            value=(Span(text=str(r.distribution.get(n, 0))),),
+        )
+        for n in range(1, 6)
+    )
+    return [Paragraph(text=tuple(mean), role="rating-mean"), Bars(rows=rows, role="distribution")]
+
+
+def _choices(kind: QuestionType, c: ChoiceRollup) -> Section:
+    if not c.counts:
+        return Paragraph(text=(Span(text=messages.NO_CHOICE_ANSWERS, style="subtle"),))
+    top = max(c.counts.values(), default=0)
+    rows = []
+    for option, count in c.counts.items():
+        value: list[Inline] = [Span(text=str(count))]
+        if c.previous_counts is not None:
+            delta = change(count, c.previous_counts.get(option, 0))
+            if delta is not None:
+                value += [Span(text=" "), delta]
+        rows.append(
+            Bar(label=choice_label(kind, option), part=count, whole=top, value=tuple(value))
+        )
+    return Bars(rows=tuple(rows), role="choice")
