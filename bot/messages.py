@@ -74,6 +74,20 @@ def rating_expected(low: str | None, high: str | None) -> str:
     return f"a whole number from 1{f' ({low})' if low else ''} to 5{f' ({high})' if high else ''}"
 
 
+def answer_number(unit: str | None) -> str:
+    """A number question answered with something that is not a number."""
+    what = f"a number (in {unit})" if unit else "a number"
+    return f"Please answer with {what}, for example 42 or 3.5."
+
+
+def figure(value: float, unit: str | None) -> str:
+    """A measure as people read it: 42 %, 3.5 hours, 1,200."""
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+    if not unit:
+        return shown
+    return f"{shown}{unit}" if unit == "%" else f"{shown} {unit}"
+
+
 def answer_rating(expected: str) -> str:
     """A rating answer that is not a number on the scale."""
     return f"Please answer with {expected}."
@@ -447,6 +461,28 @@ TYPE_RATING = "rating 1-5"
 TYPE_SINGLE_CHOICE = "one choice"
 TYPE_MULTIPLE_CHOICE = "several choices"
 TYPE_YES_NO = "yes/no"
+TYPE_NUMBER = "figure"
+NO_FIGURES = "No figures yet."
+MEASURE_MEDIAN = "{median} median"
+
+
+def measure_range(low: str, high: str) -> str:
+    """The spread of a measure's answers."""
+    return f"(from {low} to {high})"
+
+
+def target_met(target: str) -> str:
+    """A measure at or beyond its target."""
+    return f"target {target} met"
+
+
+def target_missed(target: str) -> str:
+    """A measure short of its target."""
+    return f"target {target} not met yet"
+
+
+REPLY_NUMBER_HINT = "Reply in this chat with a figure."
+NUMBER_PLACEHOLDER = "A figure, e.g. 42"
 REPLY_HINT = "Reply in this chat to answer."
 TEXT_PLACEHOLDER = "Type your answer"
 RATING_PLACEHOLDER = "Choose 1-5"

@@ -7,6 +7,8 @@ because a stakeholder answering on a phone between meetings should not have to g
 from __future__ import annotations
 
 import difflib
+import math
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from bot import messages
 from bot.playbook.model import Question, QuestionType
 
 MAX_ANSWER_CHARS = 4000
+MAX_NUMBER = 1e12  # a measure beyond this is a typo, not a figure
 _YES = {"yes", "y", "true", "yep", "yeah", "oui", "ja", "si", "1"}
 _NO = {"no", "n", "false", "nope", "non", "nein", "0"}
 
@@ -67,12 +70,13 @@ class Kind:
         parse: a non-empty raw answer to the stored value (raises `InvalidAnswer`).
         display: a stored value as a person reads it, in summaries.
         rollup: how the digest sums the answers up: a mean and distribution (`rating`),
-            counts per option (`choices`, yes/no included), or the texts themselves.
+            counts per option (`choices`, yes/no included), a median and range
+            (`numbers`), or the texts themselves.
     """
 
     parse: Callable[[Question, object], Any]
     display: Callable[[Question, Any], str]
-    rollup: Literal["rating", "choices", "texts"]
+    rollup: Literal["rating", "choices", "texts", "numbers"]
 
 
 def kind_of(question_type: QuestionType) -> Kind:
@@ -92,6 +96,8 @@ def kind_of(question_type: QuestionType) -> Kind:
             return _MULTIPLE
         case QuestionType.YES_NO:
             return _YES_NO
+        case QuestionType.NUMBER:
+            return _NUMBER
         case _:
             assert_never(question_type)
 
@@ -116,6 +122,35 @@ def _yes_no(question: Question, raw: object) -> bool:
 
 def _single(question: Question, raw: object) -> str:
     return _choice(question, clean_text(str(raw)))
+
+
+_NUMBER_RE = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+
+
+def _number(question: Question, raw: object) -> float | int:
+    """A figure: "42", "42.5", "1,200", "12 %", "3.5 hours" (the unit may be typed)."""
+    if isinstance(raw, bool):
+        raise InvalidAnswer(messages.answer_number(question.unit))
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        text = clean_text(str(raw)).lower()
+        unit = (question.unit or "").lower()
+        if unit and text.endswith(unit):
+            text = text[: -len(unit)].strip()
+        text = text.replace(" ", "").replace("\u202f", "")
+        if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", text):
+            text = text.replace(",", "")  # thousands separators: 1,200.5
+        if not _NUMBER_RE.match(text):
+            raise InvalidAnswer(messages.answer_number(question.unit))
+        value = float(text.replace(",", "."))
+    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+        raise InvalidAnswer(messages.answer_number(question.unit))
+    return int(value) if value.is_integer() else round(value, 4)
+
+
+def _show_number(question: Question, value: Any) -> str:
+    return messages.figure(float(value), question.unit)
 
 
 def _multiple(question: Question, raw: object) -> list[str]:
@@ -183,3 +218,4 @@ _RATING = Kind(parse=_rating, display=_show_rating, rollup="rating")
 _SINGLE = Kind(parse=_single, display=_show_text, rollup="choices")
 _MULTIPLE = Kind(parse=_multiple, display=_show_text, rollup="choices")
 _YES_NO = Kind(parse=_yes_no, display=_show_yes_no, rollup="choices")
+_NUMBER = Kind(parse=_number, display=_show_number, rollup="numbers")

@@ -17,11 +17,12 @@ empty), so no renderer downstream can leak who said what.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from bot.flows.digest_model import (
     Digest,
     GroupParticipation,
     MaturityView,
+    NumberRollup,
     QuestionRollup,
     RatingRollup,
     TextAnswer,
@@ -426,37 +428,54 @@ def _question_rollup(
     )
     earlier = before.replies.get(qid, []) if before is not None and comparable else []
 
-    rating = choices = None
+    rating: RatingRollup | None = None
+    choices: ChoiceRollup | None = None
+    numbers: NumberRollup | None = None
     texts: tuple[TextAnswer, ...] = ()
     rollup = kind_of(QuestionType(qtype)).rollup
-    if rollup == "rating":
-        values = _ratings(given)
-        rating = RatingRollup(
-            mean=_mean(values),
-            count=len(values),
-            distribution={score: values.count(score) for score in range(1, 6)},
-            labels=_labels(question.get("labels")),
-            previous_mean=_mean(_ratings(earlier)) if comparable else None,
-        )
-    elif rollup == "choices":
-        choices = ChoiceRollup(
-            counts=_choice_counts(question, given),
-            previous_counts=(
-                _choice_counts(previous_question, earlier)
-                if comparable and previous_question is not None
-                else None
-            ),
-        )
-    else:
-        texts = tuple(
-            TextAnswer(
-                text=r.value.strip(),
-                author=None if anonymous else r.name,
-                group_key=r.group_key,
+    match rollup:
+        case "rating":
+            values = _ratings(given)
+            rating = RatingRollup(
+                mean=_mean(values),
+                count=len(values),
+                distribution={score: values.count(score) for score in range(1, 6)},
+                labels=_labels(question.get("labels")),
+                previous_mean=_mean(_ratings(earlier)) if comparable else None,
             )
-            for r in given
-            if isinstance(r.value, str) and r.value.strip()
-        )
+        case "choices":
+            choices = ChoiceRollup(
+                counts=_choice_counts(question, given),
+                previous_counts=(
+                    _choice_counts(previous_question, earlier)
+                    if comparable and previous_question is not None
+                    else None
+                ),
+            )
+        case "numbers":
+            figures = _figures(given)
+            numbers = NumberRollup(
+                median=_median(figures),
+                low=min(figures) if figures else None,
+                high=max(figures) if figures else None,
+                count=len(figures),
+                unit=question.get("unit"),
+                target=question.get("target"),
+                better=question.get("better") or "higher",
+                previous_median=_median(_figures(earlier)) if comparable else None,
+            )
+        case "texts":
+            texts = tuple(
+                TextAnswer(
+                    text=r.value.strip(),
+                    author=None if anonymous else r.name,
+                    group_key=r.group_key,
+                )
+                for r in given
+                if isinstance(r.value, str) and r.value.strip()
+            )
+        case _:
+            assert_never(rollup)
     return QuestionRollup(
         question_id=qid,
         text=str(question.get("text", qid)),
@@ -465,6 +484,7 @@ def _question_rollup(
         skipped=sum(1 for r in replies if r.skipped),
         rating=rating,
         choices=choices,
+        numbers=numbers,
         texts=texts,
     )
 
@@ -476,6 +496,18 @@ def _ratings(replies: Iterable[_Reply]) -> list[int]:
         if not r.skipped and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5:
             out.append(v)
     return out
+
+
+def _figures(replies: Iterable[_Reply]) -> list[float]:
+    return [
+        float(r.value)
+        for r in replies
+        if not r.skipped and isinstance(r.value, int | float) and not isinstance(r.value, bool)
+    ]
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return round(statistics.median(values), 4) if values else None
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -41,6 +41,23 @@ class RatingRollup(_D):
     previous_mean: float | None = None
 
 
+class NumberRollup(_D):
+    """A measure's figures: median and range of the answers, its unit and target.
+
+    `better` says which way is an improvement, so a change reads as better or worse;
+    `previous_median` is the previous closed round's, when both rounds are closed.
+    """
+
+    median: float | None
+    low: float | None
+    high: float | None
+    count: int
+    unit: str | None = None
+    target: float | None = None
+    better: Literal["higher", "lower"] = "higher"
+    previous_median: float | None = None
+
+
 class ChoiceRollup(_D):
     """Counts per option (also used for yes/no, with options "yes" and "no")."""
 
@@ -66,6 +83,7 @@ class QuestionRollup(_D):
     skipped: int
     rating: RatingRollup | None = None
     choices: ChoiceRollup | None = None
+    numbers: NumberRollup | None = None
     texts: tuple[TextAnswer, ...] = ()
 
 

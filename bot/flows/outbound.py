@@ -30,6 +30,7 @@ class QuestionView(_Out):
     options: tuple[str, ...] = ()
     labels: dict[int, str] = Field(default_factory=dict)
     help: str | None = None
+    unit: str | None = None  # a figure's unit (number questions)
     index: int  # 1-based position in the agenda
     total: int
 

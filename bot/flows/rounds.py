@@ -86,6 +86,7 @@ def question_view(spec: ConversationSpec, index: int) -> QuestionView:
         options=q.options,
         labels=dict(q.labels),
         help=q.help,
+        unit=q.unit,
         index=index + 1,
         total=len(spec.questions),
     )

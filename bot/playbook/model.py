@@ -55,6 +55,7 @@ class QuestionType(StrEnum):
     SINGLE_CHOICE = "single_choice"
     MULTIPLE_CHOICE = "multiple_choice"
     YES_NO = "yes_no"
+    NUMBER = "number"  # a measure: a figure in a unit, optionally against a target
 
 
 class Question(_Frozen):
@@ -62,6 +63,9 @@ class Question(_Frozen):
 
     `maturity` marks a rating as the conversation's view of internal or external social
     maturity (seed 004), so the enterprise digest can place the organisation on that map.
+    A `number` question is a measure ("ROIs should be quantifiable, easy to measure", seed
+    003): its `unit` ("%", "hours"), an optional `target`, and whether `higher` or `lower`
+    figures are `better`, so the digest can say whether a measure improved or fell.
     """
 
     id: Annotated[str, Field(pattern=KEY_PATTERN)]
@@ -75,6 +79,9 @@ class Question(_Frozen):
     )
     maturity: Literal["internal", "external"] | None = None
     help: Annotated[str, Field(max_length=300)] | None = None
+    unit: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    target: float | None = None
+    better: Literal["higher", "lower"] = "higher"
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -93,6 +100,10 @@ class Question(_Frozen):
             raise ValueError("labels only apply to rating questions")
         if self.maturity and self.type is not QuestionType.RATING:
             raise ValueError("maturity applies only to rating questions")
+        if self.type is not QuestionType.NUMBER and (
+            self.unit is not None or self.target is not None or self.better != "higher"
+        ):
+            raise ValueError("unit, target and better apply only to number questions")
         return self
 
 

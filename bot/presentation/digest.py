@@ -19,11 +19,19 @@ from bot.flows.digest_model import (
     Digest,
     GroupParticipation,
     MaturityView,
+    NumberRollup,
     QuestionRollup,
     RatingRollup,
 )
 from bot.playbook.model import QuestionType
-from bot.presentation.figures import change, one_decimal, percent
+from bot.presentation.figures import (
+    change,
+    figure,
+    measure_change,
+    one_decimal,
+    percent,
+    target_line,
+)
 from bot.presentation.sections import (
     Bar,
     Bars,
@@ -194,6 +202,8 @@ def _rollup(number: int, q: QuestionRollup, *, anonymous: bool) -> Group:
         sections += _rating(q.rating)
     elif q.choices is not None:
         sections.append(_choices(kind, q.choices))
+    elif q.numbers is not None:
+        sections.append(_numbers(q.numbers))
     elif not q.texts:
         sections.append(Paragraph(text=(Span(text=messages.NO_TEXT_ANSWERS, style="subtle"),)))
     sections += [
@@ -222,6 +232,27 @@ def _rating(r: RatingRollup) -> list[Section]:
         for n in range(1, 6)
     )
     return [Paragraph(text=tuple(mean), role="rating-mean"), Bars(rows=rows, role="distribution")]
+
+
+def _numbers(n: NumberRollup) -> Section:
+    """A measure: its median and range, the change since the last round, its target."""
+    if n.median is None:
+        return Paragraph(text=(Span(text=messages.NO_FIGURES, style="subtle"),), role="measure")
+    shown: list[Inline] = list(
+        fill(messages.MEASURE_MEDIAN, median=Span(text=figure(n.median, n.unit), style="strong"))
+    )
+    if n.low is not None and n.high is not None and n.low != n.high:
+        shown.append(
+            Span(text=" " + messages.measure_range(figure(n.low, n.unit), figure(n.high, n.unit)))
+        )
+    delta = measure_change(n.median, n.previous_median, n.better, n.unit)
+    if delta is not None:
+        shown += [Span(text=" "), delta]
+    if n.previous_median is not None:
+        shown.append(Span(text=" " + messages.was(figure(n.previous_median, n.unit))))
+    if n.target is not None:
+        shown.append(Span(text=" · " + target_line(n.median, n.target, n.better, n.unit)))
+    return Paragraph(text=tuple(shown), role="measure")
 
 
 def _choices(kind: QuestionType, c: ChoiceRollup) -> Section:

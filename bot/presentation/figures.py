@@ -7,6 +7,9 @@ text draw a bar; the console draws its own from the same part and whole.
 
 from __future__ import annotations
 
+from typing import Literal
+
+from bot import messages
 from bot.presentation.sections import Span
 
 BAR_CELLS = 10
@@ -63,3 +66,42 @@ def text_bar(part: int, whole: int, cells: int = BAR_CELLS) -> str:
     width = min(whole, cells)
     filled = round(width * max(0, min(part, whole)) / whole)
     return FULL * filled + EMPTY * (width - filled)
+
+
+def figure(value: float, unit: str | None) -> str:
+    """A measure in its unit: "42%", "3.5 hours", "1,200"."""
+    return messages.figure(value, unit)
+
+
+def measure_change(
+    now: float | None, before: float | None, better: Literal["higher", "lower"], unit: str | None
+) -> Span | None:
+    """A measure's change: its arrow shows the direction, its mark whether that is better.
+
+    "▲ 4%" for a rise; `change` is "up" (shown as good) when the move is the better way,
+    "down" when it is the worse way, whichever way the figure itself moved.
+    """
+    if now is None or before is None:
+        return None
+    delta = now - before
+    if delta == 0:
+        return Span(text="= 0", role="delta", change="same")
+    arrow = "▲" if delta > 0 else "▼"
+    improved = (delta > 0) == (better == "higher")
+    return Span(
+        text=f"{arrow} {figure(abs(delta), unit)}",
+        role="delta",
+        change="up" if improved else "down",
+    )
+
+
+def target_line(
+    value: float, target: float, better: Literal["higher", "lower"], unit: str | None
+) -> str:
+    """Where a measure stands against its target."""
+    met = value >= target if better == "higher" else value <= target
+    return (
+        messages.target_met(figure(target, unit))
+        if met
+        else messages.target_missed(figure(target, unit))
+    )

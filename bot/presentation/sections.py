@@ -36,8 +36,8 @@ from bot.playbook.model import QuestionType
 Tone = Literal["info", "success", "warning", "error"]
 Change = Literal["up", "down", "same"]
 Style = Literal["plain", "strong", "subtle"]
-# How a question is answered: free text, a 1-5 scale, one option, several options.
-Widget = Literal["text", "scale", "one", "many"]
+# How a question is answered: free text, a 1-5 scale, one option, several options, a figure.
+Widget = Literal["text", "scale", "one", "many", "number"]
 
 
 @dataclass(frozen=True, kw_only=True)

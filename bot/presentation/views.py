@@ -179,6 +179,15 @@ def _inputs(round_id: int, q: QuestionView) -> Inputs:
 # ---------------------------------------------------------------- forms
 
 
+def _prefill_text(kind: QuestionType, value: object) -> str | None:
+    """A typed answer's current value, as its input holds it (text, or a figure)."""
+    if kind is QuestionType.TEXT and isinstance(value, str):
+        return value
+    if kind is QuestionType.NUMBER and isinstance(value, int | float):
+        return f"{value:g}"
+    return None
+
+
 def form_view(form: Form) -> View:
     """A form: every question of the round, with the answers given so far and errors."""
     sections: list[Section] = [
@@ -202,7 +211,7 @@ def form_view(form: Form) -> View:
                 placeholder=how.placeholder,
                 help=q.help,
                 error=form.errors.get(q.id),
-                text=value if kind is QuestionType.TEXT and isinstance(value, str) else None,
+                text=_prefill_text(kind, value),
                 selected=selected_options(q, value),
             )
         )

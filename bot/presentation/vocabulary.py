@@ -77,6 +77,13 @@ def present_question(kind: QuestionType) -> QuestionPresentation:
             )
         case QuestionType.YES_NO:
             return QuestionPresentation("one", messages.TYPE_YES_NO)
+        case QuestionType.NUMBER:
+            return QuestionPresentation(
+                "number",
+                messages.TYPE_NUMBER,
+                messages.REPLY_NUMBER_HINT,
+                messages.NUMBER_PLACEHOLDER,
+            )
         case _:
             assert_never(kind)
 
@@ -93,7 +100,7 @@ def options_of(question: QuestionView) -> tuple[Option, ...]:
     """
     kind = QuestionType(question.type)
     match kind:
-        case QuestionType.TEXT:
+        case QuestionType.TEXT | QuestionType.NUMBER:
             return ()
         case QuestionType.RATING:
             return tuple(
@@ -144,7 +151,7 @@ def selected_options(question: QuestionView, value: object) -> tuple[int, ...]:
         return ()
     kind = QuestionType(question.type)
     match kind:
-        case QuestionType.TEXT:
+        case QuestionType.TEXT | QuestionType.NUMBER:
             return ()
         case QuestionType.RATING:
             if isinstance(value, bool) or str(value) not in {"1", "2", "3", "4", "5"}:

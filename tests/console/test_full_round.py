@@ -138,7 +138,7 @@ async def test_a_whole_round_in_the_browser(page: Page, tmp_path: Path) -> None:
     await second.get_by_test_id("action-answer_all").click()
     form = page.get_by_test_id("answer-form")
     await expect(form).to_be_visible()
-    await expect(form.get_by_test_id("form-field")).to_have_count(6)
+    await expect(form.get_by_test_id("form-field")).to_have_count(8)
     await expect(form.get_by_test_id("field-hearing")).to_have_value(MARIA_HEARS)
     await form.get_by_test_id("field-channels-option").nth(2).check()  # Facebook fan pages
     await form.get_by_test_id("field-channels-option").nth(4).check()  # Review sites
@@ -146,12 +146,14 @@ async def test_a_whole_round_in_the_browser(page: Page, tmp_path: Path) -> None:
     await form.get_by_test_id("field-maturity-internal-2").check()
     await form.get_by_test_id("field-maturity-external-4").check()
     await form.get_by_test_id("field-consistency-yes").check()
+    await form.get_by_test_id("field-responded-share").fill("65")  # a measure, in %
     await form.get_by_test_id("form-submit").click()
     summary = page.get_by_test_id("summary").last
     await expect(summary).to_be_visible()
     await expect(summary.get_by_test_id("summary-status")).to_have_text("Done ✓")
-    await expect(summary.get_by_test_id("summary-item")).to_have_count(6)
+    await expect(summary.get_by_test_id("summary-item")).to_have_count(8)  # goals: skipped
     await expect(summary).to_contain_text(MARIA_HEARS)
+    await expect(summary).to_contain_text("65%")
     await expect(summary).to_contain_text("Facebook fan pages")
     await expect(summary).to_contain_text("Customer engagement")
 
@@ -188,6 +190,9 @@ async def test_a_whole_round_in_the_browser(page: Page, tmp_path: Path) -> None:
     external = conv.locator('[data-testid="rollup"][data-question-id="maturity-external"]')
     await expect(internal.get_by_test_id("rating-mean")).to_contain_text("2.0 / 5 mean")
     await expect(external.get_by_test_id("rating-mean")).to_contain_text("4.0 / 5 mean")
+    measure = conv.locator('[data-testid="rollup"][data-question-id="responded-share"]')
+    await expect(measure.get_by_test_id("measure")).to_contain_text("65% median")
+    await expect(measure.get_by_test_id("measure")).to_contain_text("target 80% not met yet")
 
     # 6. Peter's hostile answer is shown as text, with his name, and makes no element.
     hostile = texts.get_by_test_id("text-answer").filter(has_text="onerror")

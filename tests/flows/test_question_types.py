@@ -24,6 +24,9 @@ QUESTIONS = {
         id="tools", text="Which tools?", type="multiple_choice", options=("Blogs", "Wiki")
     ),
     QuestionType.YES_NO: Question(id="pilot", text="Pilot it?", type="yes_no"),
+    QuestionType.NUMBER: Question(
+        id="deflection", text="Share answered by the community?", type="number", unit="%"
+    ),
 }
 # (raw answer, stored value, as shown, how the digest sums it up) per type
 EXPECTED = {
@@ -32,6 +35,7 @@ EXPECTED = {
     QuestionType.SINGLE_CHOICE: ("2", "Wiki", "Wiki", "choices"),
     QuestionType.MULTIPLE_CHOICE: ("wiki, blogs", ["Blogs", "Wiki"], "Blogs, Wiki", "choices"),
     QuestionType.YES_NO: ("yes", True, "Yes", "choices"),
+    QuestionType.NUMBER: ("12.5 %", 12.5, "12.5%", "numbers"),
 }
 
 
@@ -57,6 +61,8 @@ def test_each_type_reads_shows_and_rolls_up_its_answers(question_type: QuestionT
         (QuestionType.SINGLE_CHOICE, "Blgs", "Did you mean “Blogs”?"),
         (QuestionType.MULTIPLE_CHOICE, ",", "choose at least one"),
         (QuestionType.YES_NO, "maybe", "yes or no"),
+        (QuestionType.NUMBER, "about a third", "a number (in %)"),
+        (QuestionType.NUMBER, "1e400", "a number (in %)"),
     ],
 )
 def test_each_type_refuses_what_it_cannot_read(
@@ -64,3 +70,16 @@ def test_each_type_refuses_what_it_cannot_read(
 ) -> None:
     with pytest.raises(InvalidAnswer, match=re.escape(says)):
         parse_answer(QUESTIONS[question_type], raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [("42", 42), ("1,200", 1200), ("3,5", 3.5), ("-2", -2), ("12%", 12), (7, 7), (2.25, 2.25)],
+)
+def test_a_figure_is_read_as_people_type_it(raw: object, stored: float) -> None:
+    assert parse_answer(QUESTIONS[QuestionType.NUMBER], raw) == stored
+
+
+def test_unit_and_target_belong_to_number_questions_only() -> None:
+    with pytest.raises(ValueError, match="only to number questions"):
+        Question(id="reach", text="How far do we reach?", type="rating", unit="%")

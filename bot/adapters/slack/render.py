@@ -482,7 +482,7 @@ def _inputs(inputs: Inputs) -> list[Block]:
     block_id = block_id_for(rid, inputs.question_id)
     options = inputs.options
     match inputs.widget:
-        case "text":
+        case "text" | "number":  # answered by a reply in the DM
             return [_context(escape(inputs.hint))] if inputs.hint else []
         case "scale":
             buttons = [_element(o.label, f"answer:{o.answer}", rid, o.answer) for o in options]
@@ -601,6 +601,12 @@ def _input_block(field: Field) -> Block:
                 if len(field.text) > INPUT_MAX_LENGTH:
                     hints.append(messages.prefill_cut(len(field.text), INPUT_MAX_LENGTH - 1))
                 element["initial_value"] = plain(field.text, INPUT_MAX_LENGTH)
+        case "number":
+            element = {"type": "number_input", "action_id": "value", "is_decimal_allowed": True}
+            if field.text:
+                element["initial_value"] = field.text
+            if field.placeholder:
+                element["placeholder"] = _pt(field.placeholder, BUTTON_CHARS)
         case "scale":
             choices = [_option(o.label, o.answer) for o in options]
             element = {
@@ -716,7 +722,7 @@ def _element_value(block_id: str, element: object) -> object:
     if not isinstance(element, dict):
         raise ValueError(f"state for block {block_id!r} is not an object")
     kind = element.get("type")
-    if kind == "plain_text_input":
+    if kind in ("plain_text_input", "number_input"):
         text = element.get("value")
         return text if isinstance(text, str) and text != "" else None
     if kind in ("static_select", "radio_buttons"):

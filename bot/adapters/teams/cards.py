@@ -136,6 +136,8 @@ def kind_code(kind: QuestionType) -> str:
             return "m"
         case QuestionType.YES_NO:
             return "b"
+        case QuestionType.NUMBER:
+            return "n"
         case _:
             assert_never(kind)
 
@@ -499,6 +501,11 @@ def _control(
     placeholder: str | None,
 ) -> Element:
     """The input for one question."""
+    if widget == "number":
+        number: Element = {"type": "Input.Number", "id": input_id}
+        if placeholder:
+            number["placeholder"] = plain(placeholder)
+        return number
     if widget == "text":
         field: Element = {
             "type": "Input.Text",
@@ -564,7 +571,7 @@ def _field(field: Field) -> Element:
 
 def _prefill(field: Field) -> str | None:
     """A form's current answer as the string the input's `value` takes."""
-    if field.widget == "text":
+    if field.widget in ("text", "number"):
         return field.text
     if not field.selected:
         return None

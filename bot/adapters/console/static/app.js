@@ -360,6 +360,13 @@
     var options = s.options || [];
     if (s.widget === "text") {
       if (s.hint) append(box, el("p", { className: "hint", testid: "reply-hint" }, s.hint));
+    } else if (s.widget === "number") {
+      var figure = el("input", { type: "number", step: "any", className: "figure", testid: "number-input", placeholder: s.placeholder || "" });
+      append(box, figure);
+      append(box, el("button", {
+        type: "button", className: "primary", testid: "number-send",
+        onclick: function () { if (figure.value !== "") answer(figure.value); },
+      }, s.submit));
     } else if (s.widget === "scale") {
       options.forEach(function (o) {
         append(box, el("button", {
@@ -415,6 +422,10 @@
       append(inputs, el("textarea", { name: name, rows: 3, maxlength: 40000, testid: "field-" + s.question_id, value: s.text || "" }));
       return inputs;
     }
+    if (s.widget === "number") {
+      append(inputs, el("input", { type: "number", step: "any", name: name, testid: "field-" + s.question_id, value: s.text || "", placeholder: s.placeholder || "" }));
+      return inputs;
+    }
     (s.options || []).forEach(function (o) {
       var many = s.widget === "many";
       append(inputs, el("label", { className: many ? "check" : "radio" },
@@ -431,7 +442,7 @@
   function readField(form, s) {
     var name = "q-" + s.question_id;
     var nodes = Array.prototype.filter.call(form.elements, function (e) { return e.name === name; });
-    if (s.widget === "text") {
+    if (s.widget === "text" || s.widget === "number") {
       var t = nodes.length ? nodes[0].value : "";
       return t.trim() ? t : null;
     }
