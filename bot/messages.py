@@ -597,6 +597,36 @@ def maturity_axis(axis: str, mean: str) -> str:
 MATURITY_INTERNAL = "Internal"
 MATURITY_EXTERNAL = "External"
 
+#: Seed 004: what a CIO should do next at each stage of social maturity.
+NEXT_MOVES: dict[str, str] = {
+    "laggard": (
+        "Experiment within IT: use social tools to make IT itself more productive"
+        " and look for business-driven pilots across the organisation. Short term: set up"
+        " an IT social business council, hold social technology workshops for IT and"
+        " start an IT leadership blog."
+    ),
+    "externally mature": (
+        "Partner with marketing: support its customer-facing initiatives and connect"
+        " employees with customers (collaboration platforms, social CRM)."
+    ),
+    "internally mature": (
+        "Encourage customer-facing initiatives: work with HR, sales and marketing so"
+        " employees use social tools to serve and engage customers."
+    ),
+    "enterprise maturity": (
+        "Formulate the social business strategy: integrate social technology into"
+        " business capabilities, bridging internal and external strategies."
+    ),
+}
+PARTICIPATION = "Participation"
+
+
+def no_closed_rounds(title: str, since: datetime | None) -> str:
+    """A range digest asked for a range with no closed round in it."""
+    if since is None:
+        return f"{title} has no closed round yet: a range digest needs at least one."
+    return f"{title} has no round closed since {since:%Y-%m-%d}. Try an earlier date."
+
 
 def answered_of(answered: int, invited: int) -> str:
     """A round's participation: "3 of 6 answered"."""

@@ -27,51 +27,33 @@ from typing import Any, Literal, assert_never
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import messages
 from bot.errors import UserError
+from bot.flows import strategy
 from bot.flows.answers import kind_of
 from bot.flows.digest_model import (
     ChoiceRollup,
     ConversationDigest,
     Digest,
     GroupParticipation,
-    MaturityView,
     NumberRollup,
     QuestionRollup,
     RatingRollup,
+    RecurringChoices,
     TextAnswer,
 )
+from bot.flows.digest_model import Span as DigestSpan
+from bot.flows.history import DEFAULT_TREND_ROUNDS, ClosedRound, closed_rounds, trend_rounds, trends
+from bot.flows.strategy_model import Standing
 from bot.playbook.model import QuestionType
 from storage.models import Answer, Conversation, Group, Member, Participant, Round
 from storage.models import Digest as DigestRow
 
-Stage = Literal["laggard", "externally mature", "internally mature", "enterprise maturity"]
-
-#: A mean rating of this or more counts as mature on that axis.
-MATURITY_THRESHOLD = 3.0
-
-#: Seed 004: what a CIO should do next at each stage of social maturity.
-NEXT_MOVES: dict[str, str] = {
-    "laggard": (
-        "Experiment within IT: use social tools to make IT itself more productive"
-        " and look for business-driven pilots across the organisation."
-    ),
-    "externally mature": (
-        "Partner with marketing: support its customer-facing initiatives and connect"
-        " employees with customers (collaboration platforms, social CRM)."
-    ),
-    "internally mature": (
-        "Encourage customer-facing initiatives: work with HR, sales and marketing so"
-        " employees use social tools to serve and engage customers."
-    ),
-    "enterprise maturity": (
-        "Formulate the social business strategy: integrate social technology into"
-        " business capabilities, bridging internal and external strategies."
-    ),
-}
-
 # A round's agenda is a JSON snapshot: a type this version does not know is left out.
 _QUESTION_TYPES = frozenset(t.value for t in QuestionType)
 _DIGEST_ROUND_STATUSES = ("open", "closed")
+#: A range digest covers at most this many rounds (`digest <conversation> since <date>`).
+_MAX_RANGE_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -105,8 +87,10 @@ def build_digest(
     which: Literal["last", "previous"] = "last",
     organisation: str,
     now: datetime,
+    rounds: int | None = None,
+    since: datetime | None = None,
 ) -> Digest:
-    """Build the digest of one conversation, or of all of them with the maturity view.
+    """Build the digest of one conversation, or of all of them with the strategy view.
 
     Args:
         session: an open session; only read from.
@@ -115,25 +99,42 @@ def build_digest(
             digest), "previous" for the round before it.
         organisation: the organisation's name, for the header.
         now: when the digest is generated.
+        rounds: a digest over the conversation's last `rounds` closed rounds.
+        since: a digest over the conversation's rounds closed at or after this time.
 
     Returns:
-        The digest; a conversation without such a round has status "none".
+        The digest; a conversation without such a round has status "none". Each
+        conversation carries its trends over its last closed rounds (its playbook's
+        `trend_rounds`), and scope "all" the standings and the maturity map.
 
     Raises:
-        UserError: the scope names no known conversation.
+        UserError: the scope names no known conversation, or a range has no closed round.
     """
     if which not in ("last", "previous"):
         raise ValueError(f"which must be 'last' or 'previous', not {which!r}")
     wanted = scope.strip().lower()
     conversations = _conversations_in_scope(session, wanted, scope)
+    if rounds is not None or since is not None:
+        if wanted == "all" or which != "last":
+            raise ValueError("a range digest is of one conversation's last rounds")
+        return _range_digest(
+            session,
+            conversations[0],
+            organisation=organisation,
+            now=now,
+            rounds=rounds,
+            since=since,
+        )
     offset = 0 if which == "last" else 1
     recent = _recent_rounds(session, [c.id for c in conversations], depth=offset + 2)
+    depth = max((trend_rounds(c.spec) for c in conversations), default=DEFAULT_TREND_ROUNDS)
+    histories = closed_rounds(session, [c.id for c in conversations], depth=depth)
 
     picks: list[tuple[Conversation, Round | None, Round | None]] = []
     for conv in conversations:
-        rounds = recent.get(conv.id, [])
-        chosen = rounds[offset] if len(rounds) > offset else None
-        previous = rounds[offset + 1] if len(rounds) > offset + 1 else None
+        newest = recent.get(conv.id, [])
+        chosen = newest[offset] if len(newest) > offset else None
+        previous = newest[offset + 1] if len(newest) > offset + 1 else None
         picks.append((conv, chosen, previous))
 
     round_ids = [r.id for _, c, p in picks for r in (c, p) if r is not None]
@@ -145,12 +146,30 @@ def build_digest(
     titles = _group_titles(session, group_keys)
 
     digests = tuple(
-        _conversation_digest(conv, chosen, previous, data, titles)
+        _conversation_digest(
+            conv, chosen, previous, data, titles, history=_trimmed(conv, histories)
+        )
         for conv, chosen, previous in picks
     )
     maturity = None
+    standings: tuple[Standing, ...] = ()
     if wanted == "all":
-        maturity = _maturity_view(picks, data)
+        trimmed = {c.id: _trimmed(c, histories) for c in conversations}
+        maturity = strategy.maturity(conversations, trimmed, depth=depth)
+        group_keys = {k for h in trimmed.values() if h for k in h[0].groups}
+        titles.update(_group_titles(session, group_keys - titles.keys()))
+        standings = tuple(
+            strategy.standing(
+                conv,
+                trimmed[conv.id],
+                open_round_number=next(
+                    (r.number for r in recent.get(conv.id, []) if r.status == "open"), None
+                ),
+                group_titles=titles,
+                now=now,
+            )
+            for conv in conversations
+        )
     return Digest(
         scope=wanted,
         organisation=organisation,
@@ -158,6 +177,108 @@ def build_digest(
         which=which,
         conversations=digests,
         maturity=maturity,
+        standings=standings,
+    )
+
+
+def _trimmed(conv: Conversation, histories: dict[int, list[ClosedRound]]) -> list[ClosedRound]:
+    """A conversation's closed rounds, as many as its own `trend_rounds` asks for."""
+    return (histories.get(conv.id) or [])[: trend_rounds(conv.spec)]
+
+
+def _range_digest(
+    session: Session,
+    conv: Conversation,
+    *,
+    organisation: str,
+    now: datetime,
+    rounds: int | None,
+    since: datetime | None,
+) -> Digest:
+    """One conversation over a range of closed rounds: trends, participation, recurring."""
+    depth = rounds if rounds is not None else _MAX_RANGE_ROUNDS
+    history = closed_rounds(session, [conv.id], depth=depth, since=since).get(conv.id, [])
+    if not history:
+        raise UserError(messages.no_closed_rounds(conv.title, since))
+    newest = history[0].round
+    before = _recent_rounds_before(session, conv.id, newest)
+    data = _load_round_data(session, [r.id for r in (newest, before) if r is not None])
+    keys = {p.group_key for d in data.values() for p in d.people} | set(_agenda_groups(newest))
+    titles = _group_titles(session, keys)
+    digest = _conversation_digest(conv, newest, before, data, titles, history=history)
+    digest = digest.model_copy(update={"recurring": _recurring(session, history)})
+    return Digest(
+        scope=conv.key,
+        organisation=organisation,
+        generated_at=now,
+        conversations=(digest,),
+        span=DigestSpan(
+            how="rounds" if rounds is not None else "since",
+            rounds=rounds,
+            since=since,
+            first_round=history[-1].round.number,
+            last_round=newest.number,
+        ),
+    )
+
+
+def _recent_rounds_before(session: Session, conversation_id: int, rnd: Round) -> Round | None:
+    """The open or closed round just before `rnd` (what its figures are compared with)."""
+    stmt = (
+        select(Round)
+        .where(
+            Round.conversation_id == conversation_id,
+            Round.number < rnd.number,
+            Round.status.in_(_DIGEST_ROUND_STATUSES),
+        )
+        .order_by(Round.number.desc(), Round.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def _recurring(session: Session, history: Sequence[ClosedRound]) -> tuple[RecurringChoices, ...]:
+    """Each choice and yes/no question of the newest round: its options' counts, all rounds."""
+    newest = history[0].round
+    choice_questions = [
+        q for q in _questions(newest) if kind_of(QuestionType(q["type"])).rollup == "choices"
+    ]
+    if not choice_questions:
+        return ()
+    ids = [c.round.id for c in history]
+    asked_in: dict[str, int] = defaultdict(int)
+    same_type: dict[int, set[str]] = {}
+    for c in history:
+        by_id = {q["id"]: q["type"] for q in _questions(c.round)}
+        same_type[c.round.id] = {
+            q["id"] for q in choice_questions if by_id.get(q["id"]) == q["type"]
+        }
+        for qid in same_type[c.round.id]:
+            asked_in[qid] += 1
+    replies: dict[str, list[_Reply]] = defaultdict(list)
+    rows = session.execute(
+        select(Participant.round_id, Answer.question_id, Answer.value)
+        .join(Participant, Participant.id == Answer.participant_id)
+        .where(
+            Participant.round_id.in_(ids),
+            Participant.status != "skipped",
+            Answer.skipped.is_(False),
+            Answer.question_id.in_([q["id"] for q in choice_questions]),
+        )
+    )
+    for row in rows:  # round id, question id, value
+        question_id: str = row[1]
+        if question_id in same_type.get(row[0], set()):
+            replies[question_id].append(_Reply(row[2], False, "", "", 0))
+    return tuple(
+        RecurringChoices(
+            question_id=q["id"],
+            text=str(q.get("text", q["id"])),
+            type=QuestionType(q["type"]),
+            counts=_choice_counts(q, replies.get(q["id"], [])),
+            rounds=asked_in.get(q["id"], 0),
+        )
+        for q in choice_questions
     )
 
 
@@ -332,6 +453,8 @@ def _conversation_digest(
     previous: Round | None,
     data: dict[int, _RoundData],
     titles: dict[str, str],
+    *,
+    history: Sequence[ClosedRound] = (),
 ) -> ConversationDigest:
     if chosen is None:
         return ConversationDigest(
@@ -374,6 +497,8 @@ def _conversation_digest(
             _question_rollup(q, current, before, previous_questions.get(q["id"]), anonymous)
             for q in _questions(chosen)
         ),
+        rounds=tuple(c.point for c in reversed(history)),
+        trends=trends(history),
     )
 
 
@@ -546,61 +671,3 @@ def _choice_counts(question: dict[str, Any], replies: Iterable[_Reply]) -> dict[
     counts = {option: tally.pop(option, 0) for option in options}
     counts.update(sorted(tally.items()))  # values no longer in the agenda are still counted
     return counts
-
-
-# --- maturity (seed 004) -------------------------------------------------------------------
-
-
-def _maturity_view(
-    picks: Sequence[tuple[Conversation, Round | None, Round | None]],
-    data: dict[int, _RoundData],
-) -> MaturityView | None:
-    internal, external = _maturity_means([chosen for _, chosen, _ in picks], data)
-    if internal is None and external is None:
-        return None  # nobody has rated maturity yet: placing the organisation would be a guess
-    stage = _stage(internal, external)
-    # A change of stage is told only when every conversation that rates maturity now
-    # compares a closed round with its closed previous one (the same conversations,
-    # never an open round): otherwise "was" would compare different things.
-    rating = [(c, p) for _, c, p in picks if c is not None and _rates_maturity(c)]
-    previous_stage: str | None = None
-    if rating and all(c.status == "closed" and p and p.status == "closed" for c, p in rating):
-        previous_stage = _stage(*_maturity_means([p for _, p in rating], data))
-    return MaturityView(
-        internal=internal,
-        external=external,
-        stage=stage,
-        next_move=NEXT_MOVES[stage],
-        previous_stage=previous_stage,
-    )
-
-
-def _rates_maturity(rnd: Round) -> bool:
-    return any(q["type"] == "rating" and q.get("maturity") for q in _questions(rnd))
-
-
-def _maturity_means(
-    rounds: Iterable[Round | None], data: dict[int, _RoundData]
-) -> tuple[float | None, float | None]:
-    """Mean of every answer to internal and to external maturity ratings in these rounds."""
-    pooled: dict[str, list[int]] = {"internal": [], "external": []}
-    for rnd in rounds:
-        if rnd is None:
-            continue
-        for question in _questions(rnd):
-            axis = question.get("maturity")
-            if question["type"] == "rating" and axis in pooled:
-                pooled[axis].extend(_ratings(data[rnd.id].replies.get(question["id"], [])))
-    return _mean(pooled["internal"]), _mean(pooled["external"])
-
-
-def _stage(internal: float | None, external: float | None) -> Stage:
-    inside = internal is not None and internal >= MATURITY_THRESHOLD
-    outside = external is not None and external >= MATURITY_THRESHOLD
-    if inside and outside:
-        return "enterprise maturity"
-    if outside:
-        return "externally mature"
-    if inside:
-        return "internally mature"
-    return "laggard"

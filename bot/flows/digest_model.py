@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.flows.strategy_model import MapPoint, RoundPoint, Stage, Standing, Trend
 from bot.playbook.model import QuestionType
 
 
@@ -87,6 +88,16 @@ class QuestionRollup(_D):
     texts: tuple[TextAnswer, ...] = ()
 
 
+class RecurringChoices(_D):
+    """A choice or yes/no question over several rounds: how often each option was chosen."""
+
+    question_id: str
+    text: str
+    type: QuestionType
+    counts: dict[str, int]
+    rounds: int  # how many rounds of the range asked it
+
+
 class ConversationDigest(_D):
     """One conversation's round, rolled up, compared with its previous round.
 
@@ -114,20 +125,55 @@ class ConversationDigest(_D):
     previous_answered: int | None = None
     participation: tuple[GroupParticipation, ...] = ()
     questions: tuple[QuestionRollup, ...] = ()
+    # The conversation over its last closed rounds (or the range asked for), oldest first.
+    rounds: tuple[RoundPoint, ...] = ()
+    trends: tuple[Trend, ...] = ()
+    # Over a range (`digest <conversation> rounds <n>`): each choice's count, all rounds summed.
+    recurring: tuple[RecurringChoices, ...] = ()
+
+
+class Placed(_D):
+    """One conversation on the maturity map, from its latest closed round."""
+
+    conversation_key: str
+    title: str
+    round_number: int
+    internal: float | None
+    external: float | None
+    stage: Stage
 
 
 class MaturityView(_D):
-    """Where the organisation sits on the social-maturity map (seed 004).
+    """Where the organisation sits on the social-maturity map (seed 004), and how it moved.
 
-    Built from the rating questions marked `maturity: internal|external` across every
-    conversation's latest round; a mean of 3 or more counts as mature on that axis.
+    Computed per conversation, not per person: each conversation's latest closed round
+    gives its means of the ratings marked `maturity: internal|external`, and the
+    organisation's place is the mean of those means (a big group weighs no more than a
+    small one; governance ratings are not marked and do not count). A mean of 3 or more is
+    mature on that axis. `previous_*` is the same conversations one closed round earlier,
+    told only when every conversation placed now has such a round; `history` is the place
+    over the last rounds on the same rule, oldest first.
     """
 
     internal: float | None
     external: float | None
-    stage: Literal["laggard", "externally mature", "internally mature", "enterprise maturity"]
+    stage: Stage
     next_move: str
     previous_stage: str | None = None
+    previous_internal: float | None = None
+    previous_external: float | None = None
+    placed: tuple[Placed, ...] = ()
+    history: tuple[MapPoint, ...] = ()
+
+
+class Span(_D):
+    """The range a digest covers when asked for one (`digest <conversation> since <date>`)."""
+
+    how: Literal["rounds", "since"]
+    rounds: int | None = None
+    since: datetime | None = None
+    first_round: int
+    last_round: int
 
 
 class Digest(_D):
@@ -139,3 +185,7 @@ class Digest(_D):
     which: Literal["last", "previous"] = "last"
     conversations: tuple[ConversationDigest, ...]
     maturity: MaturityView | None = None
+    # The one-screen summary of the enterprise view (scope "all"), one row per conversation.
+    standings: tuple[Standing, ...] = ()
+    # A digest over a range of closed rounds: "rounds" (the last n) or "since" (a date).
+    span: Span | None = None

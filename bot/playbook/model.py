@@ -191,6 +191,10 @@ class Conversation(_Frozen):
     # instead of at its deadline. Off by default: a prompt says "you can edit until the
     # round closes", and people expect that until the deadline it names.
     close_when_all_answered: bool = False
+    # How many closed rounds each rating and number question trends over in the digest.
+    trend_rounds: int = Field(6, ge=2, le=50)
+    # When a round closes, tell each participant what the group said (no names, no quotes).
+    what_we_heard: bool = True
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
 
     @field_validator("response_window", mode="before")

@@ -1,0 +1,248 @@
+"""A conversation's closed rounds over time: participation, maturity, and every trend.
+
+Seed 003 asks for conversations "revisited periodically" and "measured qualitatively and
+quantitatively"; this is the measured part. For each conversation it reads its last N
+closed rounds (`trend_rounds` in the playbook, default 6) or a range of them, and gives one
+`RoundPoint` per round (who took part, the maturity means) and one `Trend` per rating and
+number question (its mean or median round by round).
+
+Cost is a fixed four queries whatever the number of rounds, people or answers: the rounds
+(one ranked query), participant counts (grouped in SQL), who answered part of a round,
+and the rating and number answers only (free text never leaves the database here).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.flows.strategy_model import Axis, RoundPoint, Trend, TrendPoint
+from storage.models import Answer, Participant, Round
+
+#: How many closed rounds a trend covers when the playbook does not say.
+DEFAULT_TREND_ROUNDS = 6
+
+_MEASURED = ("rating", "number")
+_AXES: tuple[Axis, ...] = ("internal", "external")
+
+
+@dataclass
+class ClosedRound:
+    """A closed round as history sees it: its point and its questions' figures."""
+
+    round: Round
+    point: RoundPoint
+    figures: dict[str, float | None] = field(default_factory=dict)  # question id -> value
+    # group key -> (asked, answered all or part): who went silent
+    groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def trend_rounds(spec: dict[str, Any] | None) -> int:
+    """How many closed rounds a conversation's trends cover (its playbook setting)."""
+    value = (spec or {}).get("trend_rounds")
+    return value if isinstance(value, int) and value > 0 else DEFAULT_TREND_ROUNDS
+
+
+def closed_rounds(
+    session: Session,
+    conversation_ids: Sequence[int],
+    *,
+    depth: int,
+    since: datetime | None = None,
+) -> dict[int, list[ClosedRound]]:
+    """The newest `depth` closed rounds of each conversation (closed at or after `since`).
+
+    Returns:
+        conversation id -> its closed rounds, newest first.
+    """
+    if not conversation_ids or depth <= 0:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Round.conversation_id,
+            order_by=(Round.number.desc(), Round.id.desc()),
+        )
+        .label("rank")
+    )
+    filters = [Round.conversation_id.in_(conversation_ids), Round.status == "closed"]
+    if since is not None:
+        filters.append(Round.closed_at >= since)
+    ranked = select(Round.id, rank).where(*filters).subquery()
+    stmt = (
+        select(Round)
+        .join(ranked, ranked.c.id == Round.id)
+        .where(ranked.c.rank <= depth)
+        .order_by(Round.conversation_id, ranked.c.rank)
+    )
+    rounds = list(session.scalars(stmt))
+    loaded = _load(session, rounds)
+    out: dict[int, list[ClosedRound]] = defaultdict(list)
+    for rnd in rounds:
+        out[rnd.conversation_id].append(loaded[rnd.id])
+    return out
+
+
+def trends(history: Sequence[ClosedRound]) -> tuple[Trend, ...]:
+    """One trend per rating and number question of the newest round, oldest point first.
+
+    Args:
+        history: a conversation's closed rounds, newest first (as `closed_rounds` gives).
+    """
+    if not history:
+        return ()
+    oldest_first = list(reversed(history))
+    out = []
+    for q in measured_questions(history[0].round):
+        points = []
+        for past in oldest_first:
+            same = _question(past.round, q["id"])
+            if same is None or same.get("type") != q["type"]:
+                continue  # not asked that round, or asked another way: no point
+            points.append(
+                TrendPoint(
+                    round_number=past.round.number,
+                    closed_at=past.round.closed_at,
+                    value=past.figures.get(q["id"]),
+                )
+            )
+        axis = q.get("maturity")
+        out.append(
+            Trend(
+                question_id=q["id"],
+                text=str(q.get("text", q["id"])),
+                kind="rating" if q["type"] == "rating" else "number",
+                unit=q.get("unit"),
+                target=q.get("target"),
+                better="lower" if q.get("better") == "lower" else "higher",
+                maturity=axis if axis in _AXES else None,
+                points=tuple(points),
+            )
+        )
+    return tuple(out)
+
+
+def measured_questions(rnd: Round) -> list[dict[str, Any]]:
+    """The rating and number questions of a round's agenda, in its order."""
+    questions = (rnd.agenda or {}).get("questions") or []
+    return [
+        q
+        for q in questions
+        if isinstance(q, dict) and isinstance(q.get("id"), str) and q.get("type") in _MEASURED
+    ]
+
+
+def _question(rnd: Round, question_id: str) -> dict[str, Any] | None:
+    for q in measured_questions(rnd):
+        if q["id"] == question_id:
+            return q
+    return None
+
+
+def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
+    ids = [r.id for r in rounds]
+    if not ids:
+        return {}
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    asked: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for round_id, group_key, status, n in session.execute(
+        select(Participant.round_id, Participant.group_key, Participant.status, func.count())
+        .where(Participant.round_id.in_(ids))
+        .group_by(Participant.round_id, Participant.group_key, Participant.status)
+    ):
+        counts[round_id][status] += n
+        asked[round_id][group_key][0] += n
+        if status == "done":
+            asked[round_id][group_key][1] += n
+    # Answered something, then the round closed on them (as the digest counts "partly").
+    partly: dict[int, int] = defaultdict(int)
+    for part_round, part_group, n_partly in session.execute(
+        select(
+            Participant.round_id, Participant.group_key, func.count(func.distinct(Participant.id))
+        )
+        .join(Answer, Answer.participant_id == Participant.id)
+        .where(
+            Participant.round_id.in_(ids),
+            Participant.status.in_(("pending", "answering")),
+            Answer.skipped.is_(False),
+        )
+        .group_by(Participant.round_id, Participant.group_key)
+    ):
+        partly[part_round] += n_partly
+        asked[part_round][part_group][1] += n_partly
+    wanted = {r.id: {q["id"]: q["type"] for q in measured_questions(r)} for r in rounds}
+    question_ids = sorted({qid for qs in wanted.values() for qid in qs})
+    values: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    if question_ids:
+        # Those who sat the round out are not counted, as in the digest.
+        for row in session.execute(
+            select(Participant.round_id, Answer.question_id, Answer.value)
+            .join(Participant, Participant.id == Answer.participant_id)
+            .where(
+                Participant.round_id.in_(ids),
+                Participant.status != "skipped",
+                Answer.skipped.is_(False),
+                Answer.question_id.in_(question_ids),
+            )
+        ):
+            answer_round: int = row[0]
+            qid: str = row[1]
+            figure = _figure(wanted[answer_round].get(qid), row[2])
+            if figure is not None:
+                values[answer_round][qid].append(figure)
+    out = {}
+    for rnd in rounds:
+        by_status = counts.get(rnd.id, {})
+        figures: dict[str, float | None] = {}
+        for qid, kind in wanted[rnd.id].items():
+            given = values[rnd.id].get(qid, [])
+            figures[qid] = (_mean(given) if kind == "rating" else _median(given)) if given else None
+        means = _axis_means(rnd, figures)
+        point = RoundPoint(
+            round_number=rnd.number,
+            opened_at=rnd.opened_at,
+            closed_at=rnd.closed_at,
+            invited=sum(by_status.values()),
+            answered=by_status.get("done", 0),
+            partly=partly.get(rnd.id, 0),
+            internal=means["internal"],
+            external=means["external"],
+        )
+        groups = {key: (a, b) for key, (a, b) in asked[rnd.id].items()}
+        out[rnd.id] = ClosedRound(round=rnd, point=point, figures=figures, groups=groups)
+    return out
+
+
+def _figure(kind: str | None, value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if kind == "rating":
+        return float(value) if isinstance(value, int) and 1 <= value <= 5 else None
+    return float(value) if kind == "number" else None
+
+
+def _axis_means(rnd: Round, figures: dict[str, float | None]) -> dict[str, float | None]:
+    """Each maturity axis: the mean of its questions' means (each question weighs the same)."""
+    by_axis: dict[str, list[float]] = {axis: [] for axis in _AXES}
+    for q in measured_questions(rnd):
+        axis = q.get("maturity")
+        value = figures.get(q["id"])
+        if q["type"] == "rating" and axis in by_axis and value is not None:
+            by_axis[axis].append(value)
+    return {axis: _mean(v) if v else None for axis, v in by_axis.items()}
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return round(sum(items) / len(items), 2)
+
+
+def _median(values: Sequence[float]) -> float:
+    return round(statistics.median(values), 4)
