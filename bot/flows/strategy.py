@@ -212,17 +212,17 @@ def _silent_groups(last: ClosedRound, titles: dict[str, str]) -> list[Attention]
 def _drops(last: ClosedRound, previous: ClosedRound) -> list[Attention]:
     out = []
     now_rate, then_rate = last.point.rate, previous.point.rate
-    if now_rate is not None and then_rate is not None:
-        if then_rate - now_rate >= SHARP_PARTICIPATION_DROP:
-            out.append(
-                Attention(
-                    kind="drop",
-                    what=messages.PARTICIPATION,
-                    before=round(then_rate, 1),
-                    after=round(now_rate, 1),
-                    unit="%",
-                )
+    fell = then_rate - now_rate if now_rate is not None and then_rate is not None else 0.0
+    if now_rate is not None and then_rate is not None and fell >= SHARP_PARTICIPATION_DROP:
+        out.append(
+            Attention(
+                kind="drop",
+                what=messages.PARTICIPATION,
+                before=round(then_rate, 1),
+                after=round(now_rate, 1),
+                unit="%",
             )
+        )
     for q, before, after in _compared(last, previous):
         worse = after - before if q.get("better") == "lower" else before - after
         if q["type"] == "rating" and worse >= SHARP_RATING_DROP:
