@@ -6,6 +6,7 @@ keeps exception text out of chat: code raises `UserError(messages.something(...)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 GENERIC_FAILURE = "Something went wrong on our side; nothing you sent was lost. Please try again."
@@ -699,3 +700,125 @@ def prefill_cut(length: int, shown: int) -> str:
         f"Your current answer is {length:,} characters; the form shows the first {shown:,}."
         " Sending replaces it."
     )
+
+
+# The strategy summary (the one screen that opens `digest all`).
+SUMMARY_COLUMNS = ("Conversation", "Answered", "Internal", "External", "Stage", "Biggest change")
+HISTORY_COLUMNS = ("Round", "Closed", "Answered", "Internal", "External", "Stage")
+NO_CLOSED_ROUND = "no closed round yet"
+NEEDS_YOU = "Needs you"
+NOTHING_NEEDS_YOU = "Nothing needs you: every conversation ran on time and every group answered."
+DETAILS = "Details: trends, and each conversation's latest round"
+HISTORY_DETAILS = "Details: the latest round in this range"
+MAP_CHART = "Social maturity by conversation"
+MATURITY_CHART = "The organisation's social maturity"
+PARTICIPATION_CHART = "Share who answered, by conversation"
+RATINGS_CHART = "{title}: ratings by round"
+ROUNDS_AXIS = "Rounds"
+MEAN_AXIS = "Mean (1-5)"
+PERCENT_AXIS = "% answered"
+TRENDS = "Over the last rounds"
+RECURRING = "Chosen over the range"
+NOT_CHOSEN = "Not chosen: {options}"
+
+
+def in_round(number: int) -> str:
+    """Which closed round a summary row reads."""
+    return f"round {number}"
+
+
+def open_now(number: int) -> str:
+    """A round still open beside the closed one a row reads."""
+    return f"round {number} open"
+
+
+def slot(back: int) -> str:
+    """A point of a chart over rounds: "now", "1 back", "2 back" (at most 20 characters)."""
+    return "now" if back == 0 else f"{back} back"
+
+
+def round_short(number: int) -> str:
+    """A round on a chart's axis."""
+    return f"R{number}"
+
+
+def placed_on_map(internal: str, external: str, conversations: int) -> str:
+    """The organisation's means and what they average."""
+    many = "conversation" if conversations == 1 else "conversations"
+    return f"Internal {internal} / 5 · External {external} / 5 · mean of {conversations} {many}"
+
+
+def who_makes_the_case(ahead: Sequence[tuple[str, str]], lagging: Sequence[str]) -> str:
+    """The conversations that make the case for the move: who is ahead, who lags.
+
+    "Social Media and Social Technologies are externally mature, Social Support has
+    enterprise maturity; Social Networking lags."
+    """
+    by_stage: dict[str, list[str]] = {}
+    for title, stage in ahead:
+        by_stage.setdefault(stage, []).append(title)
+    said = []
+    parts = []
+    for stage, titles in by_stage.items():
+        if stage == "enterprise maturity":
+            verb = "has" if len(titles) == 1 else "have"
+        else:
+            verb = "is" if len(titles) == 1 else "are"
+        parts.append(f"{_and(titles)} {verb} {stage}")
+    if parts:
+        said.append(", ".join(parts))
+    if lagging:
+        verb = "lags" if len(lagging) == 1 else "lag"
+        said.append(f"{_and(lagging)} {verb}")
+    return ("; ".join(said) + ".") if said else ""
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+OVERDUE = "{title}: no round closed in {periods} cadence periods, since {when}."
+OVERDUE_NEVER = "{title}: no round has closed yet, {periods} cadence periods since it started."
+
+
+def silent_group(title: str, group: str, round_number: int, invited: int) -> str:
+    """A group that answered nothing in a conversation's last closed round."""
+    return f"{title}: {group} answered nothing in round {round_number} ({invited} asked)."
+
+
+def sharp_drop(title: str, what: str, before: str, after: str, round_number: int) -> str:
+    """A figure that got sharply worse since the previous closed round."""
+    return f"{title}: {what} went from {before} to {after} in round {round_number}."
+
+
+def more_in_details(count: int) -> str:
+    """Items left out of the summary, listed in the details."""
+    return f"… and {count} more in the details."
+
+
+def series_of(values: list[str]) -> str:
+    """Figures over rounds, oldest first: "2.3 → 3.1 → 4.0"."""
+    return " → ".join(values)
+
+
+def range_of(first: int, last: int) -> str:
+    """The rounds a range digest covers."""
+    return f"round {first}" if first == last else f"rounds {first} to {last}"
+
+
+def chosen_in(count: int, rounds: int) -> str:
+    """How often an option was chosen over several rounds."""
+    return f"{count} over {rounds} round{'s' if rounds != 1 else ''}"
+
+
+def history_title(title: str) -> str:
+    """The heading of `history <conversation>`."""
+    return f"{title} · history"
+
+
+def history_fallback(title: str, count: int) -> str:
+    """The notification text of `history <conversation>`."""
+    return f"{title}: {count} closed round{'s' if count != 1 else ''}"
+
+
+NO_HISTORY = "No closed round yet: the history starts when the first round closes."

@@ -118,6 +118,7 @@ def trends(history: Sequence[ClosedRound]) -> tuple[Trend, ...]:
             Trend(
                 question_id=q["id"],
                 text=str(q.get("text", q["id"])),
+                label=q.get("label"),
                 kind="rating" if q["type"] == "rating" else "number",
                 unit=q.get("unit"),
                 target=q.get("target"),
@@ -127,6 +128,11 @@ def trends(history: Sequence[ClosedRound]) -> tuple[Trend, ...]:
             )
         )
     return tuple(out)
+
+
+def name_of(question: dict[str, Any]) -> str:
+    """What the summary calls a question: its playbook label, else its text."""
+    return str(question.get("label") or question.get("text") or question.get("id", ""))
 
 
 def measured_questions(rnd: Round) -> list[dict[str, Any]]:

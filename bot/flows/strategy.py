@@ -21,13 +21,17 @@ from typing import Any
 from bot import messages
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest_model import MaturityView, Placed
-from bot.flows.history import ClosedRound, measured_questions
-from bot.flows.strategy_model import Attention, MapPoint, Notable, Stage, Standing
+from bot.flows.history import ClosedRound, measured_questions, name_of
+from bot.flows.strategy_model import (
+    Attention,
+    MapPoint,
+    Notable,
+    Standing,
+    stage_of,
+)
 from bot.playbook.durations import parse_duration
 from storage.models import Conversation
 
-#: A mean rating of this or more counts as mature on that axis.
-MATURITY_THRESHOLD = 3.0
 #: A fall of this much in a rating's mean, between two closed rounds, needs the CIO.
 SHARP_RATING_DROP = 1.0
 #: A fall of this many percentage points in participation needs the CIO.
@@ -38,19 +42,6 @@ SHARP_MEASURE_CHANGE = 0.25
 OVERDUE_PERIODS = 2
 # Smaller changes are not "notable": a row says nothing rather than report noise.
 _NOTABLE = {"participation": 10.0, "rating": 0.3, "number": 0.10}
-
-
-def stage_of(internal: float | None, external: float | None) -> Stage:
-    """The seed's four stages, from the two axes' means."""
-    inside = internal is not None and internal >= MATURITY_THRESHOLD
-    outside = external is not None and external >= MATURITY_THRESHOLD
-    if inside and outside:
-        return "enterprise maturity"
-    if outside:
-        return "externally mature"
-    if inside:
-        return "internally mature"
-    return "laggard"
 
 
 def standing(
@@ -226,11 +217,11 @@ def _drops(last: ClosedRound, previous: ClosedRound) -> list[Attention]:
     for q, before, after in _compared(last, previous):
         worse = after - before if q.get("better") == "lower" else before - after
         if q["type"] == "rating" and worse >= SHARP_RATING_DROP:
-            out.append(Attention(kind="drop", what=q["text"], before=before, after=after))
+            out.append(Attention(kind="drop", what=name_of(q), before=before, after=after))
         elif q["type"] == "number" and before and worse >= SHARP_MEASURE_CHANGE * abs(before):
             out.append(
                 Attention(
-                    kind="drop", what=q["text"], before=before, after=after, unit=q.get("unit")
+                    kind="drop", what=name_of(q), before=before, after=after, unit=q.get("unit")
                 )
             )
     return out
@@ -291,7 +282,7 @@ def _notable(last: ClosedRound, previous: ClosedRound) -> Notable | None:
             (
                 weight,
                 Notable(
-                    what=q["text"],
+                    what=name_of(q),
                     kind="rating" if q["type"] == "rating" else "number",
                     before=before,
                     after=after,

@@ -20,6 +20,22 @@ Stage = Literal["laggard", "externally mature", "internally mature", "enterprise
 Axis = Literal["internal", "external"]
 Better = Literal["higher", "lower"]
 
+#: A mean rating of this or more counts as mature on that axis.
+MATURITY_THRESHOLD = 3.0
+
+
+def stage_of(internal: float | None, external: float | None) -> Stage:
+    """The seed's four stages, from the two axes' means."""
+    inside = internal is not None and internal >= MATURITY_THRESHOLD
+    outside = external is not None and external >= MATURITY_THRESHOLD
+    if inside and outside:
+        return "enterprise maturity"
+    if outside:
+        return "externally mature"
+    if inside:
+        return "internally mature"
+    return "laggard"
+
 
 class _D(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,6 +57,7 @@ class Trend(_D):
 
     question_id: str
     text: str
+    label: str | None = None  # the playbook's short name, for charts
     kind: Literal["rating", "number"]
     unit: str | None = None
     target: float | None = None

@@ -70,6 +70,8 @@ class Question(_Frozen):
 
     id: Annotated[str, Field(pattern=KEY_PATTERN)]
     text: Annotated[str, Field(min_length=3, max_length=500)]
+    # A short name for charts and the summary (a Slack chart legend holds 20 characters).
+    label: Annotated[str, Field(min_length=1, max_length=20)] | None = None
     type: QuestionType = QuestionType.TEXT
     required: bool = True
     options: tuple[Annotated[str, Field(min_length=1, max_length=75)], ...] = ()

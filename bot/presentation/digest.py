@@ -18,7 +18,6 @@ from bot.flows.digest_model import (
     ConversationDigest,
     Digest,
     GroupParticipation,
-    MaturityView,
     NumberRollup,
     QuestionRollup,
     RatingRollup,
@@ -36,6 +35,7 @@ from bot.presentation.sections import (
     Bar,
     Bars,
     Context,
+    Details,
     Group,
     Heading,
     Inline,
@@ -46,6 +46,13 @@ from bot.presentation.sections import (
     Span,
     Text,
     View,
+)
+from bot.presentation.summary import (
+    over_time,
+    ratings_chart,
+    rounds_table,
+    summary_sections,
+    trend_lines,
 )
 from bot.presentation.text import fill
 from bot.presentation.vocabulary import choice_label, present_question
@@ -71,17 +78,35 @@ def digest_view(digest: Digest) -> View:
     ]
     if previous:
         parts.append((Span(text=messages.PREVIOUS_ROUND, role="which"),))
+    if digest.span is not None:
+        parts.append(
+            (
+                Span(
+                    text=messages.range_of(digest.span.first_round, digest.span.last_round),
+                    role="range",
+                ),
+            )
+        )
     sections: list[Section] = [
         Heading(text=messages.digest_title(digest.organisation), level=1, role="digest-title"),
         Context(parts=tuple(parts)),
     ]
-    if digest.maturity is not None:
-        sections.append(_maturity(digest.maturity))
     if not digest.conversations:
         sections.append(
             Paragraph(text=(Span(text=messages.NO_CONVERSATIONS, style="subtle"),), role="hint")
         )
-    sections += [_conversation(c) for c in digest.conversations]
+    if digest.scope == "all":
+        # One screen first; the trends and every conversation's round on demand.
+        sections += summary_sections(digest)
+        details = [*over_time(digest), *(_conversation(c) for c in digest.conversations)]
+        if details:
+            sections.append(
+                Details(label=messages.DETAILS, sections=tuple(details), role="details")
+            )
+    elif digest.span is not None:
+        sections += [_range(c) for c in digest.conversations]
+    else:
+        sections += [_conversation(c) for c in digest.conversations]
     single = None
     if len(digest.conversations) == 1 and digest.conversations[0].round_number is not None:
         only = digest.conversations[0]
@@ -91,38 +116,6 @@ def digest_view(digest: Digest) -> View:
         sections=tuple(sections),
         fallback=messages.digest_fallback(digest.organisation, scope, previous, single),
         data={"scope": digest.scope},
-    )
-
-
-def _maturity(m: MaturityView) -> Group:
-    moved = ""
-    if m.previous_stage is not None:
-        moved = (
-            messages.maturity_was(m.previous_stage)
-            if m.previous_stage != m.stage
-            else messages.MATURITY_UNCHANGED
-        )
-    stage = fill(
-        messages.SOCIAL_MATURITY,
-        stage=Span(text=m.stage, style="strong", role="maturity-stage"),
-        change=moved,
-    )
-    axes = (
-        (Span(text=messages.maturity_axis(messages.MATURITY_INTERNAL, one_decimal(m.internal))),),
-        (Span(text=messages.maturity_axis(messages.MATURITY_EXTERNAL, one_decimal(m.external))),),
-    )
-    move = fill(
-        messages.NEXT_MOVE,
-        label=Span(text=messages.NEXT_MOVE_LABEL, style="strong"),
-        move=m.next_move,
-    )
-    return Group(
-        sections=(
-            Paragraph(text=stage),
-            Context(parts=axes, role="maturity-axes"),
-            Paragraph(text=move, role="next-move"),
-        ),
-        role="maturity",
     )
 
 
@@ -148,8 +141,44 @@ def _conversation(c: ConversationDigest) -> Group:
     if c.participation:
         rows = tuple(_group(c, g) for g in c.participation)
         head.append(Bars(rows=rows, role="participation"))
+    head += _trends(c)
     head += [_rollup(n, q, anonymous=c.anonymous) for n, q in enumerate(c.questions, 1)]
     return Group(sections=tuple(head), role="conversation-digest", separator=True, data=data)
+
+
+def _trends(c: ConversationDigest) -> list[Section]:
+    """The conversation's ratings and measures over its last closed rounds, if two or more."""
+    lines = trend_lines(c.trends)
+    if not lines:
+        return []
+    out: list[Section] = [
+        Paragraph(text=(Span(text=messages.TRENDS, style="strong"),), role="trends-heading"),
+        *lines,
+    ]
+    chart = ratings_chart(c.title, c.rounds, c.trends)
+    if chart is not None:
+        out.append(chart)
+    return [Group(sections=tuple(out), role="trends", data={"key": c.conversation_key})]
+
+
+def _range(c: ConversationDigest) -> Group:
+    """A conversation over a range of closed rounds: its rounds, trends, recurring choices."""
+    sections: list[Section] = [Heading(text=c.title, role="conversation-heading")]
+    if c.rounds:
+        sections.append(rounds_table(c.rounds))
+    sections += _trends(c)
+    if c.recurring:
+        sections.append(
+            Paragraph(text=(Span(text=messages.RECURRING, style="strong"),), role="recurring")
+        )
+        for r in c.recurring:
+            sections.append(Paragraph(text=(Span(text=r.text, style="strong"),)))
+            sections.append(
+                _choices(QuestionType(r.type), ChoiceRollup(counts=r.counts), over=r.rounds)
+            )
+    latest = _conversation(c.model_copy(update={"trends": ()}))
+    sections.append(Details(label=messages.HISTORY_DETAILS, sections=(latest,), role="details"))
+    return Group(sections=tuple(sections), role="range-digest", data={"key": c.conversation_key})
 
 
 def _total(c: ConversationDigest) -> Text:
@@ -255,18 +284,30 @@ def _numbers(n: NumberRollup) -> Section:
     return Paragraph(text=tuple(shown), role="measure")
 
 
-def _choices(kind: QuestionType, c: ChoiceRollup) -> Section:
-    if not c.counts:
+def _choices(kind: QuestionType, c: ChoiceRollup, *, over: int | None = None) -> Section:
+    """Bars for the options chosen; those nobody chose (now or before) on one line."""
+    if not c.counts or not any(c.counts.values()):
         return Paragraph(text=(Span(text=messages.NO_CHOICE_ANSWERS, style="subtle"),))
     top = max(c.counts.values(), default=0)
     rows = []
+    unchosen = []
     for option, count in c.counts.items():
-        value: list[Inline] = [Span(text=str(count))]
+        before = c.previous_counts.get(option, 0) if c.previous_counts is not None else 0
+        if count == 0 and before == 0:
+            unchosen.append(choice_label(kind, option))
+            continue
+        value: list[Inline] = [
+            Span(text=messages.chosen_in(count, over) if over is not None else str(count))
+        ]
         if c.previous_counts is not None:
-            delta = change(count, c.previous_counts.get(option, 0))
+            delta = change(count, before)
             if delta is not None:
                 value += [Span(text=" "), delta]
         rows.append(
             Bar(label=choice_label(kind, option), part=count, whole=top, value=tuple(value))
         )
-    return Bars(rows=tuple(rows), role="choice")
+    bars = Bars(rows=tuple(rows), role="choice")
+    if not unchosen:
+        return bars
+    rest = Paragraph(text=fill(messages.NOT_CHOSEN, options=", ".join(unchosen)), role="not-chosen")
+    return Group(sections=(bars, rest), role="choices")

@@ -265,6 +265,104 @@ class Submit:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Series:
+    """One line or one set of bars of a chart: a legend entry and a value per category."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chart:
+    """A chart where people would rather look than read, with its figures in words.
+
+    `kind`: "line" (a figure over rounds; categories are rounds), "bars" (figures side by
+    side) or "map" (the social-maturity map: categories are conversations, `series[0]`
+    the internal and `series[1]` the external means, `threshold` the line from which an
+    axis counts as mature). Every series has one value per category. `title` is at most
+    50 characters, category and series names are short (the builders keep Slack's limits
+    in mind; layouts still fit them). `described` says the same figures as text, shown
+    under the chart where a platform might not draw it, and instead of it in plain text.
+    """
+
+    kind: Literal["line", "bars", "map"]
+    title: str
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    x_label: str | None = None
+    y_label: str | None = None
+    y_min: float | None = None
+    y_max: float | None = None
+    threshold: float | None = None
+    described: tuple[Text, ...] = ()
+    role: str | None = None
+    type: Literal["chart"] = "chart"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cell:
+    """A table cell, with an optional smaller second line ("round 3")."""
+
+    text: Text
+    sub: Text | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    """A table row; `data` identifies it (a conversation key)."""
+
+    cells: tuple[Cell, ...]
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Table:
+    """Rows of figures under column titles: the summary's one row per conversation.
+
+    Where a platform has no table (Slack messages, plain text) a row is one line: its
+    first cell, then every other cell after its column's title.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    role: str | None = None
+    type: Literal["table"] = "table"
+
+
+def linear_row(table: Table, row: Row) -> list[Text]:
+    """A row as the parts of one line, for layouts without tables (Slack, plain text).
+
+    The first cell as it is (with its second line in brackets), then each other cell
+    after its column's title: "Social Media (round 3) · Answered 83% · Internal 4.0".
+    """
+    parts: list[Text] = []
+    for number, cell in enumerate(row.cells):
+        text: Text = cell.text
+        if cell.sub:
+            text = (*text, Span(text=" ("), *cell.sub, Span(text=")"))
+        if number == 0:
+            parts.append(text)
+        else:
+            title = table.columns[number] if number < len(table.columns) else ""
+            parts.append((Span(text=f"{title} ", style="subtle"), *text) if title else text)
+    return parts
+
+
+@dataclass(frozen=True, kw_only=True)
+class Details:
+    """What follows a one-screen summary, shown on demand: the long part of a digest.
+
+    Slack posts it in the summary's thread, Teams behind a toggle (in further cards when
+    it is large), the console in a collapsible section; plain text just continues.
+    """
+
+    label: str
+    sections: tuple[Section, ...]
+    role: str | None = None
+    type: Literal["details"] = "details"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Divider:
     """A rule between parts."""
 
@@ -299,6 +397,9 @@ Section = (
     | Submit
     | Divider
     | Group
+    | Chart
+    | Table
+    | Details
 )
 
 ViewKind = Literal["notice", "prompt", "form", "summary", "digest"]

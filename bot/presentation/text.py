@@ -21,7 +21,9 @@ from bot.presentation.sections import (
     Actions,
     Badges,
     Bars,
+    Chart,
     Context,
+    Details,
     Divider,
     Facts,
     Field,
@@ -35,8 +37,10 @@ from bot.presentation.sections import (
     Section,
     Span,
     Submit,
+    Table,
     Text,
     View,
+    linear_row,
 )
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -146,6 +150,17 @@ def _section(section: Section) -> Iterable[str]:
     elif isinstance(section, Group):
         if section.separator:
             yield ""
+        yield from _lines(section.sections)
+    elif isinstance(section, Chart):
+        yield _fold(section.title)  # plain text draws no chart: its figures in words
+        for described in section.described:
+            yield f"  {inline(described)}"
+    elif isinstance(section, Table):
+        for table_row in section.rows:
+            yield "  " + " · ".join(inline(p) for p in linear_row(section, table_row))
+    elif isinstance(section, Details):
+        yield ""
+        yield f"-- {_fold(section.label)} --"
         yield from _lines(section.sections)
     else:
         assert_never(section)

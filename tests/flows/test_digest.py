@@ -575,7 +575,8 @@ def test_render_digest_text_shows_the_key_lines(db: Database) -> None:
     assert lines[0] == "Strategy digest · Acme"
     assert lines[1].startswith("All conversations · generated ")
     assert "Social maturity: enterprise maturity" in lines
-    assert "Internal 4.0 / 5 · External 4.0 / 5" in lines
+    # Each conversation's mean, then their mean: (4.0 + 4.0) / 2 internal, 4.0 external.
+    assert "Internal 4.0 / 5 · External 4.0 / 5 · mean of 2 conversations" in lines
     assert "Next move: Formulate the social business strategy" in text
     assert "== Social Media ==" in lines
     assert "Round 2 · closed 2026-10-01 09:00 UTC" in lines
@@ -589,7 +590,7 @@ def test_render_digest_text_shows_the_key_lines(db: Database) -> None:
     assert "  1 · poor       ░░ 0" in lines and "  5 · excellent  ▇░ 1" in lines
     assert "  Listening  ▇▇ 2 ▲ 1" in lines
     assert "  Blogs      ▇░ 1 ▼ 1" in lines
-    assert "  Fan pages  ░░ 0 = 0" in lines
+    assert "Not chosen: Fan pages" in lines  # nobody, then or now: no empty bar
     assert "Q4. Tell us about budget" in lines and "yes/no · 3 answered" in lines
     assert "  Yes  ▇▇ 2 ▲ 1" in lines
     assert "  “Customers ask for faster replies” — Bob Baker" in lines

@@ -213,7 +213,7 @@ def conversation(
 def digest(**kw: Any) -> DigestMessage:
     return DigestMessage(
         digest=Digest(
-            scope="social-media",
+            scope="all",
             organisation="Acme",
             generated_at=WHEN,
             conversations=(conversation(**kw),),

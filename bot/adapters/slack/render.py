@@ -61,7 +61,9 @@ from bot.presentation.sections import (
     Badges,
     Bars,
     Button,
+    Chart,
     Context,
+    Details,
     Divider,
     Facts,
     Field,
@@ -75,9 +77,11 @@ from bot.presentation.sections import (
     Section,
     Span,
     Submit,
+    Table,
     Text,
     Tone,
     View,
+    linear_row,
 )
 
 __all__ = [
@@ -453,6 +457,18 @@ class _Layout:
             for child in section.sections:
                 self.add(child)
             self.flush()
+        elif isinstance(section, Chart):
+            self.units.append(f"*{escape(section.title)}*")
+            self.units += [_mrkdwn(d) for d in section.described]
+        elif isinstance(section, Table):
+            self.units += [
+                " · ".join(_mrkdwn(part) for part in linear_row(section, row))
+                for row in section.rows
+            ]
+        elif isinstance(section, Details):
+            self.block({"type": "divider"})
+            for child in section.sections:
+                self.add(child)
         else:
             assert_never(section)
 

@@ -67,7 +67,9 @@ from bot.presentation.sections import (
     Bar,
     Bars,
     Button,
+    Chart,
     Context,
+    Details,
     Divider,
     Fact,
     Facts,
@@ -82,9 +84,11 @@ from bot.presentation.sections import (
     Section,
     Span,
     Submit,
+    Table,
     Text,
     Tone,
     View,
+    linear_row,
 )
 
 __all__ = [
@@ -455,6 +459,16 @@ def _elements(section: Section, color: str | None) -> list[Element]:  # one case
         return []  # Containers carry the separators
     if isinstance(section, Group):
         return _group(section, color)
+    if isinstance(section, Chart):
+        lines = [f"**{escape(section.title)}**", *(_md(d) for d in section.described)]
+        return [_text(line, spacing="None") for line in lines]
+    if isinstance(section, Table):
+        return [
+            _text(" · ".join(_md(part) for part in linear_row(section, row)), spacing="Small")
+            for row in section.rows
+        ]
+    if isinstance(section, Details):
+        return [e for child in section.sections for e in _blocks(child, color)]
     assert_never(section)
 
 
