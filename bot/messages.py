@@ -266,6 +266,9 @@ HELP_SKIP_ROUND = "sit this round out"
 HELP_SNOOZE = "ask me again later, e.g. `snooze 2h`"
 HELP_STATUS = "rounds, progress, next dates, delivery problems"
 HELP_DIGEST = "the roll-up of a round (default: all, last)"
+HELP_DIGEST_RANGE = "one conversation over its last n closed rounds"
+HELP_DIGEST_SINCE = "one conversation over the rounds closed since a date (YYYY-MM-DD, UTC)"
+HELP_HISTORY = "a conversation's rounds: dates, participation, maturity"
 HELP_ASK = "open a round now"
 HELP_CLOSE = "close the open round and post its digest"
 HELP_REMIND = "remind everyone who hasn't finished"
@@ -714,6 +717,7 @@ MAP_CHART = "Social maturity by conversation"
 MATURITY_CHART = "The organisation's social maturity"
 PARTICIPATION_CHART = "Share who answered, by conversation"
 RATINGS_CHART = "{title}: ratings by round"
+AXES_CHART = "{title}: social maturity by round"
 ROUNDS_AXIS = "Rounds"
 MEAN_AXIS = "Mean (1-5)"
 PERCENT_AXIS = "% answered"
@@ -822,3 +826,45 @@ def history_fallback(title: str, count: int) -> str:
 
 
 NO_HISTORY = "No closed round yet: the history starts when the first round closes."
+
+
+# Range digests and history: what was wrong with the words.
+RANGE_OF_ONE = (
+    "A range digest is of one conversation: `digest social-media rounds 3`"
+    " or `digest social-media since 2026-09-01`."
+)
+
+
+def bad_round_count(word: str, most: int) -> str:
+    """`digest <conversation> rounds <n>` with something other than 1..most."""
+    return f"`{word[:20]}` is not a number of rounds: give one from 1 to {most}, e.g. `rounds 3`."
+
+
+def bad_date(word: str) -> str:
+    """`digest <conversation> since <date>` with something that is not a date."""
+    return f"`{word[:20]}` is not a date: write it as year-month-day, e.g. `since 2026-09-01`."
+
+
+def future_date(day: str) -> str:
+    """A range that starts after today."""
+    return f"{day} is in the future: no round has closed since then yet."
+
+
+def digest_words(words: str) -> str:
+    """Words a digest command does not take."""
+    return (
+        f"`digest` does not take `{words[:40]}`. Try `digest all`, `digest social-media previous`,"
+        " `digest social-media rounds 3` or `digest social-media since 2026-09-01`."
+    )
+
+
+def showing_last(count: int, more: int) -> str:
+    """A history cut to its newest rounds."""
+    return f"Showing the last {count} closed rounds; {more} older ones are not listed."
+
+
+def range_needs(how: str, key: str) -> str:
+    """`digest <conversation> rounds` or `since` with nothing after it."""
+    if how == "rounds":
+        return f"`rounds` needs a number: `digest {key} rounds 3`."
+    return f"`since` needs a date: `digest {key} since 2026-09-01`."

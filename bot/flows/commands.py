@@ -89,10 +89,22 @@ COMMANDS: dict[str, Spec] = {
     "digest": Spec(
         "digest [conversation|all] [last|previous]",
         0,
-        2,
+        3,
         Role.READER,
-        (("digest [conversation|all] [last|previous]", messages.HELP_DIGEST),),
+        (
+            ("digest [conversation|all] [last|previous]", messages.HELP_DIGEST),
+            ("digest <conversation> rounds <n>", messages.HELP_DIGEST_RANGE),
+            ("digest <conversation> since <date>", messages.HELP_DIGEST_SINCE),
+        ),
         reader_commands.digest,
+    ),
+    "history": Spec(
+        "history <conversation>",
+        1,
+        1,
+        Role.READER,
+        (("history <conversation>", messages.HELP_HISTORY),),
+        reader_commands.history,
     ),
     "ask": Spec(
         "ask <conversation>",

@@ -53,7 +53,7 @@ from storage.models import Digest as DigestRow
 _QUESTION_TYPES = frozenset(t.value for t in QuestionType)
 _DIGEST_ROUND_STATUSES = ("open", "closed")
 #: A range digest covers at most this many rounds (`digest <conversation> since <date>`).
-_MAX_RANGE_ROUNDS = 50
+MAX_RANGE_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def _range_digest(
     since: datetime | None,
 ) -> Digest:
     """One conversation over a range of closed rounds: trends, participation, recurring."""
-    depth = rounds if rounds is not None else _MAX_RANGE_ROUNDS
+    depth = rounds if rounds is not None else MAX_RANGE_ROUNDS
     history = closed_rounds(session, [conv.id], depth=depth, since=since).get(conv.id, [])
     if not history:
         raise UserError(messages.no_closed_rounds(conv.title, since))

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from bot.flows.digest_model import Digest
+from bot.flows.strategy_model import RoundPoint
 from bot.playbook.model import QuestionType
 
 
@@ -113,8 +114,19 @@ class DigestMessage(_Out):
     digest: Digest
 
 
+class History(_Out):
+    """`history <conversation>`: its closed rounds with dates, participation and maturity."""
+
+    kind: Literal["history"] = "history"
+    conversation_key: str
+    title: str
+    rounds: tuple[RoundPoint, ...]  # oldest first
+    more: int = 0  # closed rounds older than those listed
+    open_round_number: int | None = None
+
+
 OutboundMessage = Annotated[
-    Notice | Prompt | Form | Summary | DigestMessage, Field(discriminator="kind")
+    Notice | Prompt | Form | Summary | DigestMessage | History, Field(discriminator="kind")
 ]
 # Through `Any`: mypy sometimes reads the Annotated union as a value, not a type.
 OUTBOUND_ADAPTER: TypeAdapter[OutboundMessage] = TypeAdapter(cast(Any, OutboundMessage))

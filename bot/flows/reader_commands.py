@@ -1,4 +1,4 @@
-"""The commands the CIO and admins use to read: status and digest.
+"""The commands the CIO and admins use to read: status, digest and history.
 
 They only read (a digest asked for is kept in the `digests` table for history); roles
 are checked by the command table before they run.
@@ -7,15 +7,18 @@ are checked by the command table before they run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import messages
+from bot.errors import UserError
 from bot.flows import rounds
 from bot.flows.cadence import parse_cadence
-from bot.flows.digest import build_digest, save_digest
+from bot.flows.digest import MAX_RANGE_ROUNDS, build_digest, save_digest
 from bot.flows.directory import unreachable_lines
-from bot.flows.outbound import DigestMessage, Notice, OutboundMessage
+from bot.flows.history import closed_rounds
+from bot.flows.outbound import DigestMessage, History, Notice, OutboundMessage
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
 from storage import models
@@ -66,13 +69,23 @@ def status(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
 
 
 def digest(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
-    """`digest [conversation|all] [last|previous]`: the roll-up, kept for history."""
+    """`digest [conversation|all] [last|previous]`, or one conversation over a range.
+
+    `digest <conversation> rounds <n>` covers its last n closed rounds, `digest
+    <conversation> since <YYYY-MM-DD>` those closed since that day (UTC). Every digest
+    asked for is kept for history.
+    """
+    words = [w.lower() for w in args]
+    if len(words) == 3 or (len(words) >= 2 and words[1] in ("rounds", "since")):
+        return _range(turn, actor, words)
     scope, which = "all", "last"
     for word in args:
         if word.lower() in ("last", "previous"):
             which = word.lower()
         elif word.lower() == "all":
             scope = "all"
+        elif word.lower() in ("rounds", "since"):
+            raise UserError(messages.RANGE_OF_ONE)
         else:
             scope = turn.conversation(word).key
     built = build_digest(
@@ -84,3 +97,63 @@ def digest(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
     )
     save_digest(turn.session, built, round_id=None, requested_by=actor)
     return [DigestMessage(digest=built)]
+
+
+def _range(turn: Turn, actor: str, words: list[str]) -> list[OutboundMessage]:
+    if words[0] == "all" or words[0] in ("rounds", "since"):
+        raise UserError(messages.RANGE_OF_ONE)
+    conv = turn.conversation(words[0])
+    if len(words) == 2:
+        raise UserError(messages.range_needs(words[1], conv.key))
+    if words[1] not in ("rounds", "since"):
+        raise UserError(messages.digest_words(" ".join(words[1:])))
+    how, value = words[1], words[2]
+    count: int | None = None
+    since: datetime | None = None
+    if how == "rounds":
+        if not value.isdigit() or not 1 <= int(value) <= MAX_RANGE_ROUNDS:
+            raise UserError(messages.bad_round_count(value, MAX_RANGE_ROUNDS))
+        count = int(value)
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise UserError(messages.bad_date(value)) from None
+        if day > turn.now.astimezone(UTC).date():
+            raise UserError(messages.future_date(day.isoformat()))
+        since = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    built = build_digest(
+        turn.session,
+        scope=conv.key,
+        organisation=turn.playbook.organisation,
+        now=turn.now,
+        rounds=count,
+        since=since,
+    )
+    save_digest(turn.session, built, round_id=None, requested_by=actor)
+    return [DigestMessage(digest=built)]
+
+
+def history(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
+    """`history <conversation>`: its closed rounds, newest first, with their figures."""
+    conv = turn.conversation(args[0])
+    closed = closed_rounds(turn.session, [conv.id], depth=MAX_RANGE_ROUNDS + 1).get(conv.id, [])
+    listed = closed[:MAX_RANGE_ROUNDS]
+    more = 0
+    if len(closed) > MAX_RANGE_ROUNDS:
+        total = turn.session.scalar(
+            select(func.count())
+            .select_from(models.Round)
+            .where(models.Round.conversation_id == conv.id, models.Round.status == "closed")
+        )
+        more = (total or 0) - MAX_RANGE_ROUNDS
+    open_round = turn.open_round(conv)
+    return [
+        History(
+            conversation_key=conv.key,
+            title=conv.title,
+            rounds=tuple(c.point for c in reversed(listed)),
+            more=more,
+            open_round_number=open_round.number if open_round is not None else None,
+        )
+    ]

@@ -22,6 +22,7 @@ from bot.flows.digest_model import (
     QuestionRollup,
     RatingRollup,
 )
+from bot.flows.outbound import History
 from bot.playbook.model import QuestionType
 from bot.presentation.figures import (
     change,
@@ -48,6 +49,7 @@ from bot.presentation.sections import (
     View,
 )
 from bot.presentation.summary import (
+    axes_chart,
     over_time,
     ratings_chart,
     rounds_table,
@@ -311,3 +313,30 @@ def _choices(kind: QuestionType, c: ChoiceRollup, *, over: int | None = None) ->
         return bars
     rest = Paragraph(text=fill(messages.NOT_CHOSEN, options=", ".join(unchosen)), role="not-chosen")
     return Group(sections=(bars, rest), role="choices")
+
+
+def history_view(h: History) -> View:
+    """`history <conversation>`: its closed rounds, newest first, and its maturity chart."""
+    sections: list[Section] = [
+        Heading(text=messages.history_title(h.title), level=1, role="history-title")
+    ]
+    parts: list[Text] = []
+    if h.open_round_number is not None:
+        parts.append((Span(text=messages.open_now(h.open_round_number)),))
+    if h.more:
+        parts.append((Span(text=messages.showing_last(len(h.rounds), h.more)),))
+    if parts:
+        sections.append(Context(parts=tuple(parts)))
+    if not h.rounds:
+        sections.append(Paragraph(text=(Span(text=messages.NO_HISTORY, style="subtle"),)))
+    else:
+        sections.append(rounds_table(h.rounds))
+        chart = axes_chart(h.title, h.rounds)
+        if chart is not None:
+            sections.append(chart)
+    return View(
+        kind="digest",
+        sections=tuple(sections),
+        fallback=messages.history_fallback(h.title, len(h.rounds)),
+        data={"scope": h.conversation_key},
+    )

@@ -431,3 +431,39 @@ def rounds_table(rounds: Sequence[RoundPoint]) -> Table:
             )
         )
     return Table(columns=messages.HISTORY_COLUMNS, rows=tuple(rows), role="history")
+
+
+def axes_chart(title: str, rounds: Sequence[RoundPoint]) -> Chart | None:
+    """A conversation's internal and external means over its closed rounds."""
+    rated = [r for r in rounds if r.internal is not None and r.external is not None]
+    if len(rated) < 2:
+        return None
+    return Chart(
+        kind="line",
+        title=_fit(messages.AXES_CHART.format(title=title), 50),
+        categories=tuple(messages.round_short(r.round_number) for r in rated),
+        series=(
+            Series(name=messages.MATURITY_INTERNAL, values=tuple(r.internal or 0 for r in rated)),
+            Series(name=messages.MATURITY_EXTERNAL, values=tuple(r.external or 0 for r in rated)),
+        ),
+        x_label=messages.ROUNDS_AXIS,
+        y_label=messages.MEAN_AXIS,
+        y_min=0,
+        y_max=5,
+        threshold=3,
+        described=(
+            (
+                Span(
+                    text=f"{messages.MATURITY_INTERNAL}: "
+                    + messages.series_of([one_decimal(r.internal) for r in rated])
+                ),
+            ),
+            (
+                Span(
+                    text=f"{messages.MATURITY_EXTERNAL}: "
+                    + messages.series_of([one_decimal(r.external) for r in rated])
+                ),
+            ),
+        ),
+        role="maturity-over-time",
+    )

@@ -15,6 +15,7 @@ from bot.flows.events import Action
 from bot.flows.outbound import (
     DigestMessage,
     Form,
+    History,
     Notice,
     OutboundMessage,
     Prompt,
@@ -23,7 +24,7 @@ from bot.flows.outbound import (
     SummaryItem,
 )
 from bot.playbook.model import QuestionType
-from bot.presentation.digest import digest_view
+from bot.presentation.digest import digest_view, history_view
 from bot.presentation.sections import (
     Actions,
     Badge,
@@ -71,6 +72,8 @@ def build_view(message: OutboundMessage) -> View:
         return summary_view(message)
     if isinstance(message, DigestMessage):
         return digest_view(message.digest)
+    if isinstance(message, History):
+        return history_view(message)
     assert_never(message)
 
 

@@ -83,7 +83,7 @@ def seed(db: Database, clock: FakeClock) -> EngineHarness:
     for number in (1, 2, 3):
         for conv in playbook.conversations:
             bot.command("console:admin", f"ask {conv.key}")
-            round_id = _open_round(bot, conv.key)
+            round_id = open_round(bot, conv.key)
             members = _members(playbook, conv.groups)
             for person in members:
                 if person in ABSENT.get((conv.key, number), set()):
@@ -140,7 +140,7 @@ def _answers(conv: Any, number: int, person: str) -> dict[str, object]:
     return values
 
 
-def _open_round(bot: EngineHarness, key: str) -> int:
+def open_round(bot: EngineHarness, key: str) -> int:
     from sqlalchemy import select
 
     from storage import models

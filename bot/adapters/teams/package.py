@@ -122,7 +122,15 @@ def grammar_menu() -> list[MenuCommand]:
         name = usage.split()[0]
         if name not in COMMANDS:
             raise RuntimeError(f"help line {usage!r} names no command of the grammar")
-        title = " ".join(w for w in usage.split() if not w.startswith(("<", "[")))
+        words = usage.split()
+        if any(
+            not w.startswith(("<", "[")) and any(v.startswith(("<", "[")) for v in words[:i])
+            for i, w in enumerate(words)
+        ):
+            # "digest <conversation> rounds <n>": a title without the placeholder would put
+            # "rounds" where the conversation goes; `help` lists it, the menu cannot.
+            continue
+        title = " ".join(w for w in words if not w.startswith(("<", "[")))
         described = text if title == usage else f"{usage}: {text}"
         entries.append(MenuCommand(name, title, described.replace("`", ""), COMMANDS[name].role))
     undescribed = sorted(set(COMMANDS) - {entry.name for entry in entries})
