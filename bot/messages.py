@@ -868,3 +868,36 @@ def range_needs(how: str, key: str) -> str:
     if how == "rounds":
         return f"`rounds` needs a number: `digest {key} rounds 3`."
     return f"`since` needs a date: `digest {key} since 2026-09-01`."
+
+
+# "What we heard": a closed round's results, told back to the people asked.
+def heard_title(title: str, number: int) -> str:
+    """The heading of a round's "what we heard"."""
+    return f"What we heard · {title}, round {number}"
+
+
+def heard_fallback(title: str, number: int) -> str:
+    """The notification text of a round's "what we heard"."""
+    return f"What we heard in {title}, round {number}"
+
+
+def heard_thanks(answered: int, invited: int) -> str:
+    """Who took part, said to the people asked."""
+    return f"Thank you: {answered} of {invited} answered. Here is what the group said."
+
+
+def heard_texts(count: int) -> str:
+    """A text question, told back without quoting anyone."""
+    if count == 0:
+        return "No answers."
+    return f"{count} answer{'s' if count != 1 else ''}, read in full by the CIO."
+
+
+def heard_withheld(count: int) -> str:
+    """Questions left out of an anonymous round's "what we heard"."""
+    many = "questions had" if count != 1 else "question had"
+    return f"{count} {many} too few answers to share without revealing who said what."
+
+
+HEARD_NEXT = "Next, the CIO will look at: {looks}"
+HEARD_NEXT_ROUND = "Next round: {when}"

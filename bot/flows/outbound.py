@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from bot.flows.digest_model import Digest
+from bot.flows.digest_model import Digest, QuestionRollup
 from bot.flows.strategy_model import RoundPoint
 from bot.playbook.model import QuestionType
 
@@ -125,8 +125,32 @@ class History(_Out):
     open_round_number: int | None = None
 
 
+class Heard(_Out):
+    """What we heard: a closed round's results, told back to the people asked.
+
+    Anonymity-respecting by construction: `questions` carry figures only (no text answer,
+    no name; a text question says how many answered). In an anonymous conversation a
+    question answered by fewer than `bot.flows.heard.MIN_SHARED` people is left out and
+    counted in `withheld`, so nobody can work out a colleague's answer.
+    `next_looks` names what the CIO will look at next; `next_round` is when it runs again.
+    """
+
+    kind: Literal["heard"] = "heard"
+    round_id: int
+    conversation_key: str
+    conversation_title: str
+    round_number: int
+    answered: int
+    invited: int
+    questions: tuple[QuestionRollup, ...] = ()
+    withheld: int = 0
+    next_looks: tuple[str, ...] = ()
+    next_round: datetime | None = None
+
+
 OutboundMessage = Annotated[
-    Notice | Prompt | Form | Summary | DigestMessage | History, Field(discriminator="kind")
+    Notice | Prompt | Form | Summary | DigestMessage | History | Heard,
+    Field(discriminator="kind"),
 ]
 # Through `Any`: mypy sometimes reads the Annotated union as a value, not a type.
 OUTBOUND_ADAPTER: TypeAdapter[OutboundMessage] = TypeAdapter(cast(Any, OutboundMessage))

@@ -22,7 +22,7 @@ from bot.flows.digest_model import (
     QuestionRollup,
     RatingRollup,
 )
-from bot.flows.outbound import History
+from bot.flows.outbound import Heard, History
 from bot.playbook.model import QuestionType
 from bot.presentation.figures import (
     change,
@@ -339,4 +339,44 @@ def history_view(h: History) -> View:
         sections=tuple(sections),
         fallback=messages.history_fallback(h.title, len(h.rounds)),
         data={"scope": h.conversation_key},
+    )
+
+
+def heard_view(h: Heard) -> View:
+    """A round's "what we heard": figures only, never a name or someone's own words."""
+    sections: list[Section] = [
+        Heading(text=messages.heard_title(h.conversation_title, h.round_number), level=1),
+        Paragraph(text=(Span(text=messages.heard_thanks(h.answered, h.invited)),)),
+    ]
+    for q in h.questions:
+        sections.append(Paragraph(text=(Span(text=q.text, style="strong"),)))
+        if q.rating is not None:
+            mean = fill(
+                messages.RATING_MEAN, mean=Span(text=one_decimal(q.rating.mean), style="strong")
+            )
+            sections.append(Paragraph(text=mean, role="rating-mean"))
+        elif q.numbers is not None:
+            sections.append(_numbers(q.numbers.model_copy(update={"previous_median": None})))
+        elif q.choices is not None:
+            sections.append(_choices(QuestionType(q.type), ChoiceRollup(counts=q.choices.counts)))
+        else:
+            sections.append(
+                Paragraph(text=(Span(text=messages.heard_texts(q.answered), style="subtle"),))
+            )
+    if h.withheld:
+        sections.append(
+            Paragraph(text=(Span(text=messages.heard_withheld(h.withheld), style="subtle"),))
+        )
+    if h.next_looks:
+        looks = "; ".join(h.next_looks)
+        sections.append(Paragraph(text=fill(messages.HEARD_NEXT, looks=looks), role="next-look"))
+    if h.next_round is not None:
+        sections.append(
+            Context(parts=(fill(messages.HEARD_NEXT_ROUND, when=Moment(at=h.next_round)),))
+        )
+    return View(
+        kind="notice",
+        sections=tuple(sections),
+        fallback=messages.heard_fallback(h.conversation_title, h.round_number),
+        data={"round": str(h.round_id)},
     )

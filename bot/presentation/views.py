@@ -15,6 +15,7 @@ from bot.flows.events import Action
 from bot.flows.outbound import (
     DigestMessage,
     Form,
+    Heard,
     History,
     Notice,
     OutboundMessage,
@@ -24,7 +25,7 @@ from bot.flows.outbound import (
     SummaryItem,
 )
 from bot.playbook.model import QuestionType
-from bot.presentation.digest import digest_view, history_view
+from bot.presentation.digest import digest_view, heard_view, history_view
 from bot.presentation.sections import (
     Actions,
     Badge,
@@ -74,6 +75,8 @@ def build_view(message: OutboundMessage) -> View:
         return digest_view(message.digest)
     if isinstance(message, History):
         return history_view(message)
+    if isinstance(message, Heard):
+        return heard_view(message)
     assert_never(message)
 
 
