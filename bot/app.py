@@ -22,6 +22,7 @@ from bot.adapters.console.routes import register_console_routes
 from bot.config import Settings
 from bot.delivery.outbox import OutboxWorker
 from bot.flows.commands import ask_target
+from bot.flows.digest_model import Digest
 from bot.flows.directory import MembershipRefresher
 from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import CommandInvoked, InboundEvent
@@ -31,6 +32,7 @@ from bot.flows.overview import (
     PromptRef,
     conversation_overview,
     opening_prompt,
+    strategy_digest,
 )
 from bot.flows.queueing import enqueue
 from bot.flows.roles import Role, roles_of
@@ -140,6 +142,12 @@ class Runtime:
     async def overview(self) -> list[ConversationOverview]:
         """Every conversation's state, for a dashboard."""
         return await asyncio.to_thread(conversation_overview, self.db, self.engine.clock())
+
+    async def strategy(self) -> Digest:
+        """The enterprise digest, read-only, for the CIO's dashboard."""
+        return await asyncio.to_thread(
+            strategy_digest, self.db, self.engine.clock(), self.engine.playbook.organisation
+        )
 
     async def opening_prompt(self, actor: str, round_id: int) -> PromptRef | None:
         """Where a round's opening prompt to `actor` was delivered."""

@@ -711,6 +711,7 @@ HISTORY_COLUMNS = ("Round", "Closed", "Answered", "Internal", "External", "Stage
 NO_CLOSED_ROUND = "no closed round yet"
 NEEDS_YOU = "Needs you"
 NOTHING_NEEDS_YOU = "Nothing needs you: every conversation ran on time and every group answered."
+NOTHING_YET = "Nothing to look at yet: no round has closed yet."
 DETAILS = "Details: trends, and each conversation's latest round"
 HISTORY_DETAILS = "Details: the latest round in this range"
 MAP_CHART = "Social maturity by conversation"

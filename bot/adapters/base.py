@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot import messages
+from bot.flows.digest_model import Digest
 from bot.flows.events import CommandInvoked, InboundEvent
 from bot.flows.outbound import Notice, OutboundMessage, Outgoing
 from bot.flows.overview import ConversationOverview, PromptRef
@@ -153,6 +154,10 @@ class Core(Protocol):
 
     async def overview(self) -> list[ConversationOverview]:
         """Every conversation's cadence, next round and progress (read-only)."""
+        ...
+
+    async def strategy(self) -> Digest:
+        """The enterprise digest (`digest all`), read-only: the CIO's dashboard."""
         ...
 
     async def opening_prompt(self, actor: str, round_id: int) -> PromptRef | None:

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.flows.cadence import parse_cadence
+from bot.flows.digest import build_digest
+from bot.flows.digest_model import Digest
 from bot.flows.rounds import opening_key
 from storage import models
 from storage.db import Database
@@ -171,6 +173,17 @@ def conversation_overview(db: Database, now: datetime) -> list[ConversationOverv
     """
     with db.transaction() as session:
         return overview(session, now=now)
+
+
+def strategy_digest(db: Database, now: datetime, organisation: str) -> Digest:
+    """The enterprise digest (`digest all`), read-only and not kept: a dashboard's look.
+
+    The Slack App Home shows the CIO its one-screen summary each time the tab opens; the
+    `digest all` command, which keeps a copy in the `digests` table, is for reading it in
+    the channel.
+    """
+    with db.transaction() as session:
+        return build_digest(session, scope="all", organisation=organisation, now=now)
 
 
 def _one(

@@ -198,7 +198,9 @@ def attention(standings: Sequence[Standing], *, limit: int | None) -> Group:
     sections: list[Section] = [
         Paragraph(text=(Span(text=messages.NEEDS_YOU, style="strong"),), role="needs-you")
     ]
-    if not items:
+    if not items and not any(s.last for s in standings):
+        sections.append(Paragraph(text=(Span(text=messages.NOTHING_YET, style="subtle"),)))
+    elif not items:
         sections.append(Paragraph(text=(Span(text=messages.NOTHING_NEEDS_YOU),), tone="success"))
     sections += [
         Paragraph(text=_attention_line(s, a), tone="warning", role="attention-item")

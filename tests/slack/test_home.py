@@ -308,3 +308,30 @@ async def test_a_failed_update_does_not_fail_the_answer(slack: SlackDriver) -> N
     await slack.fake.wait_for("chat.update")
     posts = await slack.fake.wait_for("chat.postMessage", 2, channel="D0LEE")
     assert "Done" in text_of(posts[-1].body)
+
+
+@pytest.mark.parametrize("playbook_path", [SIX], indirect=True)
+async def test_the_cio_sees_the_strategy_summary_first(slack: SlackDriver) -> None:
+    cio = "U0CIO"
+    view = await open_home(slack, cio)
+    text = "\n".join(sections(view))
+    for title in ("Social Media", "Social Networking", "Social Liability"):
+        assert f"*{title}*" in text  # a row per conversation
+    assert "no closed round yet" in text
+    assert "Needs you" in text and "no round has closed yet" in text
+    summary_at = next(
+        i
+        for i, b in enumerate(view["blocks"])
+        if b["type"] == "section" and "Social Media" in b["text"]["text"]
+    )
+    digest_button = next(
+        i for i, b in enumerate(view["blocks"]) if b.get("block_id") == "strategy_home:reader"
+    )
+    # The summary comes before the button and the admin's dashboard.
+    assert summary_at < digest_button
+    assert not [b for b in view["blocks"] if b["type"] == "data_visualization"]
+
+
+async def test_a_stakeholder_sees_no_strategy_summary(slack: SlackDriver) -> None:
+    view = await open_home(slack, MARIA)
+    assert "Needs you" not in "\n".join(sections(view))

@@ -5,8 +5,10 @@ Why it looks like this:
 - **Admins** see every conversation with its cadence, next round, the open round's
   progress and delivery problems (`bot.flows.overview`, read-only), and buttons to edit
   the cadence (a modal), pause or resume, open or close a round. **The CIO** (and admins)
-  get a "Latest digest" button. **Everyone** sees their own open prompts (the `mine`
-  command's answer), so a stakeholder can answer from the Home tab too.
+  see the strategy summary that opens `digest all` (the organisation's place on the
+  maturity map, one row per conversation, what needs them) and a "Latest digest" button.
+  **Everyone** sees their own open prompts (the `mine` command's answer), so a
+  stakeholder can answer from the Home tab too.
 - **The buttons are the chat commands.** Each one sends the engine the same
   `CommandInvoked` a person would type (`pause social-media`), so roles, validation and
   the audit log stay in the engine and a forged button (a stakeholder posting an admin's
@@ -46,8 +48,9 @@ from bot.adapters.slack.mrkdwn import escape, fit, plain
 from bot.adapters.slack.render import render_message
 from bot.flows.cadence import ACCEPTED_FORMS, MAX_LENGTH, parse_cadence
 from bot.flows.commands import Role
+from bot.flows.digest_model import Digest
 from bot.flows.events import CommandInvoked
-from bot.flows.outbound import Form, Notice, OutboundMessage, Outgoing, Prompt
+from bot.flows.outbound import DigestMessage, Form, Notice, OutboundMessage, Outgoing, Prompt
 from bot.flows.overview import ConversationOverview
 
 logger = logging.getLogger(__name__)
@@ -190,6 +193,7 @@ def build_home_view(
     reader: bool,
     conversations: Sequence[ConversationOverview],
     mine: Sequence[OutboundMessage],
+    strategy: Digest | None = None,
 ) -> dict[str, Any]:
     """The Home view of one person.
 
@@ -198,6 +202,7 @@ def build_home_view(
         reader: the person may read digests (the CIO or an admin: "Latest digest").
         conversations: the overview, shown to admins.
         mine: the engine's answer to `mine` (their open prompts); Forms are ignored.
+        strategy: the enterprise digest, whose one-screen summary a reader sees first.
 
     Returns:
         A `home` view with at most 100 blocks, all text escaped.
@@ -207,6 +212,8 @@ def build_home_view(
         {"type": "context", "elements": [_md(escape(messages.HOME_INTRO))]},
     ]
     if reader:
+        if strategy is not None:
+            blocks += _summary_blocks(strategy)
         blocks.append(
             {
                 "type": "actions",
@@ -228,6 +235,17 @@ def build_home_view(
     if len(blocks) > MAX_HOME_BLOCKS:
         blocks = [*blocks[: MAX_HOME_BLOCKS - 1], {"type": "context", "elements": [_md(TRUNCATED)]}]
     return {"type": "home", "blocks": blocks}
+
+
+def _summary_blocks(strategy: Digest) -> list[Block]:
+    """The summary that opens `digest all` (its first message), without its title.
+
+    Charts stay in the channel's digest: the Home tab shows their figures in words (the
+    context line each chart carries), and the details stay behind "Latest digest".
+    """
+    first = render_message(DigestMessage(digest=strategy))[0]["blocks"]
+    body = [b for b in first[1:] if b.get("type") != "data_visualization"]
+    return [{"type": "divider"}, *body]
 
 
 def cadence_modal(key: str, title: str, cadence: str) -> dict[str, Any]:
@@ -413,8 +431,13 @@ class HomeListeners:
             admin, reader = self.is_admin(actor), self.is_reader(actor)
             conversations = await self.core.overview() if admin else []
             mine = await self.core.open_prompts(actor)
+            strategy = await self.core.strategy() if reader else None
             view = build_home_view(
-                admin=admin, reader=reader, conversations=conversations, mine=mine
+                admin=admin,
+                reader=reader,
+                conversations=conversations,
+                mine=mine,
+                strategy=strategy,
             )
             await self.adapter.client.views_publish(user_id=user, view=view)
         except Exception:
