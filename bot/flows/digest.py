@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, assert_never
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages
@@ -43,7 +43,14 @@ from bot.flows.digest_model import (
     TextAnswer,
 )
 from bot.flows.digest_model import Span as DigestSpan
-from bot.flows.history import DEFAULT_TREND_ROUNDS, ClosedRound, closed_rounds, trend_rounds, trends
+from bot.flows.history import (
+    DEFAULT_TREND_ROUNDS,
+    ClosedRound,
+    closed_rounds,
+    newest_rounds,
+    trend_rounds,
+    trends,
+)
 from bot.flows.strategy_model import Standing
 from bot.playbook.model import QuestionType
 from storage.models import Answer, Conversation, Group, Member, Participant, Round
@@ -89,6 +96,7 @@ def build_digest(
     now: datetime,
     rounds: int | None = None,
     since: datetime | None = None,
+    up_to_number: int | None = None,
 ) -> Digest:
     """Build the digest of one conversation, or of all of them with the strategy view.
 
@@ -101,6 +109,8 @@ def build_digest(
         now: when the digest is generated.
         rounds: a digest over the conversation's last `rounds` closed rounds.
         since: a digest over the conversation's rounds closed at or after this time.
+        up_to_number: only rounds numbered up to this (a closed round's own digest, built
+            once it has closed, when a newer round may already be open).
 
     Returns:
         The digest; a conversation without such a round has status "none". Each
@@ -126,9 +136,16 @@ def build_digest(
             since=since,
         )
     offset = 0 if which == "last" else 1
-    recent = _recent_rounds(session, [c.id for c in conversations], depth=offset + 2)
+    ids = [c.id for c in conversations]
+    recent = newest_rounds(
+        session,
+        ids,
+        statuses=_DIGEST_ROUND_STATUSES,
+        depth=offset + 2,
+        up_to_number=up_to_number,
+    )
     depth = max((trend_rounds(c.spec) for c in conversations), default=DEFAULT_TREND_ROUNDS)
-    histories = closed_rounds(session, [c.id for c in conversations], depth=depth)
+    histories = closed_rounds(session, ids, depth=depth, up_to_number=up_to_number)
 
     picks: list[tuple[Conversation, Round | None, Round | None]] = []
     for conv in conversations:
@@ -323,40 +340,6 @@ def _conversations_in_scope(session: Session, wanted: str, raw: str) -> list[Con
         known = ", ".join([*keys, "all"])
         raise UserError(f"There is no conversation `{raw.strip()[:40]}`. Known: {known}.")
     return [conv]
-
-
-def _recent_rounds(
-    session: Session, conversation_ids: Sequence[int], *, depth: int
-) -> dict[int, list[Round]]:
-    """The newest `depth` open or closed rounds of each conversation, newest first."""
-    if not conversation_ids:
-        return {}
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=Round.conversation_id,
-            order_by=(Round.number.desc(), Round.id.desc()),
-        )
-        .label("rank")
-    )
-    ranked = (
-        select(Round.id, rank)
-        .where(
-            Round.conversation_id.in_(conversation_ids),
-            Round.status.in_(_DIGEST_ROUND_STATUSES),
-        )
-        .subquery()
-    )
-    stmt = (
-        select(Round)
-        .join(ranked, ranked.c.id == Round.id)
-        .where(ranked.c.rank <= depth)
-        .order_by(Round.conversation_id, ranked.c.rank)
-    )
-    out: dict[int, list[Round]] = defaultdict(list)
-    for rnd in session.scalars(stmt):
-        out[rnd.conversation_id].append(rnd)
-    return out
 
 
 def _load_round_data(session: Session, round_ids: Sequence[int]) -> dict[int, _RoundData]:

@@ -56,11 +56,47 @@ def closed_rounds(
     *,
     depth: int,
     since: datetime | None = None,
+    up_to_number: int | None = None,
 ) -> dict[int, list[ClosedRound]]:
     """The newest `depth` closed rounds of each conversation (closed at or after `since`).
 
+    Args:
+        session: an open session; only read from.
+        conversation_ids: the conversations.
+        depth: how many rounds each, at most.
+        since: only rounds closed at or after this time.
+        up_to_number: only rounds numbered up to this (a closed round's own digest, built
+            once it has closed, when a newer round may already be open).
+
     Returns:
         conversation id -> its closed rounds, newest first.
+    """
+    filters = [] if since is None else [Round.closed_at >= since]
+    newest = newest_rounds(
+        session,
+        conversation_ids,
+        statuses=("closed",),
+        depth=depth,
+        up_to_number=up_to_number,
+        filters=filters,
+    )
+    rounds = [r for conv in newest.values() for r in conv]
+    loaded = _load(session, rounds)
+    return {conv: [loaded[r.id] for r in rnds] for conv, rnds in newest.items()}
+
+
+def newest_rounds(
+    session: Session,
+    conversation_ids: Sequence[int],
+    *,
+    statuses: Sequence[str],
+    depth: int,
+    up_to_number: int | None = None,
+    filters: Sequence[Any] = (),
+) -> dict[int, list[Round]]:
+    """The newest `depth` rounds in these statuses of each conversation, newest first.
+
+    One ranked query (a window function), whatever the number of conversations.
     """
     if not conversation_ids or depth <= 0:
         return {}
@@ -72,21 +108,19 @@ def closed_rounds(
         )
         .label("rank")
     )
-    filters = [Round.conversation_id.in_(conversation_ids), Round.status == "closed"]
-    if since is not None:
-        filters.append(Round.closed_at >= since)
-    ranked = select(Round.id, rank).where(*filters).subquery()
+    where = [Round.conversation_id.in_(conversation_ids), Round.status.in_(statuses), *filters]
+    if up_to_number is not None:
+        where.append(Round.number <= up_to_number)
+    ranked = select(Round.id, rank).where(*where).subquery()
     stmt = (
         select(Round)
         .join(ranked, ranked.c.id == Round.id)
         .where(ranked.c.rank <= depth)
         .order_by(Round.conversation_id, ranked.c.rank)
     )
-    rounds = list(session.scalars(stmt))
-    loaded = _load(session, rounds)
-    out: dict[int, list[ClosedRound]] = defaultdict(list)
-    for rnd in rounds:
-        out[rnd.conversation_id].append(loaded[rnd.id])
+    out: dict[int, list[Round]] = defaultdict(list)
+    for rnd in session.scalars(stmt):
+        out[rnd.conversation_id].append(rnd)
     return out
 
 

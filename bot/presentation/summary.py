@@ -280,34 +280,40 @@ def map_chart(m: MaturityView) -> Chart | None:
 def maturity_chart(m: MaturityView) -> Chart | None:
     """The organisation's two means over the last rounds (when it has two or more)."""
     points = [p for p in m.history if p.internal is not None and p.external is not None]
-    if len(points) < 2:
+    return _axes_over_time(
+        messages.MATURITY_CHART,
+        [messages.slot(p.back) for p in points],
+        [(p.internal, p.external) for p in points],
+    )
+
+
+def _axes_over_time(
+    title: str, categories: Sequence[str], means: Sequence[tuple[float | None, float | None]]
+) -> Chart | None:
+    """Internal and external means as two lines over rounds (two points at least)."""
+    if len(means) < 2:
         return None
+    internal = [i or 0.0 for i, _ in means]
+    external = [e or 0.0 for _, e in means]
     return Chart(
         kind="line",
-        title=messages.MATURITY_CHART,
-        categories=tuple(messages.slot(p.back) for p in points),
+        title=_fit(title, 50),
+        categories=tuple(categories),
         series=(
-            Series(name=messages.MATURITY_INTERNAL, values=tuple(p.internal or 0 for p in points)),
-            Series(name=messages.MATURITY_EXTERNAL, values=tuple(p.external or 0 for p in points)),
+            Series(name=messages.MATURITY_INTERNAL, values=tuple(internal)),
+            Series(name=messages.MATURITY_EXTERNAL, values=tuple(external)),
         ),
         x_label=messages.ROUNDS_AXIS,
         y_label=messages.MEAN_AXIS,
         y_min=0,
         y_max=5,
         threshold=3,
-        described=(
-            (
-                Span(
-                    text=f"{messages.MATURITY_INTERNAL}: "
-                    + messages.series_of([one_decimal(p.internal) for p in points])
-                ),
-            ),
-            (
-                Span(
-                    text=f"{messages.MATURITY_EXTERNAL}: "
-                    + messages.series_of([one_decimal(p.external) for p in points])
-                ),
-            ),
+        described=tuple(
+            (Span(text=f"{name}: " + messages.series_of([one_decimal(v) for v in values])),)
+            for name, values in (
+                (messages.MATURITY_INTERNAL, internal),
+                (messages.MATURITY_EXTERNAL, external),
+            )
         ),
         role="maturity-over-time",
     )
@@ -438,34 +444,8 @@ def rounds_table(rounds: Sequence[RoundPoint]) -> Table:
 def axes_chart(title: str, rounds: Sequence[RoundPoint]) -> Chart | None:
     """A conversation's internal and external means over its closed rounds."""
     rated = [r for r in rounds if r.internal is not None and r.external is not None]
-    if len(rated) < 2:
-        return None
-    return Chart(
-        kind="line",
-        title=_fit(messages.AXES_CHART.format(title=title), 50),
-        categories=tuple(messages.round_short(r.round_number) for r in rated),
-        series=(
-            Series(name=messages.MATURITY_INTERNAL, values=tuple(r.internal or 0 for r in rated)),
-            Series(name=messages.MATURITY_EXTERNAL, values=tuple(r.external or 0 for r in rated)),
-        ),
-        x_label=messages.ROUNDS_AXIS,
-        y_label=messages.MEAN_AXIS,
-        y_min=0,
-        y_max=5,
-        threshold=3,
-        described=(
-            (
-                Span(
-                    text=f"{messages.MATURITY_INTERNAL}: "
-                    + messages.series_of([one_decimal(r.internal) for r in rated])
-                ),
-            ),
-            (
-                Span(
-                    text=f"{messages.MATURITY_EXTERNAL}: "
-                    + messages.series_of([one_decimal(r.external) for r in rated])
-                ),
-            ),
-        ),
-        role="maturity-over-time",
+    return _axes_over_time(
+        messages.AXES_CHART.format(title=title),
+        [messages.round_short(r.round_number) for r in rated],
+        [(r.internal, r.external) for r in rated],
     )
