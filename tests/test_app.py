@@ -105,6 +105,7 @@ async def test_a_whole_round_through_the_console(
             "single_choice": (q["options"] or [""])[0],
             "multiple_choice": list(q["options"][:1]),
             "yes_no": True,
+            "number": 12,
         }[q["type"]]
     resp = await client.post(
         "/console/api/form", json={"as": "console:maria", "round_id": round_id, "values": values}
