@@ -10,10 +10,14 @@ that cannot draw it (and for the App Home, which leaves charts out).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages
+from bot.adapters.slack.adapter import SlackAdapter, make_client
 from bot.adapters.slack.render import layout_view
+from bot.flows.digest_model import Digest, MaturityView, Placed
+from bot.flows.outbound import DigestMessage
 from bot.presentation.sections import (
     Chart,
     Details,
@@ -24,6 +28,7 @@ from bot.presentation.sections import (
     Span,
     View,
 )
+from tests.fakes.slack_api import FakeSlackApi
 from tests.slack.test_render import check_payloads
 
 HOSTILE = "<!channel> R&D @here"
@@ -199,3 +204,46 @@ def test_details_follow_in_the_thread_and_the_first_message_keeps_to_the_summary
     }
     assert charts_of([thread])[0]["title"] == "Participation"
     assert "Every trend" in str(thread["blocks"])
+
+
+async def test_a_slack_that_rejects_the_chart_block_gets_its_words(fake: FakeSlackApi) -> None:
+    """A workspace without the block yet answers invalid_blocks: the digest still goes."""
+    placed = (
+        Placed(
+            conversation_key="social-media",
+            title="Social Media",
+            round_number=3,
+            internal=2.5,
+            external=4.5,
+            stage="externally mature",
+        ),
+    )
+    digest = DigestMessage(
+        digest=Digest(
+            scope="all",
+            organisation="Acme",
+            generated_at=datetime(2026, 9, 1, 9, 0, tzinfo=UTC),
+            conversations=(),
+            maturity=MaturityView(
+                internal=2.5,
+                external=4.5,
+                stage="externally mature",
+                next_move="Partner with marketing.",
+                placed=placed,
+            ),
+        )
+    )
+    fake.script(
+        "chat.postMessage",
+        body={"ok": False, "error": "invalid_blocks"},
+    )
+    adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
+    result = await adapter.send(address="slack:C0CIO", message=digest, idempotency_key="d")
+    assert result.status == "sent"
+    tried, posted = fake.calls("chat.postMessage")
+    assert any(b["type"] == "data_visualization" for b in tried.body["blocks"])
+    blocks = posted.body["blocks"]
+    assert not any(b["type"] == "data_visualization" for b in blocks)
+    texts = [t["text"] for b in blocks for t in [b.get("text"), *b.get("elements", [])] if t]
+    at = texts.index(f"*{messages.MAP_CHART}*")  # the title, where the chart was
+    assert texts[at + 1].startswith("Social Media: internal 2.5, external 4.5")

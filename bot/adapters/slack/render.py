@@ -92,6 +92,7 @@ __all__ = [
     "FORM_CALLBACK_ID",
     "NOOP_ACTIONS",
     "block_id_for",
+    "has_charts",
     "layout_view",
     "parse_action",
     "parse_view_submission",
@@ -99,6 +100,7 @@ __all__ = [
     "render_form_errors",
     "render_form_modal",
     "render_message",
+    "without_charts",
 ]
 
 ACTION_PREFIX = "strategy:"
@@ -310,6 +312,24 @@ def _paginate(pages: Sequence[Sequence[Block]], fallback: str) -> list[Payload]:
         text = fallback if number == 1 else f"{fallback} {messages.continued(number, total)}"
         payloads.append({"text": fit(text, FALLBACK_CHARS), "blocks": chunk})
     return payloads
+
+
+def has_charts(payload: Payload) -> bool:
+    """Whether a message payload holds a `data_visualization` block."""
+    return any(b.get("type") == CHART for b in payload.get("blocks") or [])
+
+
+def without_charts(payload: Payload) -> Payload:
+    """The payload with each chart replaced by its title (its words follow it already).
+
+    For a Slack that rejects the chart block (`invalid_blocks`): nothing is lost but the
+    drawing, since every chart is followed by its figures in words.
+    """
+    blocks = [
+        _section(f"*{escape(b['title'])}*") if b.get("type") == CHART else b
+        for b in payload.get("blocks") or []
+    ]
+    return {**payload, "blocks": blocks}
 
 
 def _date_token(moment: datetime) -> str:
