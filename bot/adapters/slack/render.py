@@ -24,6 +24,26 @@ emoji, a quotation a `>` block, a fact's button its section's accessory, bars ar
 characters, and a question's options become buttons, a select or checkboxes depending on
 how many there are (Slack's limits), listed in full when their text had to be cut.
 
+The strategy view (`digest all`), and why:
+
+- A chart is a `data_visualization` block (Block Kit reference, "Data visualization
+  block": a line chart, or grouped bars for bars and the maturity map; a title of 50
+  characters, 1-6 series, 1-20 categories, names and categories of 20 characters, axis
+  labels of 50, at most two such blocks a message). Its figures in words follow it in a
+  context block, for clients that cannot draw it (the App Home leaves charts out and keeps
+  those words). A chart beyond the limits (more than 20 rounds, labels that are no longer
+  unique once cut) is said in words, with its title. Chart strings are plain text, with
+  angle brackets as their fullwidth forms and broadcast words defused like `escape`.
+- A table stays one line per row (`linear_row`), not Slack's `table` block: that block is
+  for messages only (the App Home shows the same blocks and would be refused), one a
+  message, and is shown appended at the bottom of the message, after the chart and
+  "Needs you", where the standings would no longer read first; the sources also disagree
+  on whether it belongs in `blocks` or in an attachment, and a wrong guess loses the
+  whole digest to `invalid_blocks`.
+- `Details` start a new message: the summary is the first message (one screen,
+  `tests/presentation/test_one_screen.py`), and the trends and every conversation's round
+  follow in its thread under their label, each message within the limits above.
+
 Interactivity contract (what the Bolt app registers and reads back):
 
 - Every action id starts with `ACTION_PREFIX` ("strategy:"); register handlers with

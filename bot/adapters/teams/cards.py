@@ -42,6 +42,20 @@ Decisions, and why:
   and they are bounded by the engine's answer limit.
 * User text is escaped (`markdown.escape`) so it cannot fake a date function, a mention,
   a link or formatting.
+* Charts are Teams' chart elements (Microsoft's "Charts in Adaptive Cards", card 1.5):
+  `Chart.Line` for figures over rounds, `Chart.VerticalBar.Grouped` (with its values
+  shown) for bars and for the maturity map, each conversation's internal and external
+  means side by side. Each has a `fallback`, a Container with the chart's title and its
+  figures in words, for a client that cannot draw charts. Their strings are plain text.
+* Tables are `Table` elements (1.5), the column titles as their first row, at most
+  `TABLE_ROWS` rows each so that a long one (fifty rounds) spreads over cards, each part
+  with its titles. No fallback: Teams draws tables on every client, and a fallback would
+  double the bytes of the largest element the summary has.
+* Details (what follows the one-screen summary) sit behind an `Action.ToggleVisibility`
+  on the same card when they are at most `TOGGLE_BUDGET` bytes; larger ones follow in
+  cards of their own, headed by their label, so the first card stays one screen and no
+  card passes `CARD_BUDGET`. A toggle and what it shows are one element, so packing can
+  never put them on different cards; their ids are numbered per card.
 """
 
 from __future__ import annotations
