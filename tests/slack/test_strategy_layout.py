@@ -15,9 +15,11 @@ from typing import Any
 
 from bot import messages
 from bot.adapters.slack.adapter import SlackAdapter, make_client
-from bot.adapters.slack.render import layout_view
+from bot.adapters.slack.render import layout_view, merge_payloads, render_message
+from bot.adapters.slack.respond import respond_address
 from bot.flows.digest_model import Digest, MaturityView, Placed
 from bot.flows.outbound import DigestMessage
+from bot.flows.strategy_model import MapPoint
 from bot.presentation.sections import (
     Chart,
     Details,
@@ -206,8 +208,8 @@ def test_details_follow_in_the_thread_and_the_first_message_keeps_to_the_summary
     assert "Every trend" in str(thread["blocks"])
 
 
-async def test_a_slack_that_rejects_the_chart_block_gets_its_words(fake: FakeSlackApi) -> None:
-    """A workspace without the block yet answers invalid_blocks: the digest still goes."""
+def strategy_digest() -> DigestMessage:
+    """`digest all` with one conversation on the map and two points over rounds."""
     placed = (
         Placed(
             conversation_key="social-media",
@@ -218,7 +220,11 @@ async def test_a_slack_that_rejects_the_chart_block_gets_its_words(fake: FakeSla
             stage="externally mature",
         ),
     )
-    digest = DigestMessage(
+    history = tuple(
+        MapPoint(back=back, internal=i, external=e, stage=stage, conversations=1)
+        for back, i, e, stage in ((1, 2.0, 2.5, "laggard"), (0, 2.5, 4.5, "externally mature"))
+    )
+    return DigestMessage(
         digest=Digest(
             scope="all",
             organisation="Acme",
@@ -230,9 +236,15 @@ async def test_a_slack_that_rejects_the_chart_block_gets_its_words(fake: FakeSla
                 stage="externally mature",
                 next_move="Partner with marketing.",
                 placed=placed,
+                history=history,
             ),
         )
     )
+
+
+async def test_a_slack_that_rejects_the_chart_block_gets_its_words(fake: FakeSlackApi) -> None:
+    """A workspace without the block yet answers invalid_blocks: the digest still goes."""
+    digest = strategy_digest()
     fake.script(
         "chat.postMessage",
         body={"ok": False, "error": "invalid_blocks"},
@@ -240,10 +252,39 @@ async def test_a_slack_that_rejects_the_chart_block_gets_its_words(fake: FakeSla
     adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
     result = await adapter.send(address="slack:C0CIO", message=digest, idempotency_key="d")
     assert result.status == "sent"
-    tried, posted = fake.calls("chat.postMessage")
+    tried, posted, *_thread = fake.calls("chat.postMessage")
     assert any(b["type"] == "data_visualization" for b in tried.body["blocks"])
     blocks = posted.body["blocks"]
     assert not any(b["type"] == "data_visualization" for b in blocks)
     texts = [t["text"] for b in blocks for t in [b.get("text"), *b.get("elements", [])] if t]
     at = texts.index(f"*{messages.MAP_CHART}*")  # the title, where the chart was
     assert texts[at + 1].startswith("Social Media: internal 2.5, external 4.5")
+
+
+async def test_a_commands_private_reply_packs_the_details_into_few_replies(
+    fake: FakeSlackApi,
+) -> None:
+    """A response_url has no thread and takes five replies: details need no message of their own."""
+    details = Details(
+        label=messages.DETAILS,
+        sections=tuple(chart(title=f"Chart {n}") for n in range(1, 4)),
+    )
+    payloads = layout_view(view(Paragraph(text=(Span(text="The summary"),)), details))
+    assert len(payloads) == 3  # in a channel: the summary, then the thread (two charts each)
+    merged = merge_payloads(payloads)
+    check_payloads(merged)
+    assert len(merged) == 2
+    assert blocks_of(merged) == blocks_of(payloads)  # the same blocks, in order
+    assert merged[1]["text"] == f"{payloads[0]['text']} {messages.continued(2, 2)}"
+    digest = strategy_digest()
+    assert len(render_message(digest)) == 2  # the summary, and its details in the thread
+    adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
+    sent = await adapter.send(
+        address=respond_address(fake.respond_url("digest")),
+        message=digest,
+        idempotency_key="r",
+    )
+    assert sent.status == "sent"
+    (reply,) = fake.calls("respond")  # one private reply holds both
+    charts = [b["title"] for b in reply.body["blocks"] if b["type"] == "data_visualization"]
+    assert charts == [messages.MAP_CHART, messages.MATURITY_CHART]

@@ -62,7 +62,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.base import DeliveryResult
 from bot.adapters.slack import respond
-from bot.adapters.slack.render import has_charts, render_message, without_charts
+from bot.adapters.slack.render import (
+    has_charts,
+    merge_payloads,
+    render_message,
+    without_charts,
+)
 from bot.flows.outbound import OutboundMessage
 from bot.logs import Throttled
 
@@ -334,7 +339,7 @@ class SlackAdapter:
         if response_url is not None:  # a slash command's private reply (`respond.py`)
             if not respond.allowed(response_url, self.default_client.base_url):
                 return DeliveryResult.failed("command reply: not a Slack response_url")
-            return await respond.post(response_url, payloads)
+            return await respond.post(response_url, merge_payloads(payloads))
         team, target = split_address(address)
         if not target:
             return DeliveryResult.failed(f"not a slack address: {address[:60]!r}")

@@ -114,6 +114,7 @@ __all__ = [
     "block_id_for",
     "has_charts",
     "layout_view",
+    "merge_payloads",
     "parse_action",
     "parse_view_submission",
     "question_from_block_id",
@@ -332,6 +333,32 @@ def _paginate(pages: Sequence[Sequence[Block]], fallback: str) -> list[Payload]:
         text = fallback if number == 1 else f"{fallback} {messages.continued(number, total)}"
         payloads.append({"text": fit(text, FALLBACK_CHARS), "blocks": chunk})
     return payloads
+
+
+def merge_payloads(payloads: Sequence[Payload]) -> list[Payload]:
+    """As few payloads as hold the same blocks in order, each within the message limits.
+
+    For a slash command's private reply (`respond.py`): it has no thread, so the summary's
+    details need not start a message of their own there, and Slack takes at most five
+    replies on one `response_url`. Each payload keeps 50 blocks and two charts at most.
+    """
+    merged: list[Payload] = []
+    for payload in payloads:
+        blocks = list(payload.get("blocks") or [])
+        if merged:
+            last = merged[-1]["blocks"]
+            charts = sum(1 for b in (*last, *blocks) if b.get("type") == CHART)
+            if len(last) + len(blocks) <= MAX_BLOCKS and charts <= MAX_CHARTS:
+                last.extend(blocks)
+                continue
+        merged.append({**payload, "blocks": blocks})
+    if len(merged) < len(payloads):  # number the parts again
+        head = str(payloads[0].get("text") or "")
+        for number, payload in enumerate(merged[1:], start=2):
+            payload["text"] = fit(
+                f"{head} {messages.continued(number, len(merged))}", FALLBACK_CHARS
+            )
+    return merged
 
 
 def has_charts(payload: Payload) -> bool:
