@@ -23,6 +23,7 @@ from bot.flows.strategy_model import MapPoint
 from bot.presentation.sections import (
     Chart,
     Details,
+    Group,
     Heading,
     Paragraph,
     Section,
@@ -142,6 +143,27 @@ def test_at_most_two_charts_a_message_each_with_its_words() -> None:
             if kind == "data_visualization":
                 assert kinds[at + 1] == "context", "a chart's words stay with it"
     assert payloads[1]["text"].endswith(messages.continued(2, len(payloads)))
+
+
+def test_a_third_chart_moves_to_the_next_message_with_its_conversation() -> None:
+    groups = [
+        Group(
+            sections=(
+                Heading(text=f"Conversation {n}"),
+                Paragraph(text=(Span(text=f"Round {n}"),)),
+                chart(title=f"Conversation {n}: ratings by round"),
+            ),
+            separator=True,
+        )
+        for n in range(1, 4)
+    ]
+    payloads = layout_view(view(*groups))
+    check_payloads(payloads)
+    first, second = payloads
+    assert [c["title"] for c in charts_of([second])] == ["Conversation 3: ratings by round"]
+    assert second["blocks"][0]["text"]["text"] == "Conversation 3"  # its heading comes along
+    assert "Round 3" in second["blocks"][1]["text"]["text"]
+    assert first["blocks"][-1]["type"] == "context"  # the second chart's words, not a rule
 
 
 def test_a_chart_beyond_slacks_limits_is_said_in_words() -> None:

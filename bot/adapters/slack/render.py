@@ -308,7 +308,9 @@ def _paginate(pages: Sequence[Sequence[Block]], fallback: str) -> list[Payload]:
     A page (the summary, or the details that follow it in the thread) always starts a new
     message; within a page a message ends at 50 blocks or before a third chart (Slack
     allows two `data_visualization` blocks per message), and a chart keeps the context
-    line that says its figures in words on the same message.
+    line that says its figures in words on the same message. A third chart moves to the
+    next message with the part it belongs to (what follows the last rule: a conversation's
+    heading, its round and its trends), so no chart opens a message cut off from its part.
     """
     chunks: list[list[Block]] = []
     for page in pages:
@@ -322,9 +324,18 @@ def _paginate(pages: Sequence[Sequence[Block]], fallback: str) -> list[Payload]:
             )
             if full:
                 carried: list[Block] = []
-                while chunk and chunk[-1]["type"] in ("header", "divider") and len(chunk) > 1:
-                    carried.insert(0, chunk.pop())
-                chunks.append([b for b in carried if b["type"] == "header"])
+                if is_chart:  # the chart's own part (after the last rule) goes with it
+                    rule = max(
+                        (n for n, b in enumerate(chunk) if b["type"] == "divider"), default=0
+                    )
+                    if rule > 0 and sum(b["type"] == CHART for b in chunk[rule:]) < MAX_CHARTS:
+                        carried = chunk[rule + 1 :]
+                        del chunk[rule:]
+                if not carried:
+                    while chunk and chunk[-1]["type"] in ("header", "divider") and len(chunk) > 1:
+                        carried.insert(0, chunk.pop())
+                    carried = [b for b in carried if b["type"] == "header"]
+                chunks.append(carried)
             chunks[-1].append(block)
     chunks = [c for c in chunks if c] or [[_section(" ")]]
     total = len(chunks)
