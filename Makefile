@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench clean messages
+.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench screenshots clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ messages: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Refresh the README's picture of the CIO's summary, drawn by the console in Chromium.
+screenshots: $(STAMP) browser-deps
+	SUMMARY_SCREENSHOT=docs/images/console-summary.png $(BIN)/python -m pytest -q tests/console/test_summary.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
