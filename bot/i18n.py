@@ -11,7 +11,10 @@ One language per process: the bot speaks to one organisation, and a reply is que
 and rendered in other threads than the one that built it, so a per-request language
 would have to travel with every message. `activate` is called once, when the settings
 are read; English, the source language, needs no catalogue and is always available. A
-sentence a catalogue does not translate (yet) is said in English.
+sentence a catalogue does not translate (yet) is said in English. `strategy-bot` reads
+the settings before it imports the engine and the adapters, so even text they build at
+import time (the command table's help lines, a few ready-made notices) is in the chosen
+language; a test that switches language in-process (`speaking`) sees those in English.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ every platform, Teams cards included, instead of Markdown backticks shown litera
 import json
 import re
 import string
+import tomllib
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from bot.flows.outbound import Notice
 from storage.db import Database
 from tests.conftest import FakeClock
 from tests.fakes.engine import EngineHarness, text_of
+from tests.test_cli import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "bot" / "locale" / "strategy-bot.pot"
@@ -147,6 +150,28 @@ def test_bot_language_chooses_the_catalogue_and_an_unknown_one_stops_start_up(
         i18n.activate("fr", localedir=german)
     i18n.activate("DE", localedir=german)
     assert messages.YES == "Ja"
+
+
+def test_serve_with_an_unknown_language_stops_and_names_the_available_ones(
+    tmp_path: Path,
+) -> None:
+    result = serve(tmp_path, BOT_LANGUAGE="klingon")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "BOT_LANGUAGE" in result.stderr and "available: en" in result.stderr
+    assert "serving on" not in result.stdout
+
+
+def test_the_catalogues_are_package_data_so_a_wheel_carries_them() -> None:
+    """`pip install .` and a wheel only hold files the package-data globs name."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["bot"]
+    for shipped in (
+        "locale/strategy-bot.pot",
+        "locale/de/LC_MESSAGES/strategy-bot.po",
+        "locale/pt_BR/LC_MESSAGES/strategy-bot.mo",
+    ):
+        assert any(fnmatch(shipped, g) for g in globs), shipped
+    assert i18n.LOCALE_DIR == ROOT / "bot" / "locale" and TEMPLATE.is_file()
 
 
 def test_every_shipped_translation_keeps_the_placeholders_of_its_sentence() -> None:
