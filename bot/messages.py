@@ -902,3 +902,119 @@ def heard_withheld(count: int) -> str:
 
 HEARD_NEXT = "Next, the CIO will look at: {looks}"
 HEARD_NEXT_ROUND = "Next round: {when}"
+
+
+# --- Listening across the six: themes and the consistency view ------------------------------
+# (bot/flows/consistency.py, bot/presentation/listening.py; the `consistency` command)
+
+MATURITY_AXIS_INTERNAL = "Internal maturity"
+MATURITY_AXIS_EXTERNAL = "External maturity"
+HELP_CONSISTENCY = (
+    "where the conversations meet, hand over, disagree or go quiet: topics raised in"
+    " several, hand-offs, ratings far apart, gaps"
+)
+LISTENING_TITLE = "Listening across the conversations"
+CONSISTENCY_TITLE = "Consistency across the conversations"
+THEMES_HEADING = "What people keep raising"
+THEMES_HOW = (
+    "Topics at least two people wrote about in each conversation's latest closed round,"
+    " found on this server from the words they used; each with the answers it came from."
+)
+NO_THEMES = "No topic recurs in the text answers of the latest closed rounds yet."
+ACROSS_HEADING = "Raised in several conversations"
+HANDOFFS_HEADING = "Hand-offs"
+DIVERGENCE_HEADING = "Rated far apart"
+GAPS_HEADING = "Gaps"
+CONSISTENT_SO_FAR = (
+    "Nothing to reconcile: no topic in several conversations, no hand-off, no rating far"
+    " apart, no gap."
+)
+NO_CLOSED_ROUNDS_YET = "No conversation has a closed round yet: nothing to compare."
+ITEM_ID = "Item {id}"
+SUGGESTED = "Suggested: {action}"
+
+
+def theme_line(label: str, people: int, conversations: Sequence[str]) -> str:
+    """A theme's one line: who raised it and where."""
+    who = f"{people} {'person' if people == 1 else 'people'}"
+    return f"{label}: {who}, in {_and_all(list(conversations))}"
+
+
+def theme_groups(groups: Sequence[str]) -> str:
+    """The groups a theme came from."""
+    return f"Groups: {', '.join(groups)}"
+
+
+def quote_source(conversation: str, group: str | None) -> str:
+    """Where a quote comes from, when no name may be shown (or in addition to it)."""
+    return f"{conversation}, {group}" if group else conversation
+
+
+def handoff_line(source: str, target: str, words: Sequence[str], people: int) -> str:
+    """One hand-off: raised here, belongs there."""
+    who = f"{people} {'person' if people == 1 else 'people'}"
+    return f"Raised in {source}, belongs to {target} ({', '.join(words)}; {who})"
+
+
+def divergence_line(what: str, spread: str, where: str | None) -> str:
+    """One divergence's heading line."""
+    inside = f" between the groups of {where}" if where else " across conversations"
+    return f"{what}: {spread} points apart{inside}"
+
+
+def figure_in_round(value: str, round_number: int) -> str:
+    """One conversation's or group's figure in a divergence."""
+    return f"{value} (round {round_number})"
+
+
+def overdue_line(title: str, periods: int | None) -> str:
+    """A conversation with no closed round for a while."""
+    return f"{title}: no round closed in {periods or 0} of its cadence periods"
+
+
+def absent_line(group: str, title: str, rounds: Sequence[int]) -> str:
+    """A group silent in its conversation's last two closed rounds."""
+    listed = " and ".join(str(r) for r in rounds)
+    return f"{group} answered nothing in {title}'s rounds {listed}"
+
+
+def action_across(label: str, titles: Sequence[str]) -> str:
+    """What the CIO could do about a topic raised in several conversations."""
+    return f"Hold a joint session of {_and_all(list(titles))} on “{label}”, so they agree one line."
+
+
+def action_handoff(source: str, target: str) -> str:
+    """What the CIO could do about a hand-off."""
+    return f"Put it on {target}'s next round and tell {source} who took it up."
+
+
+def action_divergence(what: str, high: str, low: str) -> str:
+    """What the CIO could do about a rating far apart across conversations."""
+    return (
+        f"Ask {high} and {low} to compare how they rate {what.lower()}, in a joint"
+        " session: what does one see that the other does not?"
+    )
+
+
+def action_divergence_groups(what: str, title: str, high: str, low: str) -> str:
+    """What the CIO could do about one conversation's groups rating far apart."""
+    return f"Follow up in {title} with {high} and {low} on {what.lower()}: why so far apart?"
+
+
+def action_overdue(title: str, key: str) -> str:
+    """What the CIO could do about an overdue conversation."""
+    return f"Open a round of {title} (`ask {key}`) or change its cadence (`schedule {key} …`)."
+
+
+def action_absent(group: str, title: str) -> str:
+    """What the CIO could do about a silent group."""
+    return f"Follow up with {group}: ask why {title} does not reach them, and who should answer."
+
+
+def consistency_fallback(items: int) -> str:
+    """The notification text of the consistency view."""
+    return f"Consistency across the conversations: {items} item{'s' if items != 1 else ''}"
+
+
+def _and_all(items: list[str]) -> str:
+    return _and(items) if items else ""

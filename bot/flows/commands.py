@@ -106,6 +106,14 @@ COMMANDS: dict[str, Spec] = {
         (("history <conversation>", messages.HELP_HISTORY),),
         reader_commands.history,
     ),
+    "consistency": Spec(
+        "consistency",
+        0,
+        0,
+        Role.READER,
+        (("consistency", messages.HELP_CONSISTENCY),),
+        reader_commands.consistency,
+    ),
     "ask": Spec(
         "ask <conversation>",
         1,

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.errors import UserError
+from bot.flows import consistency as listening
 from bot.flows import strategy
 from bot.flows.answers import kind_of
 from bot.flows.digest_model import (
@@ -169,10 +170,12 @@ def build_digest(
         for conv, chosen, previous in picks
     )
     maturity = None
+    consistency = None
     standings: tuple[Standing, ...] = ()
     if wanted == "all":
         trimmed = {c.id: _trimmed(c, histories) for c in conversations}
         maturity = strategy.maturity(conversations, trimmed, depth=depth)
+        consistency = listening.build(session, conversations, trimmed, now=now)
         group_keys = {k for h in trimmed.values() if h for k in h[0].groups}
         titles.update(_group_titles(session, group_keys - titles.keys()))
         standings = tuple(
@@ -195,6 +198,7 @@ def build_digest(
         conversations=digests,
         maturity=maturity,
         standings=standings,
+        consistency=consistency,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.flows.consistency_model import Consistency
 from bot.flows.strategy_model import MapPoint, RoundPoint, Stage, Standing, Trend
 from bot.playbook.model import QuestionType
 
@@ -189,3 +190,5 @@ class Digest(_D):
     standings: tuple[Standing, ...] = ()
     # A digest over a range of closed rounds: "rounds" (the last n) or "since" (a date).
     span: Span | None = None
+    # The enterprise view (scope "all"): themes and what to make consistent across the six.
+    consistency: Consistency | None = None

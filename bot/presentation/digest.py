@@ -32,6 +32,7 @@ from bot.presentation.figures import (
     percent,
     target_line,
 )
+from bot.presentation.listening import listening_sections
 from bot.presentation.sections import (
     Bar,
     Bars,
@@ -100,7 +101,9 @@ def digest_view(digest: Digest) -> View:
     if digest.scope == "all":
         # One screen first; the trends and every conversation's round on demand.
         sections += summary_sections(digest)
-        details = [*over_time(digest), *(_conversation(c) for c in digest.conversations)]
+        # Listening across the six (themes, consistency) comes before the six themselves.
+        heard = listening_sections(digest.consistency) if digest.consistency else []
+        details = [*over_time(digest), *heard, *(_conversation(c) for c in digest.conversations)]
         if details:
             sections.append(
                 Details(label=messages.DETAILS, sections=tuple(details), role="details")

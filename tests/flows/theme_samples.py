@@ -31,7 +31,7 @@ class Written:
 ANSWERS: tuple[Written, ...] = (
     # Social Media: marketing, PR and sales.
     Written(
-        "maria",
+        "sam",
         "social-media",
         "hearing",
         "Most of the noise is on Twitter: customers post photos of late deliveries and tag"
@@ -45,7 +45,7 @@ ANSWERS: tuple[Written, ...] = (
         " is what gets quoted, not the product. https://example.com/press/clip-1234",
     ),
     Written(
-        "sam",
+        "maria",
         "social-media",
         "hearing",
         "Buyers ask about us on LinkedIn before a demo. I asked IT to open a Facebook page"
@@ -213,7 +213,8 @@ ANSWERS: tuple[Written, ...] = (
     ),
 )
 
-# Regina (Chief Regulatory Officer) did not answer: 17 people answered.
+# Regina (Chief Regulatory Officer) did not answer: 17 people answered. (In the seeded
+# history Sam also sits out Social Media's round 3, so his answer there is not planted.)
 ABSENT = ("regina",)
 
 #: What a careful reader lists, each with the ways people wrote it.
