@@ -985,7 +985,7 @@ def action_across(label: str, titles: Sequence[str]) -> str:
 
 def action_handoff(source: str, target: str) -> str:
     """What the CIO could do about a hand-off."""
-    return f"Put it on {target}'s next round and tell {source} who took it up."
+    return f"Put it on the agenda of the next round of {target} and tell {source} who took it up."
 
 
 def action_divergence(what: str, high: str, low: str) -> str:

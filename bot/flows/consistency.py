@@ -44,7 +44,7 @@ DIVERGENCE = 1.5
 MIN_GROUP_ANSWERS = 3
 #: Themes listed across all six, and topics shown across conversations, at most.
 THEMES = 8
-ACROSS = 6
+ACROSS = 8
 #: Quotes per hand-off.
 HANDOFF_QUOTES = 3
 OVERDUE_PERIODS = strategy.OVERDUE_PERIODS

@@ -91,7 +91,9 @@ def _items(c: Consistency, *, quotes: int) -> list[Section]:
     out.append(Context(parts=((Span(text=messages.THEMES_HOW),),), role="themes-how"))
     if not c.themes:
         out.append(Paragraph(text=(Span(text=messages.NO_THEMES, style="subtle"),)))
-    out += [_theme(t, quotes) for t in c.themes]
+    # A theme already shown across conversations is one line here, not its quotes again.
+    shown = {a.theme.key for a in c.across}
+    out += [_theme(t, 0 if t.key in shown else quotes) for t in c.themes]
     return out
 
 
