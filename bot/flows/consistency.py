@@ -178,8 +178,9 @@ def _said(
                 conversation_title=conv.title,
                 question_id=row["question"],
                 question_text=str(question.get("text", "")),
-                group_key=row["group"],
-                group_title=titles.get(row["group"], row["group"]),
+                # Anonymous: no group either (a group may be one person).
+                group_key=None if anonymous else row["group"],
+                group_title=None if anonymous else titles.get(row["group"], row["group"]),
                 author=None if anonymous else row["name"],
                 round_number=closed.round.number,
             )

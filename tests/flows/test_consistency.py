@@ -161,3 +161,39 @@ def test_no_closed_round_yet_says_so(db: Database) -> None:
     view = build_view(reply)
     words = " ".join(plain_text(s.text) for s in view.sections if s.type == "paragraph")
     assert "No conversation has a closed round yet" in words
+
+
+def test_slack_and_teams_lay_it_out_within_their_limits(
+    seeded: tuple[EngineHarness, FakeClock],
+) -> None:
+    from bot.adapters.slack.render import MAX_BLOCKS
+    from bot.adapters.slack.render import layout_view as slack_layout
+    from bot.adapters.teams.cards import CARD_BUDGET, card_size
+    from bot.adapters.teams.cards import layout_view as teams_layout
+
+    bot = seeded[0]
+    (reply,) = bot.command("console:cio", "consistency")
+    for view in (build_view(digest_all(bot)), build_view(reply)):
+        payloads = slack_layout(view)
+        assert all(len(p["blocks"]) <= MAX_BLOCKS for p in payloads)
+        slack_text = repr(payloads)
+        assert "Raised in Social Innovation, belongs to Social Liability" in slack_text
+        cards = teams_layout(view)
+        assert all(card_size(c) <= CARD_BUDGET for c in cards)
+        assert "Raised in Social Innovation, belongs to Social Liability" in repr(cards)
+
+
+def test_anonymous_answers_carry_no_name_nor_group(
+    seeded: tuple[EngineHarness, FakeClock],
+) -> None:
+    c = consistency(seeded[0])
+    quotes = [q for t in c.themes for q in t.quotes] + [q for h in c.handoffs for q in h.quotes]
+    liability = [q for q in quotes if q.conversation_key == "social-liability"]
+    assert liability, "the sample quotes Social Liability"
+    assert all(q.author is None and q.group_title is None for q in liability)
+    for t in c.themes:
+        if t.conversations == ("social-liability",):
+            assert t.groups == ()
+    text = repr(build_view(ConsistencyMessage(organisation="x", generated_at=START, consistency=c)))
+    for name in ("Lena", "Stefan", "Priya", "Rick", "Carl", "Regina"):
+        assert name not in text
