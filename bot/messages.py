@@ -920,6 +920,9 @@ THEMES_HOW = (
     "Topics at least two people wrote about in each conversation's latest closed round,"
     " found on this server from the words they used; each with the answers it came from."
 )
+CONVERSATION_THEMES_HOW = (
+    "Topics at least two people wrote about, found on this server from the words they used."
+)
 NO_THEMES = "No topic recurs in the text answers of the latest closed rounds yet."
 ACROSS_HEADING = "Raised in several conversations"
 HANDOFFS_HEADING = "Hand-offs"

@@ -35,8 +35,8 @@ from bot.flows import strategy
 from bot.flows.consistency_model import Across, Consistency, Divergence, Figure, Gap, Handoff
 from bot.flows.history import ClosedRound, name_of
 from bot.flows.themes import Said, excerpt, find_themes, words
-from bot.flows.themes_model import ThemeQuote
-from storage.models import Answer, Conversation, Group, Member, Participant
+from bot.flows.themes_model import Theme, ThemeQuote
+from storage.models import Answer, Conversation, Group, Member, Participant, Round
 
 #: Means this far apart (on the 1-5 scale) are a divergence.
 DIVERGENCE = 1.5
@@ -74,7 +74,7 @@ def build(
             keys.update(closed.groups)
     titles = _group_titles(session, keys)
     by_id = {c.id: c for c in conversations}
-    said = _said(rows, by_id, latest, titles)
+    said = _said(rows, {r.round.id: (by_id[cid], r.round) for cid, r in latest.items()}, titles)
     themes = find_themes(said, limit=THEMES)
     across = [t for t in find_themes(said, limit=THEMES * 3) if len(t.conversations) >= 2]
     return Consistency(
@@ -141,39 +141,36 @@ def _group_titles(session: Session, keys: set[str]) -> dict[str, str]:
     return {key: title for key, title in rows}
 
 
-def _agenda(closed: ClosedRound) -> dict[str, dict[str, Any]]:
-    questions = (closed.round.agenda or {}).get("questions") or []
+def _agenda(rnd: Round) -> dict[str, dict[str, Any]]:
+    questions = (rnd.agenda or {}).get("questions") or []
     return {q["id"]: q for q in questions if isinstance(q, dict) and isinstance(q.get("id"), str)}
 
 
-def _anonymous(conv: Conversation, closed: ClosedRound) -> bool:
+def _anonymous(conv: Conversation, rnd: Round) -> bool:
     # As the digest: anonymous if the round was run so or the conversation is so now.
-    agenda = closed.round.agenda or {}
-    return bool(agenda.get("anonymous")) or bool((conv.spec or {}).get("anonymous"))
+    return bool((rnd.agenda or {}).get("anonymous")) or bool((conv.spec or {}).get("anonymous"))
 
 
 def _said(
     rows: Sequence[dict[str, Any]],
-    by_id: dict[int, Conversation],
-    latest: dict[int, ClosedRound],
+    by_round: dict[int, tuple[Conversation, Round]],
     titles: dict[str, str],
 ) -> list[Said]:
-    by_round = {closed.round.id: (by_id[cid], closed) for cid, closed in latest.items()}
-    agendas = {rid: _agenda(closed) for rid, (_, closed) in by_round.items()}
+    agendas = {rid: _agenda(rnd) for rid, (_, rnd) in by_round.items()}
     out = []
     for row in rows:
-        conv, closed = by_round[row["round"]]
+        conv, rnd = by_round[row["round"]]
         question = agendas[row["round"]].get(row["question"])
         if question is None or question.get("type") != "text":
             continue
         if not isinstance(row["value"], str) or not row["value"].strip():
             continue
-        anonymous = _anonymous(conv, closed)
+        anonymous = _anonymous(conv, rnd)
         out.append(
             Said(
                 text=row["value"],
-                # Anonymous: an opaque key that tells people apart and names nobody.
-                person=f"p{row['participant']}" if anonymous else f"m{row['member']}",
+                # Tells people apart only; never shown (an anonymous quote has no author).
+                person=f"m{row['member']}",
                 conversation_key=conv.key,
                 conversation_title=conv.title,
                 question_id=row["question"],
@@ -182,10 +179,22 @@ def _said(
                 group_key=None if anonymous else row["group"],
                 group_title=None if anonymous else titles.get(row["group"], row["group"]),
                 author=None if anonymous else row["name"],
-                round_number=closed.round.number,
+                round_number=rnd.number,
             )
         )
     return out
+
+
+def conversation_themes(
+    session: Session, conv: Conversation, rounds: Sequence[Round], *, limit: int = THEMES
+) -> tuple[Theme, ...]:
+    """The themes of one conversation's text answers in these rounds (a round, or a range).
+
+    Two queries (the answers, the group titles), whatever the number of rounds.
+    """
+    rows = _answers(session, [r.id for r in rounds])
+    titles = _group_titles(session, {row["group"] for row in rows})
+    return find_themes(_said(rows, {r.id: (conv, r) for r in rounds}, titles), limit=limit)
 
 
 # --- hand-offs -----------------------------------------------------------------------------
@@ -295,7 +304,7 @@ def _divergences(
     shared: dict[str, list[Figure]] = defaultdict(list)
     names: dict[str, str] = {}
     for c, r in placed:
-        for qid, q in _agenda(r).items():
+        for qid, q in _agenda(r.round).items():
             value = r.figures.get(qid)
             if q.get("type") != "rating" or q.get("maturity") or value is None:
                 continue
@@ -315,8 +324,8 @@ def _divergences(
         if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 5:
             by_round[row["round"]][(row["question"], row["group"])].append(v)
     for c, r in placed:
-        agenda = _agenda(r)
-        least = MIN_GROUP_ANSWERS if _anonymous(c, r) else 1
+        agenda = _agenda(r.round)
+        least = MIN_GROUP_ANSWERS if _anonymous(c, r.round) else 1
         per_question: dict[str, list[Figure]] = defaultdict(list)
         for (qid, group), values in sorted(by_round[r.round.id].items()):
             asked = agenda.get(qid)

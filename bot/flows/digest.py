@@ -169,6 +169,13 @@ def build_digest(
         )
         for conv, chosen, previous in picks
     )
+    if wanted != "all":  # one conversation's round: its themes (all six: the consistency view)
+        digests = tuple(
+            d.model_copy(update={"themes": listening.conversation_themes(session, conv, [chosen])})
+            if chosen is not None
+            else d
+            for d, (conv, chosen, _) in zip(digests, picks, strict=True)
+        )
     maturity = None
     consistency = None
     standings: tuple[Standing, ...] = ()
@@ -227,7 +234,8 @@ def _range_digest(
     keys = {p.group_key for d in data.values() for p in d.people} | set(_agenda_groups(newest))
     titles = _group_titles(session, keys)
     digest = _conversation_digest(conv, newest, before, data, titles, history=history)
-    digest = digest.model_copy(update={"recurring": _recurring(session, history)})
+    themes = listening.conversation_themes(session, conv, [c.round for c in history])
+    digest = digest.model_copy(update={"recurring": _recurring(session, history), "themes": themes})
     return Digest(
         scope=conv.key,
         organisation=organisation,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.flows.consistency_model import Consistency
 from bot.flows.strategy_model import MapPoint, RoundPoint, Stage, Standing, Trend
+from bot.flows.themes_model import Theme
 from bot.playbook.model import QuestionType
 
 
@@ -131,6 +132,8 @@ class ConversationDigest(_D):
     trends: tuple[Trend, ...] = ()
     # Over a range (`digest <conversation> rounds <n>`): each choice's count, all rounds summed.
     recurring: tuple[RecurringChoices, ...] = ()
+    # The recurring topics of its text answers: this round's, or the range's (one conversation).
+    themes: tuple[Theme, ...] = ()
 
 
 class Placed(_D):

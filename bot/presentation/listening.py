@@ -46,6 +46,18 @@ def listening_sections(c: Consistency, *, quotes: int = DIGEST_QUOTES) -> list[S
     return [Group(sections=tuple(sections), role="listening", separator=True)]
 
 
+def conversation_themes(themes: tuple[Theme, ...], *, key: str) -> list[Section]:
+    """One conversation's themes, for its digest (nothing when no topic recurs)."""
+    if not themes:
+        return []
+    sections: list[Section] = [
+        Paragraph(text=(Span(text=messages.THEMES_HEADING, style="strong"),), role="themes"),
+        Context(parts=((Span(text=messages.CONVERSATION_THEMES_HOW),),), role="themes-how"),
+        *(_theme(t, DIGEST_QUOTES) for t in themes),
+    ]
+    return [Group(sections=tuple(sections), role="conversation-themes", data={"key": key})]
+
+
 def consistency_view(m: ConsistencyMessage) -> View:
     """`consistency`: the same sections, on their own, with up to three quotes each."""
     c = m.consistency

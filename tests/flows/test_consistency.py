@@ -197,3 +197,23 @@ def test_anonymous_answers_carry_no_name_nor_group(
     text = repr(build_view(ConsistencyMessage(organisation="x", generated_at=START, consistency=c)))
     for name in ("Lena", "Stefan", "Priya", "Rick", "Carl", "Regina"):
         assert name not in text
+
+
+def test_a_conversations_digest_and_range_carry_its_own_themes(
+    seeded: tuple[EngineHarness, FakeClock],
+) -> None:
+    from bot.flows.outbound import DigestMessage
+
+    bot = seeded[0]
+    (reply,) = bot.command("console:cio", "digest social-technologies")
+    assert isinstance(reply, DigestMessage)
+    (tech,) = reply.digest.conversations
+    labels = [t.label.casefold() for t in tech.themes]
+    assert "shadow tools" in labels and "trello" in labels
+    assert "Trello" in "\n".join(render_digest_text(reply.digest))
+    (ranged,) = bot.command("console:cio", "digest social-liability rounds 3")
+    assert isinstance(ranged, DigestMessage)
+    (liability,) = ranged.digest.conversations
+    retention = next(t for t in liability.themes if t.label == "records retention")
+    assert retention.people == 2
+    assert all(q.author is None for q in retention.quotes)
