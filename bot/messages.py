@@ -1021,3 +1021,19 @@ def consistency_fallback(items: int) -> str:
 
 def _and_all(items: list[str]) -> str:
     return _and(items) if items else ""
+
+
+def summary_by(source: str) -> str:
+    """Under a language model's summary: who wrote it, and what was sent."""
+    return (
+        f"Summary by the language model at {source}, from the text answers sent without"
+        " names or groups; the themes below are found on this server."
+    )
+
+
+def summary_failed(source: str) -> str:
+    """When the configured language model gave no summary this time."""
+    return (
+        f"No summary this time: {source} gave none (no answer in time, or an error)."
+        " The themes below stand."
+    )

@@ -34,6 +34,7 @@ from bot import messages
 from bot.flows import strategy
 from bot.flows.consistency_model import Across, Consistency, Divergence, Figure, Gap, Handoff
 from bot.flows.history import ClosedRound, name_of
+from bot.flows.summary import Excerpt, Summariser, SummaryUnavailable
 from bot.flows.themes import Said, excerpt, find_themes, words
 from bot.flows.themes_model import Theme, ThemeQuote
 from storage.models import Answer, Conversation, Group, Member, Participant, Round
@@ -45,6 +46,8 @@ MIN_GROUP_ANSWERS = 3
 #: Themes listed across all six, and topics shown across conversations, at most.
 THEMES = 8
 ACROSS = 8
+#: A conversation's themes over a range read at most this many of its newest text answers.
+MAX_THEME_ANSWERS = 10_000
 #: Quotes per hand-off.
 HANDOFF_QUOTES = 3
 OVERDUE_PERIODS = strategy.OVERDUE_PERIODS
@@ -57,6 +60,7 @@ def build(
     histories: dict[int, list[ClosedRound]],
     *,
     now: datetime,
+    summariser: Summariser | None = None,
 ) -> Consistency:
     """The consistency view over these conversations' closed rounds.
 
@@ -65,6 +69,8 @@ def build(
         conversations: the active conversations, in the playbook's order.
         histories: conversation id -> its closed rounds, newest first.
         now: the time of the digest (for "overdue").
+        summariser: when configured, a language model's few sentences on the answers
+            (sent with no identity); without one, or when it fails, the themes alone.
     """
     latest = {c.id: histories[c.id][0] for c in conversations if histories.get(c.id)}
     rows = _answers(session, [r.round.id for r in latest.values()])
@@ -77,7 +83,11 @@ def build(
     said = _said(rows, {r.round.id: (by_id[cid], r.round) for cid, r in latest.items()}, titles)
     themes = find_themes(said, limit=THEMES)
     across = [t for t in find_themes(said, limit=THEMES * 3) if len(t.conversations) >= 2]
+    summary: dict[str, Any] = {}
+    if summariser is not None and said:
+        summary = _summary(summariser, said)
     return Consistency(
+        **summary,
         rounds=tuple((by_id[cid].key, r.round.number) for cid, r in latest.items()),
         themes=themes,
         across=tuple(
@@ -92,6 +102,16 @@ def build(
         divergences=tuple(_divergences(conversations, latest, rows, titles)),
         gaps=tuple(_gaps(conversations, histories, titles, now)),
     )
+
+
+def _summary(summariser: Summariser, said: Sequence[Said]) -> dict[str, Any]:
+    # Only the conversation's title and the words: no name, no group, for everyone.
+    excerpts = [Excerpt(conversation=s.conversation_title, text=s.text) for s in said]
+    try:
+        text = summariser.summarise(excerpts)
+    except SummaryUnavailable:
+        return {"summary_source": summariser.source, "summary_failed": True}
+    return {"summary": text, "summary_source": summariser.source}
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -190,11 +210,16 @@ def conversation_themes(
 ) -> tuple[Theme, ...]:
     """The themes of one conversation's text answers in these rounds (a round, or a range).
 
-    Two queries (the answers, the group titles), whatever the number of rounds.
+    Two queries (the answers, the group titles), whatever the number of rounds. A range
+    reads the newest `MAX_THEME_ANSWERS` text answers at most, so a digest over 50 rounds
+    of a large organisation stays quick (`bench/themes.py` times 100,000).
     """
     rows = _answers(session, [r.id for r in rounds])
     titles = _group_titles(session, {row["group"] for row in rows})
-    return find_themes(_said(rows, {r.id: (conv, r) for r in rounds}, titles), limit=limit)
+    said = _said(rows, {r.id: (conv, r) for r in rounds}, titles)
+    if len(said) > MAX_THEME_ANSWERS:
+        said = sorted(said, key=lambda s: -(s.round_number or 0))[:MAX_THEME_ANSWERS]
+    return find_themes(said, limit=limit)
 
 
 # --- hand-offs -----------------------------------------------------------------------------

@@ -96,6 +96,11 @@ class Consistency(_D):
 
     rounds: tuple[tuple[str, int], ...] = ()
     themes: tuple[Theme, ...] = ()
+    # Only with a summariser configured (off by default): its few sentences and where the
+    # answers went, or `summary_failed` when it gave none this time (the themes stand).
+    summary: str | None = None
+    summary_source: str | None = None
+    summary_failed: bool = False
     across: tuple[Across, ...] = ()
     handoffs: tuple[Handoff, ...] = ()
     divergences: tuple[Divergence, ...] = ()

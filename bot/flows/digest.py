@@ -53,6 +53,7 @@ from bot.flows.history import (
     trends,
 )
 from bot.flows.strategy_model import Standing
+from bot.flows.summary import Summariser
 from bot.playbook.model import QuestionType
 from storage.models import Answer, Conversation, Group, Member, Participant, Round
 from storage.models import Digest as DigestRow
@@ -98,6 +99,7 @@ def build_digest(
     rounds: int | None = None,
     since: datetime | None = None,
     up_to_number: int | None = None,
+    summariser: Summariser | None = None,
 ) -> Digest:
     """Build the digest of one conversation, or of all of them with the strategy view.
 
@@ -112,6 +114,8 @@ def build_digest(
         since: a digest over the conversation's rounds closed at or after this time.
         up_to_number: only rounds numbered up to this (a closed round's own digest, built
             once it has closed, when a newer round may already be open).
+        summariser: the optional language-model summary of the consistency view (scope
+            "all" only; off unless configured).
 
     Returns:
         The digest; a conversation without such a round has status "none". Each
@@ -182,7 +186,9 @@ def build_digest(
     if wanted == "all":
         trimmed = {c.id: _trimmed(c, histories) for c in conversations}
         maturity = strategy.maturity(conversations, trimmed, depth=depth)
-        consistency = listening.build(session, conversations, trimmed, now=now)
+        consistency = listening.build(
+            session, conversations, trimmed, now=now, summariser=summariser
+        )
         group_keys = {k for h in trimmed.values() if h for k in h[0].groups}
         titles.update(_group_titles(session, group_keys - titles.keys()))
         standings = tuple(

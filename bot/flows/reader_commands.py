@@ -95,6 +95,7 @@ def digest(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
         which=which,  # type: ignore[arg-type]
         organisation=turn.playbook.organisation,
         now=turn.now,
+        summariser=turn.hooks.summariser if scope == "all" else None,
     )
     save_digest(turn.session, built, round_id=None, requested_by=actor)
     return [DigestMessage(digest=built)]
@@ -171,7 +172,9 @@ def consistency(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMes
     )
     depth = max((trend_rounds(c.spec) for c in convs), default=2)
     histories = closed_rounds(turn.session, [c.id for c in convs], depth=max(depth, 2))
-    built = build_consistency(turn.session, convs, histories, now=turn.now)
+    built = build_consistency(
+        turn.session, convs, histories, now=turn.now, summariser=turn.hooks.summariser
+    )
     return [
         ConsistencyMessage(
             organisation=turn.playbook.organisation, generated_at=turn.now, consistency=built

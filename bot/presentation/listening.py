@@ -83,8 +83,24 @@ def consistency_view(m: ConsistencyMessage) -> View:
     )
 
 
+def _summary(c: Consistency) -> list[Section]:
+    """The language model's sentences (only when configured), or why there are none."""
+    if c.summary is not None:
+        return [
+            Paragraph(text=(Span(text=c.summary),), role="summary"),
+            Context(
+                parts=((Span(text=messages.summary_by(c.summary_source or "")),),),
+                role="summary-source",
+            ),
+        ]
+    if c.summary_failed:
+        note = messages.summary_failed(c.summary_source or "")
+        return [Paragraph(text=(Span(text=note, style="subtle"),), role="summary-failed")]
+    return []
+
+
 def _items(c: Consistency, *, quotes: int) -> list[Section]:
-    out: list[Section] = []
+    out: list[Section] = _summary(c)
     if not (c.across or c.handoffs or c.divergences or c.gaps):
         out.append(Paragraph(text=(Span(text=messages.CONSISTENT_SO_FAR),), role="consistent"))
     if c.across:
