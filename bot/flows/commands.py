@@ -154,8 +154,16 @@ COMMANDS: dict[str, Spec] = {
         (("resume <conversation>", messages.HELP_RESUME),),
         admin_commands.resume,
     ),
-    # Last, so that Teams' team menu (ten commands at most) keeps every admin command;
-    # the CIO finds it in the personal menu and in `help`.
+    "audit": Spec(
+        "audit [since <date>] [conversation]",
+        0,
+        3,
+        Role.ADMIN,
+        (("audit [since <date>] [conversation]", messages.HELP_AUDIT),),
+        admin_commands.audit,
+    ),
+    # Last: Teams' personal menu (ten commands at most) still has room for it, and the
+    # team menu keeps the admin commands that were there first.
     "consistency": Spec(
         "consistency",
         0,

@@ -46,6 +46,7 @@ from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
+from bot.flows.heard import queue_heard
 from bot.flows.outbound import DigestMessage, Notice, Prompt, QuestionView
 from bot.flows.queueing import enqueue
 from bot.playbook.durations import parse_duration
@@ -574,6 +575,8 @@ def close_round(
         now=now,
         round_id=round_.id,
     )
+    if agenda_of(round_).what_we_heard and digest.conversations:
+        queue_heard(session, round_, digest.conversations[0], now=now)
     return True
 
 
