@@ -36,6 +36,7 @@ from bot.flows.overview import (
 )
 from bot.flows.queueing import enqueue
 from bot.flows.roles import Role, roles_of
+from bot.flows.summary import OpenAICompatible, Summariser
 from bot.flows.sync import sync_playbook
 from bot.health import HealthProbe, register_health_routes
 from bot.intake.commands import CommandRunner
@@ -274,7 +275,7 @@ async def _start(app: web.Application) -> None:
     def outbox_changed() -> None:
         loop.call_soon_threadsafe(worker.notify)
 
-    hooks = EngineHooks(outbox_changed=outbox_changed)
+    hooks = EngineHooks(outbox_changed=outbox_changed, summariser=summariser_of(rt.settings))
     for adapter in rt.adapters.values():
         await adapter.start()
     rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))
@@ -335,3 +336,15 @@ async def _metrics(request: web.Request) -> web.Response:
 
 async def _index(request: web.Request) -> web.Response:
     return web.Response(text="strategy-bot is running. See /healthz and /livez.\n")
+
+
+def summariser_of(settings: Settings) -> Summariser | None:
+    """The optional language-model summariser: only with SUMMARY_URL and SUMMARY_MODEL set."""
+    if not (settings.summary_url and settings.summary_model):
+        return None
+    return OpenAICompatible(
+        base_url=settings.summary_url,
+        model=settings.summary_model,
+        api_key=settings.summary_api_key,
+        timeout=settings.summary_timeout_seconds,
+    )

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     # Serve /api/messages: by default when an app id is set; `true` without one serves it
     # unauthenticated, for Microsoft's local Agents Playground only; `false` never.
     teams_enabled: bool | None = Field(None, alias="TEAMS_ENABLED")
+    # Optional summaries by a language model (README, "Listening across the six"): off
+    # unless both SUMMARY_URL and SUMMARY_MODEL are set.
+    summary_url: str | None = Field(None, alias="SUMMARY_URL")
+    summary_model: str | None = Field(None, alias="SUMMARY_MODEL")
+    summary_api_key: str | None = Field(None, alias="SUMMARY_API_KEY")
+    summary_timeout_seconds: float = Field(15.0, alias="SUMMARY_TIMEOUT_SECONDS", gt=0, le=120)
 
     @field_validator("log_level")
     @classmethod
@@ -87,6 +93,13 @@ class Settings(BaseSettings):
                 " (docs/translating.md adds one)"
             )
         return language
+
+    @field_validator("summary_url")
+    @classmethod
+    def _summary_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (the API's base, e.g. .../v1)")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -1178,6 +1178,172 @@ def audit_more(count: int) -> str:
     ).format(count=count)
 
 
+# --- Listening across the six: themes and the consistency view ------------------------------
+# (bot/flows/consistency.py, bot/presentation/listening.py; the `consistency` command)
+
+MATURITY_AXIS_INTERNAL = N_("Internal maturity")
+MATURITY_AXIS_EXTERNAL = N_("External maturity")
+HELP_CONSISTENCY = N_(
+    "where the conversations meet, hand over, disagree or go quiet: topics raised in"
+    " several, hand-offs, ratings far apart, gaps"
+)
+LISTENING_TITLE = N_("Listening across the conversations")
+CONSISTENCY_TITLE = N_("Consistency across the conversations")
+THEMES_HEADING = N_("What people keep raising")
+THEMES_HOW = N_(
+    "Topics at least two people wrote about in each conversation's latest closed round,"
+    " found on this server from the words they used; each with the answers it came from."
+)
+CONVERSATION_THEMES_HOW = N_(
+    "Topics at least two people wrote about, found on this server from the words they used."
+)
+NO_THEMES = N_("No topic recurs in the text answers of the latest closed rounds yet.")
+ACROSS_HEADING = N_("Raised in several conversations")
+HANDOFFS_HEADING = N_("Hand-offs")
+DIVERGENCE_HEADING = N_("Rated far apart")
+GAPS_HEADING = N_("Gaps")
+CONSISTENT_SO_FAR = N_(
+    "Nothing to reconcile: no topic in several conversations, no hand-off, no rating far"
+    " apart, no gap."
+)
+NO_CLOSED_ROUNDS_YET = N_("No conversation has a closed round yet: nothing to compare.")
+ITEM_ID = N_("Item {id}")
+SUGGESTED = N_("Suggested: {action}")
+
+
+def _people(count: int) -> str:
+    return ngettext("{count} person", "{count} people", count).format(count=count)
+
+
+def theme_line(label: str, people: int, conversations: Sequence[str]) -> str:
+    """A theme's one line: who raised it and where."""
+    return _("{label}: {who}, in {where}").format(
+        label=label, who=_people(people), where=_and_all(list(conversations))
+    )
+
+
+def theme_groups(groups: Sequence[str]) -> str:
+    """The groups a theme came from."""
+    return _("Groups: {groups}").format(groups=", ".join(groups))
+
+
+def quote_source(conversation: str, group: str | None) -> str:
+    """Where a quote comes from, when no name may be shown (or in addition to it)."""
+    if not group:
+        return conversation
+    return _("{conversation}, {group}").format(conversation=conversation, group=group)
+
+
+def handoff_line(source: str, target: str, words: Sequence[str], people: int) -> str:
+    """One hand-off: raised here, belongs there."""
+    return _("Raised in {source}, belongs to {target} ({words}; {who})").format(
+        source=source, target=target, words=", ".join(words), who=_people(people)
+    )
+
+
+def divergence_line(what: str, spread: str, where: str | None) -> str:
+    """One divergence's heading line."""
+    if where:
+        return _("{what}: {spread} points apart between the groups of {where}").format(
+            what=what, spread=spread, where=where
+        )
+    return _("{what}: {spread} points apart across conversations").format(what=what, spread=spread)
+
+
+def figure_in_round(value: str, round_number: int) -> str:
+    """One conversation's or group's figure in a divergence."""
+    return _("{value} (round {number})").format(value=value, number=round_number)
+
+
+def overdue_line(title: str, periods: int | None) -> str:
+    """A conversation with no closed round for a while."""
+    return ngettext(
+        "{title}: no round closed in {count} of its cadence periods",
+        "{title}: no round closed in {count} of its cadence periods",
+        periods or 0,
+    ).format(title=title, count=periods or 0)
+
+
+def absent_line(group: str, title: str, rounds: Sequence[int]) -> str:
+    """A group silent in its conversation's last two closed rounds."""
+    listed = _(" and ").join(str(r) for r in rounds)
+    return _("{group} answered nothing in {title}'s rounds {rounds}").format(
+        group=group, title=title, rounds=listed
+    )
+
+
+def action_across(label: str, titles: Sequence[str]) -> str:
+    """What the CIO could do about a topic raised in several conversations."""
+    return _("Hold a joint session of {titles} on “{label}”, so they agree one line.").format(
+        titles=_and_all(list(titles)), label=label
+    )
+
+
+def action_handoff(source: str, target: str) -> str:
+    """What the CIO could do about a hand-off."""
+    return _(
+        "Put it on the agenda of the next round of {target} and tell {source} who took it up."
+    ).format(target=target, source=source)
+
+
+def action_divergence(what: str, high: str, low: str) -> str:
+    """What the CIO could do about a rating far apart across conversations."""
+    return _(
+        "Ask {high} and {low} to compare how they rate {what}, in a joint"
+        " session: what does one see that the other does not?"
+    ).format(high=high, low=low, what=what.lower())
+
+
+def action_divergence_groups(what: str, title: str, high: str, low: str) -> str:
+    """What the CIO could do about one conversation's groups rating far apart."""
+    return _("Follow up in {title} with {high} and {low} on {what}: why so far apart?").format(
+        title=title, high=high, low=low, what=what.lower()
+    )
+
+
+def action_overdue(title: str, key: str) -> str:
+    """What the CIO could do about an overdue conversation."""
+    return _(
+        "Open a round of {title} (“ask {key}”) or change its cadence (“schedule {key} …”)."
+    ).format(title=title, key=key)
+
+
+def action_absent(group: str, title: str) -> str:
+    """What the CIO could do about a silent group."""
+    return _(
+        "Follow up with {group}: ask why {title} does not reach them, and who should answer."
+    ).format(group=group, title=title)
+
+
+def consistency_fallback(items: int) -> str:
+    """The notification text of the consistency view."""
+    return ngettext(
+        "Consistency across the conversations: {count} item",
+        "Consistency across the conversations: {count} items",
+        items,
+    ).format(count=items)
+
+
+def _and_all(items: list[str]) -> str:
+    return _and(items) if items else ""
+
+
+def summary_by(source: str) -> str:
+    """Under a language model's summary: who wrote it, and what was sent."""
+    return _(
+        "Summary by the language model at {source}, from the text answers sent without"
+        " names or groups; the themes below are found on this server."
+    ).format(source=source)
+
+
+def summary_failed(source: str) -> str:
+    """When the configured language model gave no summary this time."""
+    return _(
+        "No summary this time: {source} gave none (no answer in time, or an error)."
+        " The themes below stand."
+    ).format(source=source)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on

@@ -162,6 +162,16 @@ COMMANDS: dict[str, Spec] = {
         (("audit [since <date>] [conversation]", messages.HELP_AUDIT),),
         admin_commands.audit,
     ),
+    # Last: Teams' personal menu (ten commands at most) still has room for it, and the
+    # team menu keeps the admin commands that were there first.
+    "consistency": Spec(
+        "consistency",
+        0,
+        0,
+        Role.READER,
+        (("consistency", messages.HELP_CONSISTENCY),),
+        reader_commands.consistency,
+    ),
 }
 ALIASES = {"?": "help", "open": "ask", "start": "ask", "unpause": "resume", "my": "mine"}
 
