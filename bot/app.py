@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -274,7 +275,19 @@ async def _start(app: web.Application) -> None:
     def outbox_changed() -> None:
         loop.call_soon_threadsafe(worker.notify)
 
-    hooks = EngineHooks(outbox_changed=outbox_changed)
+    def continue_rounds() -> None:
+        try:
+            rt.engine.continue_rounds()
+        except Exception:  # the next tick or event tries again
+            log.exception("carrying on a round's opening or closing failed")
+
+    def rounds_pending() -> None:
+        # A big round's remaining chunks run in a thread of their own, so the event (or
+        # the scheduler's job) that opened or closed it is answered at once.
+        threading.Thread(target=continue_rounds, name="rounds", daemon=True).start()
+
+    hooks = EngineHooks(outbox_changed=outbox_changed, rounds_pending=rounds_pending)
+    rounds_pending()  # what a crash left of a round's opening or closing
     for adapter in rt.adapters.values():
         await adapter.start()
     rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))

@@ -141,6 +141,7 @@ class Round(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "scheduled_for", name="uq_round_per_schedule"),
         Index("ix_rounds_status_deadline", "status", "deadline"),
+        Index("ix_rounds_pending_work", "pending_work"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -154,6 +155,13 @@ class Round(Base):
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(40))
     agenda: Mapped[dict[str, Any]] = mapped_column(JSON)  # snapshot of the conversation spec
+    # What is left of a big round's opening or closing, written in short chunks so clicks
+    # are answered meanwhile (`bot.flows.rounds`): "open" (participants and their prompts
+    # are still being written), "close" (closed notices and the digest), or None.
+    pending_work: Mapped[str | None] = mapped_column(String(8))
+    # How far that work got: the last member id (open) or participant id (close) done, so
+    # a crash resumes at the next chunk.
+    work_cursor: Mapped[int | None] = mapped_column(Integer)
     conversation: Mapped[Conversation] = relationship()
 
 
@@ -244,6 +252,20 @@ class OutboxMessage(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class RateLimitHold(Base):
+    """A platform's "retry after", for one workspace or tenant (and method), until a time.
+
+    Kept in the database so a 429 one replica receives holds back every replica's sends to
+    that workspace, and only to it (`bot.delivery.outbox`). `scope` is the adapter's
+    name for what the platform limits, such as `slack:T0123:chat.postMessage` or
+    `teams:<tenant id>`.
+    """
+
+    __tablename__ = "rate_limit_holds"
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    until: Mapped[datetime]
 
 
 class PendingCommand(Base):

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
-
 from bot import messages
 from bot.errors import UserError
 from bot.flows import rounds
@@ -19,7 +17,6 @@ from bot.flows.cadence import parse_cadence
 from bot.flows.outbound import Notice, OutboundMessage
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
-from storage import models
 
 
 def ask(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
@@ -46,11 +43,7 @@ def ask(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
         if existing is None:
             raise UserError(messages.GENERIC_FAILURE)
         raise UserError(messages.round_already_open(conv.title, existing.number))
-    invited = turn.session.scalar(
-        select(func.count())
-        .select_from(models.Participant)
-        .where(models.Participant.round_id == round_.id)
-    )
+    invited = rounds.invited_count(turn.session, round_)
     if not invited:
         raise UserError(messages.no_members(conv.title))
     turn.audit(actor, "ask", conv.key, round=round_.number)

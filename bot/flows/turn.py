@@ -32,6 +32,10 @@ class EngineHooks:
 
     outbox_changed: Callable[[], None] = lambda: None
     schedule_changed: Callable[[], None] = lambda: None
+    # A round's opening or closing was left for chunks: run `Engine.continue_rounds`
+    # (in a worker thread, so the event that caused it is answered first). None: the
+    # engine runs it at once, before returning (tests, the CLI).
+    rounds_pending: Callable[[], None] | None = None
 
 
 def suggest(word: str, known: list[str]) -> str | None:
