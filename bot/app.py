@@ -269,6 +269,7 @@ async def _start(app: web.Application) -> None:
         poll_seconds=rt.settings.outbox_poll_seconds,
         per_destination_interval=rt.settings.outbox_destination_interval,
         lease_seconds=rt.settings.outbox_lease_seconds,
+        concurrency=rt.settings.outbox_concurrency,
     )
     rt.worker = worker
 

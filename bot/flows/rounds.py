@@ -411,9 +411,7 @@ def _open_members(
         waiting = current.title if current is not None else None
         if waiting not in prompts:
             prompts[waiting] = _prompt(spec, round_, 0, opening=True, waiting_for=waiting)
-        queued.append(
-            (opening_key(round_.id, member_id), members[member_id][0], prompts[waiting])
-        )
+        queued.append((opening_key(round_.id, member_id), members[member_id][0], prompts[waiting]))
     enqueue_many(session, queued, now=now, round_id=round_.id)
 
 
