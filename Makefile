@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench clean
+.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ test-at: $(STAMP) browser-deps playground-deps faketime-deps
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Refresh the README's picture of the CIO's summary, drawn by the console in Chromium.
+screenshots: $(STAMP) browser-deps
+	SUMMARY_SCREENSHOT=docs/images/console-summary.png $(BIN)/python -m pytest -q tests/console/test_summary.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

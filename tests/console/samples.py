@@ -14,6 +14,7 @@ from bot.flows.digest_model import (
     Digest,
     GroupParticipation,
     MaturityView,
+    Placed,
     QuestionRollup,
     RatingRollup,
     TextAnswer,
@@ -123,12 +124,17 @@ def summary() -> Summary:
     )
 
 
-def digest(text_answer: str = "Customers want faster answers on the fan page.") -> DigestMessage:
-    """An enterprise digest with one conversation, every rollup kind and a maturity view."""
+def digest(
+    text_answer: str = "Customers want faster answers on the fan page.", title: str = "Social Media"
+) -> DigestMessage:
+    """An enterprise digest with one conversation, every rollup kind and a maturity view.
+
+    `title` names the conversation in its digest and on the maturity map (a chart label).
+    """
     now = datetime(2030, 3, 15, 9, 0, tzinfo=UTC)
     conversation = ConversationDigest(
         conversation_key="social-media",
-        title="Social Media",
+        title=title,
         round_id=7,
         round_number=4,
         status="closed",
@@ -197,6 +203,16 @@ def digest(text_answer: str = "Customers want faster answers on the fan page.") 
                 stage="externally mature",
                 next_move="Partner with marketing to bring what works outside, inside.",
                 previous_stage="laggard",
+                placed=(
+                    Placed(
+                        conversation_key="social-media",
+                        title=title,
+                        round_number=4,
+                        internal=2.4,
+                        external=3.5,
+                        stage="externally mature",
+                    ),
+                ),
             ),
         )
     )

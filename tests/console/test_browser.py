@@ -158,7 +158,9 @@ async def test_command_box_posts_a_digest(page: Page, adapter: ConsoleAdapter) -
 
 
 async def test_typed_markup_shows_as_text(page: Page, adapter: ConsoleAdapter) -> None:
-    await adapter.send(address=CHANNEL, message=digest(text_answer=XSS), idempotency_key="d1")
+    await adapter.send(
+        address=CHANNEL, message=digest(text_answer=XSS, title=XSS), idempotency_key="d1"
+    )
     await choose(page, MARIA)
     await page.get_by_test_id("message-input").fill(XSS)
     await page.get_by_test_id("message-input").press("Enter")
@@ -166,6 +168,11 @@ async def test_typed_markup_shows_as_text(page: Page, adapter: ConsoleAdapter) -
     await expect(page.get_by_test_id("notice").last).to_contain_text(XSS)
     await page.get_by_test_id("channel-cio").click()
     await expect(page.get_by_test_id("text-answer").first).to_contain_text(XSS)
+    # A conversation's name is a chart label too: drawn as SVG text, never parsed.
+    await expect(page.get_by_test_id("maturity-map").locator("svg text").last).to_have_text(
+        XSS[:21] + "…"
+    )
+    await expect(page.get_by_test_id("chart-figures")).to_contain_text(XSS)
     assert await page.locator("img").count() == 0
     assert await page.evaluate("document.querySelectorAll('[onerror]').length") == 0
 

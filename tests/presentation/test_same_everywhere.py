@@ -51,7 +51,9 @@ from bot.presentation.sections import (
     Actions,
     Badges,
     Bars,
+    Chart,
     Context,
+    Details,
     Facts,
     Field,
     Group,
@@ -62,6 +64,7 @@ from bot.presentation.sections import (
     Section,
     Span,
     Submit,
+    Table,
     Text,
 )
 from tests.console.conftest import ServeApp
@@ -367,7 +370,16 @@ def _phrases(section: Section) -> Iterator[str]:
         yield from (o.label for o in section.options)
     elif isinstance(section, Submit):
         yield section.label
-    elif isinstance(section, Group):
+    elif isinstance(section, Chart):
+        yield section.title
+        yield from (_inline(d) for d in section.described)
+    elif isinstance(section, Table):
+        for row in section.rows:
+            for cell in row.cells:
+                yield _inline(cell.text)
+                if cell.sub:
+                    yield _inline(cell.sub)
+    elif isinstance(section, Group | Details):
         for child in section.sections:
             yield from _phrases(child)
 

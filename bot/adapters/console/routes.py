@@ -52,6 +52,7 @@ COMMAND_PREFIX = "/strategy "
 # path a client sends ever reaches the file system.
 _STATIC_FILES: dict[str, str] = {
     "app.js": "text/javascript",
+    "charts.js": "text/javascript",
     "style.css": "text/css",
 }
 # The page carries no inline script or style, so the browser may refuse all of them:

@@ -2,7 +2,8 @@
  * strategy-bot local console: a chat page in vanilla JavaScript.
  *
  * Why vanilla: no build step and no CDN, because the console is the default on an offline
- * machine and ships inside the Python package as three static files.
+ * machine and ships inside the Python package as four static files (charts.js draws the
+ * digest's charts as SVG).
  *
  * What the page does not do: decide what a message says. Each bot entry of the feed carries
  * its view (`bot.presentation`): headings, contexts, paragraphs, bars, quotes, facts,
@@ -297,8 +298,44 @@
       case "group":
         return setData(el(s.separator ? "section" : "div", { className: "group role-" + (s.role || "none"), testid: s.role },
           (s.sections || []).map(renderSection)), s.data);
+      case "chart": return renderChart(s);
+      case "table": return renderTable(s);
+      case "details":
+        // Closed by default: the one-screen summary first, the long part on demand.
+        return el("details", { className: "details", testid: s.role || "details" },
+          el("summary", { testid: "details-toggle" }, s.label),
+          el("div", { className: "details-body" }, (s.sections || []).map(renderSection)));
       default: return null; // a section this page does not know yet: nothing to show
     }
+  }
+
+  /** A chart (`charts.js` draws the SVG), its title, and its figures in words under it. */
+  function renderChart(s) {
+    var drawn = window.StrategyCharts ? window.StrategyCharts.draw(s) : [];
+    return el("figure", { className: "chart", testid: s.role || "chart", "data-kind": s.kind },
+      el("figcaption", { className: "chart-title" }, s.title),
+      drawn,
+      (s.described || []).length
+        // The map's figures are the summary table's Internal and External columns, and each
+        // point tells its own on hover: there the words are for screen readers only.
+        ? el("ul", { className: "chart-figures" + (s.kind === "map" ? " sr-only" : ""), testid: "chart-figures" }, s.described.map(function (d) {
+          return el("li", null, inline(d));
+        }))
+        : null);
+  }
+
+  /** A table of figures: the summary's one row per conversation. */
+  function renderTable(s) {
+    var head = el("thead", null, el("tr", null, (s.columns || []).map(function (c) {
+      return el("th", { scope: "col" }, c);
+    })));
+    var body = el("tbody", null, (s.rows || []).map(function (r) {
+      return setData(el("tr", { testid: (s.role || "table") + "-row" }, (r.cells || []).map(function (c, i) {
+        return el(i ? "td" : "th", i ? null : { scope: "row" }, inline(c.text),
+          c.sub ? el("span", { className: "cell-sub" }, inline(c.sub)) : null);
+      })), r.data);
+    }));
+    return el("div", { className: "table-wrap" }, el("table", { className: "figures", testid: s.role }, head, body));
   }
 
   /** Inline text: spans (plain, strong, subtle, a change arrow) and moments. */
