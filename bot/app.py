@@ -243,8 +243,11 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
         app.router.add_get("/", _index)
     if settings.slack_configured:
         from bot.adapters.slack.app import mount_slack
+        from storage.dm_channels import DmChannelStore
 
-        slack, directory = mount_slack(app, runtime, settings, runtime.db.engine)
+        slack, directory = mount_slack(
+            app, runtime, settings, runtime.db.engine, DmChannelStore(runtime.db)
+        )
         runtime.adapters[slack.platform] = slack
         # Groups defined as Slack user groups or channels, `email:` members, time zones.
         runtime.directories[slack.platform] = directory

@@ -268,6 +268,20 @@ class RateLimitHold(Base):
     until: Mapped[datetime]
 
 
+class SlackDmChannel(Base):
+    """A person's DM channel with the bot in a workspace (`storage.dm_channels`).
+
+    Opening a DM (`conversations.open`) is Slack's Tier 3, about 50 a minute; the channel
+    never changes, so it is opened once and kept here for every replica and restart.
+    `team_id` is "" for the SLACK_BOT_TOKEN workspace.
+    """
+
+    __tablename__ = "slack_dm_channels"
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+
+
 class PendingCommand(Base):
     """A command acknowledged to the platform before it ran (Slack's slash commands).
 
