@@ -221,6 +221,8 @@ class OutboxWorker:
         self._unrecorded: dict[int, _Unrecorded] = {}
         self._record_failures = 0
         self._record_retry_at = 0.0  # time.monotonic() of the next try to write them
+        # When the next rescheduled row comes due or hold ends (clock time), as last seen.
+        self._next_due: datetime | None = None
 
     # -- running ---------------------------------------------------------------------------
 
@@ -268,6 +270,11 @@ class OutboxWorker:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         timeout = self._poll_seconds
+        if self._next_due is not None:
+            # A row rescheduled (a 429, a back-off) or a hold ending sooner than the poll:
+            # wake then, not up to a poll later (a workspace's 1 s holds add up).
+            due_in = (self._next_due - self._clock()).total_seconds()
+            timeout = max(0.0, min(timeout, due_in))
         if self._unrecorded:
             timeout = max(0.0, min(timeout, self._record_retry_at - time.monotonic()))
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
@@ -499,6 +506,7 @@ class OutboxWorker:
         if session.get_bind().dialect.name == "postgresql":
             # Replicas claiming at once pass over each other's rows instead of queueing.
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+        self._next_due = self._due_next(session, now)
         ids: list[int] = []
         pace_wait: float | None = None
         for row_id, destination in session.execute(stmt):
@@ -545,6 +553,23 @@ class OutboxWorker:
         ]
         claimed.sort(key=lambda c: c.id)
         return claimed, pace_wait
+
+    def _due_next(self, session: Session, now: datetime) -> datetime | None:
+        """The soonest moment a waiting row comes due or a hold ends (for `_idle`)."""
+        row = session.scalar(
+            select(OutboxMessage.next_attempt_at)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > now)
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(1)
+        )
+        hold = session.scalar(
+            select(RateLimitHold.until)
+            .where(RateLimitHold.until > now)
+            .order_by(RateLimitHold.until)
+            .limit(1)
+        )
+        found = [t for t in (row, hold) if t is not None]
+        return min(found) if found else None
 
     def _finish_in(self, session: Session, claimed: _Claimed, **values: Any) -> None:
         """Record a claimed row's outcome.
