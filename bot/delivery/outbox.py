@@ -67,9 +67,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -103,6 +105,9 @@ DEFAULT_LEASE_SECONDS = 60.0
 # so the result is written within seconds of the database coming back.
 RECORD_RETRY_BASE_SECONDS = 0.25
 RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another query
+# A learned workspace rate is probed a tenth higher after this long without a 429
+# (`_ScopePace`).
+PACE_PROBE_SECONDS = 60.0
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -146,6 +151,35 @@ class _Claimed:
         that expired after a crash or a lost result, or a transient failure.
         """
         return self.attempts > 1
+
+
+@dataclass
+class _ScopePace:
+    """A rate a workspace showed it takes, learned from its 429s (see `OutboxWorker`).
+
+    Sends to the scope are spaced at `rate` a second (one token at a time), so a worker
+    that met the workspace's cap once stays just under it instead of overshooting, being
+    held for a whole `Retry-After` second, and overshooting again. Every
+    `PACE_PROBE_SECONDS` without a 429 the rate is raised a tenth, to find a cap that
+    was raised, or a burst that was never the cap.
+    """
+
+    rate: float
+    tokens: float = 1.0
+    refilled: float = field(default_factory=time.monotonic)
+    limited: float = field(default_factory=time.monotonic)
+
+    def wait(self, now: float) -> float:
+        """Seconds until a send may start (0: take it now, which spends the token)."""
+        if now - self.limited >= PACE_PROBE_SECONDS:
+            self.rate *= 1.1
+            self.limited = now
+        self.tokens = min(1.0, self.tokens + (now - self.refilled) * self.rate)
+        self.refilled = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
 
 
 @dataclass(frozen=True)
@@ -223,6 +257,11 @@ class OutboxWorker:
         self._record_retry_at = 0.0  # time.monotonic() of the next try to write them
         # When the next rescheduled row comes due or hold ends (clock time), as last seen.
         self._next_due: datetime | None = None
+        # Sends that went through, per hold scope (time.monotonic()), for the last second;
+        # and the rates learned from 429s. Read by claims in a worker thread: the lock.
+        self._pace_lock = threading.Lock()
+        self._sent_recently: dict[str, deque[float]] = {}
+        self._scope_pace: dict[str, _ScopePace] = {}
 
     # -- running ---------------------------------------------------------------------------
 
@@ -351,7 +390,7 @@ class OutboxWorker:
                 try:
                     await asyncio.wait(
                         [*in_flight, woken],
-                        timeout=self._poll_seconds,
+                        timeout=min(self._poll_seconds, pace_wait or self._poll_seconds),
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                 finally:
@@ -359,10 +398,52 @@ class OutboxWorker:
                 await asyncio.sleep(0)  # let sends finishing at the same moment join the batch
                 for task in [t for t in in_flight if t.done()]:
                     del in_flight[task]
-                    finished.append(task.result())
+                    item = task.result()
+                    self._learn(item)
+                    finished.append(item)
         finally:
             for task in in_flight:
                 task.cancel()
+
+    def _learn(self, item: _Unrecorded) -> None:
+        """Count a send that went through; on a 429, pace its scope at what it took."""
+        claimed, result = item.claimed, item.result
+        now = time.monotonic()
+        if result.status == "sent":
+            scope = self._scope_of(claimed.platform, claimed.destination)
+            with self._pace_lock:
+                recent = self._sent_recently.setdefault(scope, deque())
+                recent.append(now)
+                while recent and now - recent[0] > 1.0:
+                    recent.popleft()
+        elif result.retry_after is not None:
+            scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
+            prefix = scope.partition("|")[0]
+            with self._pace_lock:
+                recent = self._sent_recently.get(prefix, deque())
+                while recent and now - recent[0] > 1.0:
+                    recent.popleft()
+                took = len(recent)
+                pace = self._scope_pace.get(prefix)
+                if took:  # a burst over the cap: pace just under what the last second took
+                    # One token of burst on top of `rate` a second: `took - 1` keeps any
+                    # second at `took` at most.
+                    rate = max(1.0, took - 1.0)
+                    if pace is None:
+                        self._scope_pace[prefix] = _ScopePace(rate=rate, limited=now)
+                    else:
+                        pace.rate, pace.limited = min(pace.rate, rate), now
+                elif pace is not None:
+                    pace.limited = now
+
+    def _paced_scope(self, platform: str, destination: str, now: float) -> float:
+        """0 if a send to this destination may start now (spending its scope's token)."""
+        scope = self._scope_of(platform, destination)
+        with self._pace_lock:
+            for prefix, pace in self._scope_pace.items():
+                if scope.startswith(prefix) or prefix.startswith(scope):
+                    return pace.wait(now)
+        return 0.0
 
     async def _deliver(self, claimed: _Claimed) -> _Unrecorded:
         result = await self._send(claimed)
@@ -498,7 +579,7 @@ class OutboxWorker:
             )
         skip = excluded.busy | excluded.paced.keys()
         stmt = (
-            select(OutboxMessage.id, OutboxMessage.destination)
+            select(OutboxMessage.id, OutboxMessage.destination, OutboxMessage.platform)
             .where(condition)
             .order_by(OutboxMessage.id)
             .limit(free + len(skip))
@@ -509,15 +590,19 @@ class OutboxWorker:
         self._next_due = self._due_next(session, now)
         ids: list[int] = []
         pace_wait: float | None = None
-        for row_id, destination in session.execute(stmt):
+        mono = time.monotonic()
+        for row_id, destination, platform in session.execute(stmt):
             if destination in skip:
                 wait = excluded.paced.get(destination)
-                if wait is not None:
-                    pace_wait = wait if pace_wait is None else min(pace_wait, wait)
-                continue
-            ids.append(row_id)
-            if len(ids) == free:
-                break
+            else:
+                wait = self._paced_scope(platform, destination, mono) if self._scope_pace else 0
+                if not wait:
+                    ids.append(row_id)
+                    if len(ids) == free:
+                        break
+                    continue
+            if wait:
+                pace_wait = wait if pace_wait is None else min(pace_wait, wait)
         if not ids:
             return [], pace_wait
         claim = (
