@@ -6,8 +6,8 @@ keeps exception text out of chat: code raises `UserError(messages.something(...)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 GENERIC_FAILURE = "Something went wrong on our side; nothing you sent was lost. Please try again."
 
@@ -902,3 +902,30 @@ def heard_withheld(count: int) -> str:
 
 HEARD_NEXT = "Next, the CIO will look at: {looks}"
 HEARD_NEXT_ROUND = "Next round: {when}"
+
+
+# -- The audit log (`audit`) ------------------------------------------------------------------
+
+HELP_AUDIT = "who changed a cadence, opened, closed, paused or reminded, newest first"
+AUDIT_TITLE = "Audit log"
+AUDIT_EMPTY = "Nothing recorded for that yet."
+AUDIT_SINCE_NEEDS_DATE = "Write the day after `since`, e.g. `audit since 2026-09-01`."
+
+
+def audit_line(
+    at: datetime, actor: str, action: str, target: str, detail: Mapping[str, object]
+) -> str:
+    """One audit entry: when (UTC), who, what, and the figures it changed."""
+    if "old" in detail or "new" in detail:
+        extra = f": {detail.get('old') or 'none'} → {detail.get('new') or 'none'}"
+    elif detail:
+        extra = " (" + ", ".join(f"{k} {v}" for k, v in sorted(detail.items())) + ")"
+    else:
+        extra = ""
+    when = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return f"{when:%Y-%m-%d %H:%M} UTC · {actor} · {action} {target}{extra}"
+
+
+def audit_more(count: int) -> str:
+    """More entries than one message shows."""
+    return f"… and {count} older; narrow it with `since <date>` or a conversation."

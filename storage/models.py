@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -266,6 +267,9 @@ class RateLimitHold(Base):
     __tablename__ = "rate_limit_holds"
     scope: Mapped[str] = mapped_column(String(200), primary_key=True)
     until: Mapped[datetime]
+    # Sends a second the scope took in the second before its last 429 (minus one), which
+    # the workers pace to; None until learned.
+    rate: Mapped[float | None] = mapped_column(Float)
 
 
 class SlackDmChannel(Base):

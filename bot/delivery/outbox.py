@@ -564,9 +564,25 @@ class OutboxWorker:
             return self._claim_in(session, free, excluded)
 
     def _held_prefixes(self, session: Session, now: datetime) -> set[str]:
-        """The address prefixes under a rate-limit hold now (every replica's 429s)."""
-        scopes = session.scalars(select(RateLimitHold.scope).where(RateLimitHold.until > now))
-        return {scope.partition("|")[0] for scope in scopes}
+        """The address prefixes under a rate-limit hold now (every replica's 429s).
+
+        Also takes up the rates other processes learned (`RateLimitHold.rate`) for scopes
+        this one has not met a 429 in yet, so a fresh replica paces from its first send.
+        """
+        held: set[str] = set()
+        for scope, until, rate in session.execute(
+            select(RateLimitHold.scope, RateLimitHold.until, RateLimitHold.rate).where(
+                or_(RateLimitHold.until > now, RateLimitHold.rate.is_not(None))
+            )
+        ):
+            prefix = scope.partition("|")[0]
+            if until > now:
+                held.add(prefix)
+            if rate is not None:
+                with self._pace_lock:
+                    if prefix not in self._scope_pace:
+                        self._scope_pace[prefix] = _ScopePace(rate=float(rate))
+        return held
 
     def _claim_in(
         self, session: Session, free: int, excluded: _Excluded
@@ -696,8 +712,13 @@ class OutboxWorker:
             and row.attempts == values.get("attempts", claimed.attempts)
         )
 
-    def _hold(self, session: Session, scope: str, until: datetime) -> None:
-        """Keep a rate-limit hold where every replica sees it (the later time wins)."""
+    def _hold(
+        self, session: Session, scope: str, until: datetime, *, rate: float | None = None
+    ) -> None:
+        """Keep a rate-limit hold where every replica sees it (the later time wins).
+
+        With `rate`, also the pace this worker learned for the scope.
+        """
         dialect = session.get_bind().dialect.name
         table: Any = RateLimitHold.__table__
         maker: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -708,6 +729,13 @@ class OutboxWorker:
             where=table.c.until < stmt.excluded.until,
         )
         session.execute(stmt)
+        if rate is not None:
+            session.execute(
+                update(RateLimitHold)
+                .where(RateLimitHold.scope == scope[:200])
+                .values(rate=rate)
+                .execution_options(synchronize_session=False)
+            )
 
     def _record(self, claimed: _Claimed, result: DeliveryResult, *, now: datetime) -> None:
         """Store one send's outcome in a transaction of its own."""
@@ -745,7 +773,14 @@ class OutboxWorker:
             retry_after = max(MIN_RETRY_AFTER_SECONDS, result.retry_after)
             delay = max(retry_after, backoff_seconds(attempts, self._rng))
             scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
-            self._hold(session, scope, now + timedelta(seconds=retry_after))
+            with self._pace_lock:
+                pace = self._scope_pace.get(scope.partition("|")[0])
+            self._hold(
+                session,
+                scope,
+                now + timedelta(seconds=retry_after),
+                rate=pace.rate if pace is not None else None,
+            )
             self._finish_in(
                 session,
                 claimed,

@@ -1,22 +1,27 @@
 """The commands admins use to run the conversations: ask, close, remind, schedule, pause, resume.
 
-Every one is recorded in the audit log with who did it. Cadence and pause changes also
-wake the scheduler (`EngineHooks.schedule_changed`), and a changed or resumed cadence
-moves the conversation's care date (`Conversation.scheduled_since`), so a restart right
-after does not catch up on the old schedule.
+Every one is recorded in the audit log with who did it, and `audit` reads that log back.
+Cadence and pause changes also wake the scheduler (`EngineHooks.schedule_changed`), and a
+changed or resumed cadence moves the conversation's care date
+(`Conversation.scheduled_since`), so a restart right after does not catch up on the old
+schedule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func, select
+
 from bot import messages
 from bot.errors import UserError
 from bot.flows import rounds
 from bot.flows.cadence import parse_cadence
 from bot.flows.outbound import Notice, OutboundMessage
+from bot.flows.reader_commands import since_day
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
+from storage import models
 
 
 def ask(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
@@ -112,3 +117,45 @@ def resume(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
     turn.hooks.schedule_changed()
     upcoming = parse_cadence(conv.effective_cadence).next_after(turn.now)
     return [Notice(level="success", lines=(messages.resumed(conv.title, upcoming),))]
+
+
+#: `audit` shows at most this many entries, newest first.
+AUDIT_LINES = 50
+
+
+def audit(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
+    """`audit [since <date>] [<conversation>]`: who did what, newest first.
+
+    The log is append-only: nothing in the bot updates or deletes an entry. Each line names
+    the actor by their full identity (`slack:U…`, `teams:…`, `console:…`), which is also
+    the platform they acted on.
+
+    Raises:
+        UserError: an unknown conversation, a bad or future date, or words left over.
+    """
+    words = list(args)
+    since = None
+    if "since" in (w.lower() for w in words):
+        at = [w.lower() for w in words].index("since")
+        if at + 1 >= len(words):
+            raise UserError(messages.AUDIT_SINCE_NEEDS_DATE)
+        since = since_day(turn, words[at + 1])
+        del words[at : at + 2]
+    if len(words) > 1:
+        raise UserError(messages.usage("audit", "audit [since <date>] [conversation]"))
+    conv = turn.conversation(words[0]) if words else None
+    query = select(models.AuditEntry)
+    if since is not None:
+        query = query.where(models.AuditEntry.at >= since)
+    if conv is not None:
+        query = query.where(models.AuditEntry.target == conv.key)
+    total = turn.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    entries = turn.session.scalars(
+        query.order_by(models.AuditEntry.at.desc(), models.AuditEntry.id.desc()).limit(AUDIT_LINES)
+    ).all()
+    if not entries:
+        return [Notice(title=messages.AUDIT_TITLE, lines=(messages.AUDIT_EMPTY,))]
+    lines = [messages.audit_line(e.at, e.actor, e.action, e.target, e.detail) for e in entries]
+    if total > len(entries):
+        lines.append(messages.audit_more(total - len(entries)))
+    return [Notice(title=messages.AUDIT_TITLE, lines=tuple(lines))]

@@ -154,6 +154,14 @@ COMMANDS: dict[str, Spec] = {
         (("resume <conversation>", messages.HELP_RESUME),),
         admin_commands.resume,
     ),
+    "audit": Spec(
+        "audit [since <date>] [conversation]",
+        0,
+        3,
+        Role.ADMIN,
+        (("audit [since <date>] [conversation]", messages.HELP_AUDIT),),
+        admin_commands.audit,
+    ),
 }
 ALIASES = {"?": "help", "open": "ask", "start": "ask", "unpause": "resume", "my": "mine"}
 

@@ -115,13 +115,7 @@ def _range(turn: Turn, actor: str, words: list[str]) -> list[OutboundMessage]:
             raise UserError(messages.bad_round_count(value, MAX_RANGE_ROUNDS))
         count = int(value)
     else:
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise UserError(messages.bad_date(value)) from None
-        if day > turn.now.astimezone(UTC).date():
-            raise UserError(messages.future_date(day.isoformat()))
-        since = datetime.combine(day, time(0, 0), tzinfo=UTC)
+        since = since_day(turn, value)
     built = build_digest(
         turn.session,
         scope=conv.key,
@@ -132,6 +126,21 @@ def _range(turn: Turn, actor: str, words: list[str]) -> list[OutboundMessage]:
     )
     save_digest(turn.session, built, round_id=None, requested_by=actor)
     return [DigestMessage(digest=built)]
+
+
+def since_day(turn: Turn, value: str) -> datetime:
+    """The start (00:00 UTC) of the day `since <YYYY-MM-DD>` names.
+
+    Raises:
+        UserError: not a date, or a day after today.
+    """
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise UserError(messages.bad_date(value)) from None
+    if day > turn.now.astimezone(UTC).date():
+        raise UserError(messages.future_date(day.isoformat()))
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
 def history(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:

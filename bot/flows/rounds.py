@@ -74,6 +74,8 @@ from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
+from bot.flows.digest_model import Digest
+from bot.flows.heard import queue_heard
 from bot.flows.outbound import DigestMessage, Notice, OutboundMessage, Prompt, QuestionView
 from bot.flows.queueing import enqueue, enqueue_many
 from bot.playbook.durations import parse_duration
@@ -90,6 +92,7 @@ HOLD_SHARE_LEFT = 4  # a quarter: held prompts go no later than 3/4 into the win
 CHUNK = 500
 OPEN = "open"
 CLOSE = "close"
+HEARD = "heard"  # what we heard, after the digest
 
 
 def deadline_of(round_: models.Round) -> datetime:
@@ -286,6 +289,8 @@ def work_chunk(
     """
     if round_.pending_work == OPEN:
         return _open_chunk(session, round_, now=now, cio_channel=cio_channel, limit=chunk or CHUNK)
+    if round_.pending_work == HEARD:
+        return _heard_chunk(session, round_, now=now, limit=chunk or CHUNK)
     if round_.pending_work == CLOSE:
         return _close_chunk(
             session,
@@ -836,6 +841,47 @@ def _close_chunk(
     )
     round_.pending_work = None
     round_.work_cursor = None
+    if agenda_of(round_).what_we_heard and digest.conversations:
+        round_.pending_work, round_.work_cursor = HEARD, 0
+        return _heard_chunk(session, round_, now=now, limit=limit, digest=digest)
+    return True
+
+
+def _heard_chunk(
+    session: Session,
+    round_: models.Round,
+    *,
+    now: datetime,
+    limit: int,
+    digest: Digest | None = None,
+) -> bool:
+    """Tell the next `limit` people asked what we heard (`bot.flows.heard`)."""
+    if digest is None:
+        locked = lock_round(session, round_.id)
+        if locked is None or locked.pending_work != HEARD:
+            return True
+        payload = session.scalar(
+            select(models.Digest.payload)
+            .where(models.Digest.round_id == round_.id, models.Digest.requested_by.is_(None))
+            .order_by(models.Digest.id.desc())
+            .limit(1)
+        )
+        digest = Digest.model_validate(payload) if payload is not None else None
+    if digest is None or not digest.conversations:
+        round_.pending_work, round_.work_cursor = None, None
+        return True
+    _, last = queue_heard(
+        session,
+        round_,
+        digest.conversations[0],
+        now=now,
+        after=round_.work_cursor or 0,
+        limit=limit,
+    )
+    if last is not None:
+        round_.work_cursor = last
+        return False
+    round_.pending_work, round_.work_cursor = None, None
     return True
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.flows.events import Action
-from bot.flows.outbound import DigestMessage, Form, Notice, Prompt, Summary
+from bot.flows.outbound import DigestMessage, Form, Heard, Notice, Prompt, Summary
 from storage import models
 from storage.db import Database
 from tests.conftest import FakeClock
@@ -150,10 +150,13 @@ def test_deadline_closes_and_late_button_is_refused(bot: EngineHarness, clock: F
     (reply,) = bot.press("console:maria", Action.SKIP_ROUND, round_id)
     assert isinstance(reply, Notice) and reply.level == "error" and "closed" in reply.lines[0]
     # Those who had not finished are told, once, and what they said is kept.
-    (told,) = bot.queued("console:sam")
+    told, heard_back = bot.queued("console:sam")
     assert isinstance(told, Notice) and "What you had answered is in the digest" in told.lines[0]
-    (told_maria,) = bot.queued("console:maria")
+    told_maria, heard_maria = bot.queued("console:maria")
     assert "asked again next round" in told_maria.lines[0]  # type: ignore[union-attr]
+    # Then what the group said, to everyone the round asked (`bot.flows.heard`).
+    assert isinstance(heard_back, Heard) and heard_back.round_id == round_id
+    assert heard_maria == heard_back
 
 
 def test_reminders_go_once_to_those_unfinished(bot: EngineHarness, clock: FakeClock) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 from bot.flows.digest import build_digest
 from bot.flows.digest_model import ConversationDigest
+from bot.flows.events import Action
 from bot.flows.heard import heard
+from bot.flows.outbound import Heard, Prompt
 from bot.presentation import build_view
 from bot.presentation.text import lines
 from storage.db import Database
 from tests.conftest import FakeClock
+from tests.fakes.engine import PLAYBOOK, EngineHarness
 from tests.flows.seeded_history import seed
 from tests.flows.test_digest import built, q_rating, q_simple
 
@@ -87,3 +91,53 @@ def test_an_open_round_is_not_told_back(db: Database) -> None:
         conv = b.conversation("social-media", [q_rating("reach")])
         b.round(conv, 1, "open")
     assert heard(conversation_digest(db, "social-media", NOW), next_round=None) is None
+
+
+# ---------------------------------------------------------------- told when the round closes
+
+
+def _social_media_round(bot: EngineHarness) -> int:
+    bot.command("console:admin", "ask social-media")
+    prompt = next(m for m in bot.queued("console:maria") if isinstance(m, Prompt))
+    bot.queued("console:sam")
+    return prompt.round_id
+
+
+def _heard(bot: EngineHarness, who: str) -> list[Heard]:
+    return [m for m in bot.queued(who) if isinstance(m, Heard)]
+
+
+def test_closing_a_round_tells_everyone_asked_but_those_who_skipped(db: Database) -> None:
+    clock = FakeClock(NOW)
+    bot = EngineHarness(db, clock)
+    round_id = _social_media_round(bot)
+    bot.submit("console:maria", round_id, {"hearing": "Pricing", "external": 4, "channel": "Blogs"})
+    bot.press("console:sam", Action.SKIP_ROUND, round_id)
+    bot.command("console:admin", "close social-media")
+    (told,) = _heard(bot, "console:maria")
+    assert (told.round_id, told.answered, told.invited) == (round_id, 1, 2)
+    # The next round by the playbook's cadence (every 2 weeks on Tuesday at 10:00).
+    assert told.next_round is not None and told.next_round > NOW
+    assert told.next_round.weekday() == 1 and told.next_round.hour == 10
+    assert _heard(bot, "console:sam") == []  # skipped: not told
+    assert _heard(bot, "console:lee") == []  # not in the conversation's groups
+
+
+def test_a_paused_conversation_names_no_next_round(db: Database) -> None:
+    bot = EngineHarness(db, FakeClock(NOW))
+    _social_media_round(bot)
+    bot.command("console:admin", "pause social-media")
+    bot.command("console:admin", "close social-media")
+    (told,) = _heard(bot, "console:maria")
+    assert told.next_round is None
+    assert "next round" not in "\n".join(lines(build_view(told))).lower()
+
+
+def test_the_playbook_can_switch_it_off(db: Database) -> None:
+    playbook = copy.deepcopy(PLAYBOOK)
+    playbook["conversations"][0]["what_we_heard"] = False
+    bot = EngineHarness(db, FakeClock(NOW), playbook)
+    round_id = _social_media_round(bot)
+    bot.submit("console:maria", round_id, {"hearing": "Pricing", "external": 4, "channel": "Blogs"})
+    bot.command("console:admin", "close social-media")
+    assert _heard(bot, "console:maria") == [] and _heard(bot, "console:sam") == []

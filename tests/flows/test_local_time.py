@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.flows import rounds
 from bot.flows.engine import Engine
-from bot.flows.outbound import DigestMessage, Notice, OutboundMessage, Prompt, Summary
+from bot.flows.outbound import DigestMessage, Heard, Notice, OutboundMessage, Prompt, Summary
 from storage import models
 from storage.db import Database
 from tests.conftest import FakeClock
@@ -467,8 +467,9 @@ def test_closing_before_someones_local_time_leaves_them_out(
     assert len(prompts(bot, NEW_YORK)) == 1
     (reply,) = bot.command(ADMIN, "close social-media")
     assert isinstance(reply, Notice) and "0 of 1" in text_of([reply]), reply
-    (closed,) = bot.queued(NEW_YORK)
+    closed, heard_back = bot.queued(NEW_YORK)
     assert isinstance(closed, Notice) and "has closed" in closed.lines[0]
+    assert isinstance(heard_back, Heard) and (heard_back.answered, heard_back.invited) == (0, 1)
     nothing_new(bot, BERLIN, TOKYO, NOWHERE)  # never asked: no "you didn't answer"
     (digest,) = [m for m in bot.queued("console:#cio") if isinstance(m, DigestMessage)]
     (conv,) = digest.digest.conversations

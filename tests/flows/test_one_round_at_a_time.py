@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.flows.events import Action, AnswerGiven
-from bot.flows.outbound import Notice, OutboundMessage, Prompt, Summary
+from bot.flows.outbound import Heard, Notice, OutboundMessage, Prompt, Summary
 from storage import models
 from storage.db import Database
 from tests.conftest import FakeClock
@@ -160,7 +160,8 @@ def test_closing_the_round_being_answered_hands_over_to_the_waiting_one(
     open_both(bot)
     bot.say(MARIA, "Half an answer")
     bot.command(ADMIN, "close social-media")
-    closed, nxt = bot.queued(MARIA)
+    closed, nxt, heard_back = bot.queued(MARIA)
+    assert isinstance(heard_back, Heard) and heard_back.conversation_key == "social-media"
     assert isinstance(closed, Notice) and "has closed" in closed.lines[0]
     assert isinstance(nxt, Prompt) and nxt.conversation_key == "social-liability"
     assert nxt.opening and nxt.waiting_for is None

@@ -35,7 +35,8 @@ def crowd_playbook(people: int) -> dict[str, Any]:
 
 def race_final_answers(bot: EngineHarness, people: int) -> tuple[str, int]:
     bot.command("console:admin", "ask social-media")
-    prompt = bot.queued("console:p0")[0]
+    # (what we heard of the previous race's round comes first)
+    prompt = next(m for m in bot.queued("console:p0") if isinstance(m, Prompt))
     assert isinstance(prompt, Prompt)
     barrier = threading.Barrier(people)
 

@@ -412,6 +412,8 @@ def slack_visible(message: OutboundMessage) -> str:
             pieces.append(mrkdwn(node["text"]))
         elif node.get("type") == "plain_text":
             pieces.append(node["text"])
+        elif node.get("type") == "data_visualization":  # its words follow in a context
+            pieces.append(node["title"].replace("\uff1c", "<").replace("\uff1e", ">"))
         else:
             for key in ("text", "label", "elements", "element", "accessory", "options"):
                 value = node.get(key)
@@ -448,8 +450,16 @@ def teams_visible(message: OutboundMessage) -> str:
                 pieces.extend([markdown(fact["title"]), markdown(fact["value"])])
         elif kind == "Input.ChoiceSet":
             pieces.extend(c["title"] for c in node["choices"])
-        elif kind == "Action.Submit":
+        elif kind in ("Action.Submit", "Action.ToggleVisibility"):
             pieces.append(node["title"])
+        elif str(kind).startswith("Chart."):  # the chart, then its words (the fallback)
+            pieces.append(markdown(node["title"]))
+            element(node["fallback"])
+        elif kind == "Table":
+            for row in node["rows"]:
+                for cell in row["cells"]:
+                    for item in cell["items"]:
+                        element(item)
         for key in ("items", "actions"):
             for child in node.get(key, []):
                 element(child)

@@ -147,11 +147,16 @@ def member(slack: SlackDriver, identity: str) -> models.Member:
 
 
 def prompted(fake: FakeSlackApi) -> list[str]:
-    """The DM channels round-opening prompts were posted to, in order (one per prompt)."""
+    """The DM channels round-opening prompts were posted to, in order (one per prompt).
+
+    A closed round's "what we heard" names the question too, and is not a prompt.
+    """
     return [
         str(c.body["channel"])
         for c in fake.calls("chat.postMessage")
-        if str(c.body["channel"]).startswith("D") and FIRST_QUESTION in text_of(c.body)
+        if str(c.body["channel"]).startswith("D")
+        and FIRST_QUESTION in text_of(c.body)
+        and "What we heard" not in text_of(c.body)
     ]
 
 

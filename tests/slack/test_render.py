@@ -60,7 +60,7 @@ INJECTIONS = [
 ]
 RAW_SEQUENCES = ["<!channel", "<!here", "<!everyone", "<@U123", "<#C123", "<https://evil"]
 
-BLOCK_TYPES = {"section", "header", "context", "actions", "divider", "input"}
+BLOCK_TYPES = {"section", "header", "context", "actions", "divider", "input", "data_visualization"}
 ELEMENT_TYPES = {
     "button",
     "static_select",
@@ -147,6 +147,8 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int) -> None:
             assert len(action_ids) == len(set(action_ids)), "action ids unique per block"
             for element in block["elements"]:
                 check_element(element)
+        elif block["type"] == "data_visualization":
+            check_chart_block(block)
         elif block["type"] == "input":
             assert 1 <= len(block["label"]["text"]) <= 2000
             assert len(block.get("hint", {}).get("text", "")) <= 2000
@@ -157,12 +159,36 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int) -> None:
             assert obj["verbatim"] is True
 
 
+def check_chart_block(block: dict[str, Any]) -> None:
+    """Slack's data visualization block: its documented fields and limits."""
+    assert set(block) == {"type", "title", "chart"}
+    assert 1 <= len(block["title"]) <= 50
+    chart = block["chart"]
+    assert chart["type"] in {"line", "bar", "area"}
+    axis = chart["axis_config"]
+    categories = axis["categories"]
+    assert 1 <= len(categories) <= 20 and len(set(categories)) == len(categories)
+    assert all(1 <= len(c) <= 20 for c in categories)
+    assert all(len(axis.get(key, "")) <= 50 for key in ("x_label", "y_label"))
+    names = [s["name"] for s in chart["series"]]
+    assert 1 <= len(names) <= 6 and len(set(names)) == len(names)
+    assert all(1 <= len(n) <= 20 for n in names)
+    for series in chart["series"]:
+        assert [point["label"] for point in series["data"]] == categories
+        assert all(isinstance(point["value"], int | float) for point in series["data"])
+    for text in (block["title"], *categories, *names, *axis.values()):
+        if isinstance(text, str):  # plain strings: nothing Slack could read as a control
+            assert "<" not in text and ">" not in text, text
+
+
 def check_payloads(payloads: list[dict[str, Any]]) -> None:
     assert payloads
     for payload in payloads:
         assert set(payload) == {"text", "blocks"}
         assert 1 <= len(payload["text"]) <= 3000
         check_blocks(payload["blocks"], 50)
+        charts = [b for b in payload["blocks"] if b["type"] == "data_visualization"]
+        assert len(charts) <= 2, "Slack allows two charts per message"
     for text in mrkdwn_texts(payloads):
         # the only "<" we emit ourselves is Slack's date formatting
         assert text.count("<") == text.count("<!date^"), text

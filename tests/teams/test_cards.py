@@ -11,6 +11,7 @@ import pytest
 
 from bot.adapters.teams.cards import (
     CARD_BUDGET,
+    CHART_TYPES,
     CardAnswer,
     card_size,
     parse_submit,
@@ -40,6 +41,11 @@ from bot.flows.outbound import (
     SummaryItem,
 )
 
+# Teams' chart elements (Microsoft's "Charts in Adaptive Cards" for Teams, card 1.5). No
+# Adaptive Card JSON schema is vendored here (tests/teams/schema holds the app manifest's);
+# `check_element` is this suite's schema: it checks each element the cards use, the
+# chart elements by the properties Teams documents.
+CHARTS = set(CHART_TYPES.values())
 WHEN = datetime(2025, 3, 7, 17, 0, tzinfo=UTC)
 HOSTILE = [
     "<at>CEO</at>",
@@ -64,8 +70,10 @@ ELEMENTS = {
     "Input.Text",
     "Input.ChoiceSet",
     "Input.Toggle",
+    "Table",
+    *CHARTS,
 }
-ACTIONS = {"Action.Submit"}
+ACTIONS = {"Action.Submit", "Action.ToggleVisibility"}
 COLORS = {"Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"}
 
 
@@ -284,6 +292,10 @@ def check_element(el: dict[str, Any]) -> None:
         assert el["actions"]
         for action in el["actions"]:
             check_action(action)
+    elif kind in CHARTS:
+        check_chart(el)
+    elif kind == "Table":
+        check_table(el)
     else:  # inputs
         assert isinstance(el["id"], str) and el["id"]
         if kind == "Input.ChoiceSet":
@@ -298,9 +310,46 @@ def check_element(el: dict[str, Any]) -> None:
             assert isinstance(el["maxLength"], int)
 
 
+def check_chart(el: dict[str, Any]) -> None:
+    """A chart: a title, series with a legend and x (text) / y (number) points, a fallback."""
+    assert isinstance(el["title"], str) and el["title"]
+    assert el["data"]
+    categories = None
+    for series in el["data"]:
+        assert isinstance(series["legend"], str) and series["legend"]
+        xs = [v["x"] for v in series["values"]]
+        assert all(isinstance(x, str) and x for x in xs)
+        assert all(isinstance(v["y"], int | float) for v in series["values"])
+        assert categories in (None, xs), "every series has a value for each category"
+        categories = xs
+    for axis in ("xAxisTitle", "yAxisTitle"):
+        assert isinstance(el.get(axis, ""), str)
+    fallback = el["fallback"]  # a client without charts reads the figures in words
+    assert fallback["type"] == "Container"
+    check_element(fallback)
+
+
+def check_table(el: dict[str, Any]) -> None:
+    """A Table (1.5): column widths, rows of cells holding elements, as many as columns."""
+    assert el["columns"] and all(isinstance(c["width"], int) for c in el["columns"])
+    assert el["rows"]
+    for row in el["rows"]:
+        assert row["type"] == "TableRow"
+        assert 0 < len(row["cells"]) <= len(el["columns"])
+        for cell in row["cells"]:
+            assert cell["type"] == "TableCell" and cell["items"]
+            for item in cell["items"]:
+                check_element(item)
+
+
 def check_action(action: dict[str, Any]) -> None:
     assert action["type"] in ACTIONS
     assert isinstance(action["title"], str) and action["title"]
+    if action["type"] == "Action.ToggleVisibility":
+        assert action["targetElements"] and all(
+            isinstance(t, str) for t in action["targetElements"]
+        )
+        return
     data = action["data"]
     assert isinstance(data["strategy"], str)
     assert isinstance(data["r"], int)
@@ -320,6 +369,11 @@ def check_card(card: dict[str, Any]) -> None:
     json.dumps(card)  # serialisable
     ids = [n["id"] for n in walk(card) if str(n.get("type", "")).startswith("Input.")]
     assert len(ids) == len(set(ids)), "input ids must be unique"
+    element_ids = [n["id"] for n in walk(card) if n.get("type") == "Container" and "id" in n]
+    assert len(element_ids) == len(set(element_ids)), "element ids must be unique"
+    for node in walk(card):
+        if node.get("type") == "Action.ToggleVisibility":
+            assert set(node["targetElements"]) <= set(element_ids), "a toggle shows its card's own"
 
 
 def submits(card: dict[str, Any]) -> list[dict[str, Any]]:

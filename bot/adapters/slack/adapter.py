@@ -31,6 +31,9 @@ Why it looks like this:
   instead of opening one each.
 - **A 429 holds its workspace and method** (`hold_scope`: `slack:T…/|chat.postMessage`),
   in the database, so other workspaces keep going and every replica waits.
+- **Charts** are `data_visualization` blocks. A Slack that answers `invalid_blocks` to a
+  message holding one (a workspace or Slack deployment without the block yet) gets the
+  same message once more without it: the chart's title and its figures in words stay.
 - **Long messages** come from `render_message` as several payloads: the first is posted,
   the rest go in its thread. Progress is remembered per idempotency key, so a retry after
   a 429 on part three does not post parts one and two again within this process.
@@ -70,7 +73,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.base import DeliveryResult
 from bot.adapters.slack import respond
-from bot.adapters.slack.render import render_message
+from bot.adapters.slack.render import (
+    has_charts,
+    merge_payloads,
+    render_message,
+    without_charts,
+)
 from bot.flows.outbound import OutboundMessage
 from bot.logs import Throttled
 
@@ -388,7 +396,7 @@ class SlackAdapter:
         if response_url is not None:  # a slash command's private reply (`respond.py`)
             if not respond.allowed(response_url, self.default_client.base_url):
                 return DeliveryResult.failed("command reply: not a Slack response_url")
-            return await respond.post(response_url, payloads)
+            return await respond.post(response_url, merge_payloads(payloads))
         team, target = split_address(address)
         if not target:
             return DeliveryResult.failed(f"not a slack address: {address[:60]!r}")
@@ -640,9 +648,25 @@ class SlackAdapter:
                         "event_type": METADATA_EVENT_TYPE,
                         "event_payload": {"key": key, "part": index},
                     }
-                response = await client.chat_postMessage(
-                    channel=progress.channel, unfurl_links=False, unfurl_media=False, **payload
-                )
+                try:
+                    response = await client.chat_postMessage(
+                        channel=progress.channel, unfurl_links=False, unfurl_media=False, **payload
+                    )
+                except SlackApiError as exc:
+                    if _error_code(exc) != "invalid_blocks" or not has_charts(payload):
+                        raise
+                    self._log.warning(
+                        "charts:invalid_blocks",
+                        "slack: %s rejected a chart block (invalid_blocks): posting the chart's"
+                        " figures in words instead",
+                        progress.channel,
+                    )
+                    response = await client.chat_postMessage(
+                        channel=progress.channel,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                        **without_charts(payload),
+                    )
                 ts = str(response.get("ts") or "")
                 if index == 0:
                     progress.first_ts = ts

@@ -24,6 +24,26 @@ emoji, a quotation a `>` block, a fact's button its section's accessory, bars ar
 characters, and a question's options become buttons, a select or checkboxes depending on
 how many there are (Slack's limits), listed in full when their text had to be cut.
 
+The strategy view (`digest all`), and why:
+
+- A chart is a `data_visualization` block (Block Kit reference, "Data visualization
+  block": a line chart, or grouped bars for bars and the maturity map; a title of 50
+  characters, 1-6 series, 1-20 categories, names and categories of 20 characters, axis
+  labels of 50, at most two such blocks a message). Its figures in words follow it in a
+  context block, for clients that cannot draw it (the App Home leaves charts out and keeps
+  those words). A chart beyond the limits (more than 20 rounds, labels that are no longer
+  unique once cut) is said in words, with its title. Chart strings are plain text, with
+  angle brackets as their fullwidth forms and broadcast words defused like `escape`.
+- A table stays one line per row (`linear_row`), not Slack's `table` block: that block is
+  for messages only (the App Home shows the same blocks and would be refused), one a
+  message, and is shown appended at the bottom of the message, after the chart and
+  "Needs you", where the standings would no longer read first; the sources also disagree
+  on whether it belongs in `blocks` or in an attachment, and a wrong guess loses the
+  whole digest to `invalid_blocks`.
+- `Details` start a new message: the summary is the first message (one screen,
+  `tests/presentation/test_one_screen.py`), and the trends and every conversation's round
+  follow in its thread under their label, each message within the limits above.
+
 Interactivity contract (what the Bolt app registers and reads back):
 
 - Every action id starts with `ACTION_PREFIX` ("strategy:"); register handlers with
@@ -44,6 +64,7 @@ Interactivity contract (what the Bolt app registers and reads back):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -91,13 +112,16 @@ __all__ = [
     "FORM_CALLBACK_ID",
     "NOOP_ACTIONS",
     "block_id_for",
+    "has_charts",
     "layout_view",
+    "merge_payloads",
     "parse_action",
     "parse_view_submission",
     "question_from_block_id",
     "render_form_errors",
     "render_form_modal",
     "render_message",
+    "without_charts",
 ]
 
 ACTION_PREFIX = "strategy:"
@@ -127,6 +151,14 @@ MAX_SELECT_OPTIONS = 100
 FALLBACK_CHARS = 3000
 ERROR_CHARS = 300
 LABEL_TEXT_CHARS = 1000  # a fact's label, so that its value keeps most of a section
+# The data_visualization block (Block Kit reference, "Data visualization block").
+MAX_CHARTS = 2  # per message
+CHART_TITLE_CHARS = 50
+CHART_AXIS_CHARS = 50
+CHART_LABEL_CHARS = 20  # a category (x-axis label) or a series name
+MAX_CHART_SERIES = 6
+MAX_CHART_POINTS = 20
+CHART = "data_visualization"
 
 # Answer elements sit in `strategy:r:<round>:<question>`; a multiple-choice question's
 # Send button in `strategy:send:<round>:<question>` (block ids are unique per message).
@@ -270,24 +302,92 @@ def fit_escaped(text: str, limit: int) -> str:
     return _split_long(text, limit - len(ELLIPSIS))[0] + ELLIPSIS
 
 
-def _paginate(blocks: Sequence[Block], fallback: str) -> list[Payload]:
-    """Split blocks into messages of at most 50 blocks, keeping headers with what follows."""
-    pages: list[list[Block]] = [[]]
-    for block in blocks:
-        page = pages[-1]
-        if len(page) >= MAX_BLOCKS:
-            carried: list[Block] = []
-            while page and page[-1]["type"] in ("header", "divider") and len(page) > 1:
-                carried.insert(0, page.pop())
-            carried = [b for b in carried if b["type"] == "header"]
-            pages.append(carried)
-        pages[-1].append(block)
-    total = len(pages)
+def _paginate(pages: Sequence[Sequence[Block]], fallback: str) -> list[Payload]:
+    """Split pages into messages within Slack's limits, keeping headers with what follows.
+
+    A page (the summary, or the details that follow it in the thread) always starts a new
+    message; within a page a message ends at 50 blocks or before a third chart (Slack
+    allows two `data_visualization` blocks per message), and a chart keeps the context
+    line that says its figures in words on the same message. A third chart moves to the
+    next message with the part it belongs to (what follows the last rule: a conversation's
+    heading, its round and its trends), so no chart opens a message cut off from its part.
+    """
+    chunks: list[list[Block]] = []
+    for page in pages:
+        chunks.append([])
+        for block in page:
+            chunk = chunks[-1]
+            charts = sum(1 for b in chunk if b["type"] == CHART)
+            is_chart = block["type"] == CHART
+            full = len(chunk) >= MAX_BLOCKS or (
+                is_chart and (charts >= MAX_CHARTS or len(chunk) >= MAX_BLOCKS - 1)
+            )
+            if full:
+                carried: list[Block] = []
+                if is_chart:  # the chart's own part (after the last rule) goes with it
+                    rule = max(
+                        (n for n, b in enumerate(chunk) if b["type"] == "divider"), default=0
+                    )
+                    if rule > 0 and sum(b["type"] == CHART for b in chunk[rule:]) < MAX_CHARTS:
+                        carried = chunk[rule + 1 :]
+                        del chunk[rule:]
+                if not carried:
+                    while chunk and chunk[-1]["type"] in ("header", "divider") and len(chunk) > 1:
+                        carried.insert(0, chunk.pop())
+                    carried = [b for b in carried if b["type"] == "header"]
+                chunks.append(carried)
+            chunks[-1].append(block)
+    chunks = [c for c in chunks if c] or [[_section(" ")]]
+    total = len(chunks)
     payloads = []
-    for number, page in enumerate(pages, start=1):
+    for number, chunk in enumerate(chunks, start=1):
         text = fallback if number == 1 else f"{fallback} {messages.continued(number, total)}"
-        payloads.append({"text": fit(text, FALLBACK_CHARS), "blocks": page})
+        payloads.append({"text": fit(text, FALLBACK_CHARS), "blocks": chunk})
     return payloads
+
+
+def merge_payloads(payloads: Sequence[Payload]) -> list[Payload]:
+    """As few payloads as hold the same blocks in order, each within the message limits.
+
+    For a slash command's private reply (`respond.py`): it has no thread, so the summary's
+    details need not start a message of their own there, and Slack takes at most five
+    replies on one `response_url`. Each payload keeps 50 blocks and two charts at most.
+    """
+    merged: list[Payload] = []
+    for payload in payloads:
+        blocks = list(payload.get("blocks") or [])
+        if merged:
+            last = merged[-1]["blocks"]
+            charts = sum(1 for b in (*last, *blocks) if b.get("type") == CHART)
+            if len(last) + len(blocks) <= MAX_BLOCKS and charts <= MAX_CHARTS:
+                last.extend(blocks)
+                continue
+        merged.append({**payload, "blocks": blocks})
+    if len(merged) < len(payloads):  # number the parts again
+        head = str(payloads[0].get("text") or "")
+        for number, payload in enumerate(merged[1:], start=2):
+            payload["text"] = fit(
+                f"{head} {messages.continued(number, len(merged))}", FALLBACK_CHARS
+            )
+    return merged
+
+
+def has_charts(payload: Payload) -> bool:
+    """Whether a message payload holds a `data_visualization` block."""
+    return any(b.get("type") == CHART for b in payload.get("blocks") or [])
+
+
+def without_charts(payload: Payload) -> Payload:
+    """The payload with each chart replaced by its title (its words follow it already).
+
+    For a Slack that rejects the chart block (`invalid_blocks`): nothing is lost but the
+    drawing, since every chart is followed by its figures in words.
+    """
+    blocks = [
+        _section(f"*{escape(b['title'])}*") if b.get("type") == CHART else b
+        for b in payload.get("blocks") or []
+    ]
+    return {**payload, "blocks": blocks}
 
 
 def _date_token(moment: datetime) -> str:
@@ -386,29 +486,42 @@ def layout_view(view: View) -> list[Payload]:
     layout = _Layout()
     for section in view.sections:
         layout.add(section)
-    blocks = layout.finish() or [_section(" ")]
     prefix = _FALLBACK_EMOJI.get(view.tone, "") if view.tone else ""
-    return _paginate(blocks, prefix + view.fallback)
+    return _paginate(layout.finish(), prefix + view.fallback)
 
 
 class _Layout:
-    """Blocks built so far, and the mrkdwn lines waiting to be packed into sections."""
+    """Pages of blocks built so far, and the mrkdwn lines waiting to be packed into sections.
+
+    A page is what must start a message of its own: `Details` open a new page, so that a
+    summary is one message and what follows it goes in its thread.
+    """
 
     def __init__(self) -> None:
-        self.blocks: list[Block] = []
+        self.pages: list[list[Block]] = [[]]
         self.units: list[str] = []
 
+    @property
+    def blocks(self) -> list[Block]:
+        """The blocks of the current page."""
+        return self.pages[-1]
+
     def flush(self) -> None:
-        self.blocks += [_section(text) for text in _pack(self.units)]
+        self.pages[-1] += [_section(text) for text in _pack(self.units)]
         self.units = []
 
     def block(self, *blocks: Block) -> None:
         self.flush()
-        self.blocks += blocks
+        self.pages[-1] += blocks
 
-    def finish(self) -> list[Block]:
+    def new_page(self) -> None:
         self.flush()
-        return self.blocks
+        if self.pages[-1]:
+            self.pages.append([])
+
+    def finish(self) -> list[list[Block]]:
+        self.flush()
+        return [page for page in self.pages if page]
 
     def add(self, section: Section) -> None:  # one case per section type
         if isinstance(section, Heading):
@@ -458,19 +571,85 @@ class _Layout:
                 self.add(child)
             self.flush()
         elif isinstance(section, Chart):
-            self.units.append(f"*{escape(section.title)}*")
-            self.units += [_mrkdwn(d) for d in section.described]
+            chart = _chart(section)
+            described = "\n".join(_mrkdwn(d) for d in section.described)
+            if chart is None:  # beyond the block's limits: the figures in words
+                self.units.append(f"*{escape(section.title)}*")
+                self.units += [_mrkdwn(d) for d in section.described]
+            else:  # the words stay under the chart, for clients that cannot draw it
+                self.block(chart, *([_context(described)] if described else []))
         elif isinstance(section, Table):
             self.units += [
                 " · ".join(_mrkdwn(part) for part in linear_row(section, row))
                 for row in section.rows
             ]
-        elif isinstance(section, Details):
-            self.block({"type": "divider"})
+        elif isinstance(section, Details):  # in the thread: the first message stays one screen
+            self.new_page()
+            self.block(_header(section.label))
             for child in section.sections:
                 self.add(child)
         else:
             assert_never(section)
+
+
+_ANGLE = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def _chart_text(text: str, limit: int) -> str:
+    """A chart's string: plain text (never mrkdwn), cut to its limit, with nothing to parse.
+
+    Slack documents the chart's strings as plain strings; angle brackets (with which every
+    link, mention and broadcast starts) are shown as their fullwidth forms and bare
+    broadcast words get a zero-width joiner, so typed text can never become a control
+    sequence whatever a client does with them.
+    """
+    safe = _BROADCAST.sub(lambda m: "@\u200d" + m.group(1), text.translate(_ANGLE))
+    return plain(safe.strip(), limit) or " "
+
+
+def _chart(chart: Chart) -> Block | None:
+    """A chart as a `data_visualization` block, or None when it cannot meet the block's limits.
+
+    Lines stay lines; bars and the maturity map (each conversation's internal and external
+    means) are grouped bars. Slack's limits: a title of 50 characters, 1-6 series with
+    unique names of 20 characters, 1-20 categories of 20 characters (every series a value
+    for each), axis labels of 50. Cut labels that would no longer be unique, or a value
+    that is not a finite number, make it None: the caller then says the figures in words.
+    """
+    categories = [_chart_text(c, CHART_LABEL_CHARS) for c in chart.categories]
+    names = [_chart_text(s.name, CHART_LABEL_CHARS) for s in chart.series]
+    if not (1 <= len(categories) <= MAX_CHART_POINTS and 1 <= len(names) <= MAX_CHART_SERIES):
+        return None
+    if len(set(categories)) < len(categories) or len(set(names)) < len(names):
+        return None
+    for series in chart.series:
+        if len(series.values) != len(categories) or not all(map(math.isfinite, series.values)):
+            return None
+    axis: dict[str, Any] = {"categories": categories}
+    if chart.x_label:
+        axis["x_label"] = _chart_text(chart.x_label, CHART_AXIS_CHARS)
+    if chart.y_label:
+        axis["y_label"] = _chart_text(chart.y_label, CHART_AXIS_CHARS)
+    plotted = [
+        {
+            "name": name,
+            "data": [
+                {"label": label, "value": round(value, 2)}
+                for label, value in zip(categories, s.values, strict=True)
+            ],
+        }
+        for name, s in zip(names, chart.series, strict=True)
+    ]
+    return {
+        "type": CHART,
+        "title": _chart_text(chart.title, CHART_TITLE_CHARS),
+        "chart": {
+            "type": "line" if chart.kind == "line" else "bar",
+            "series": plotted,
+            "axis_config": axis,
+        },
+    }
 
 
 def _quote(text: str, who: str | None) -> str:

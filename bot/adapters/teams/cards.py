@@ -42,6 +42,20 @@ Decisions, and why:
   and they are bounded by the engine's answer limit.
 * User text is escaped (`markdown.escape`) so it cannot fake a date function, a mention,
   a link or formatting.
+* Charts are Teams' chart elements (Microsoft's "Charts in Adaptive Cards", card 1.5):
+  `Chart.Line` for figures over rounds, `Chart.VerticalBar.Grouped` (with its values
+  shown) for bars and for the maturity map, each conversation's internal and external
+  means side by side. Each has a `fallback`, a Container with the chart's title and its
+  figures in words, for a client that cannot draw charts. Their strings are plain text.
+* Tables are `Table` elements (1.5), the column titles as their first row, at most
+  `TABLE_ROWS` rows each so that a long one (fifty rounds) spreads over cards, each part
+  with its titles. No fallback: Teams draws tables on every client, and a fallback would
+  double the bytes of the largest element the summary has.
+* Details (what follows the one-screen summary) sit behind an `Action.ToggleVisibility`
+  on the same card when they are at most `TOGGLE_BUDGET` bytes; larger ones follow in
+  cards of their own, headed by their label, so the first card stays one screen and no
+  card passes `CARD_BUDGET`. A toggle and what it shows are one element, so packing can
+  never put them on different cards; their ids are numbered per card.
 """
 
 from __future__ import annotations
@@ -88,7 +102,6 @@ from bot.presentation.sections import (
     Text,
     Tone,
     View,
-    linear_row,
 )
 
 __all__ = [
@@ -115,6 +128,18 @@ FORM_PREFIX = "q:"
 # A prompt's Send ("answer"), a form's submit ("form"), and every button's action.
 ACTIONS = frozenset({"answer", "form", *(a.value for a in Action)})
 READONLY_ANSWER_CHARS = 500
+# Details at most this large (bytes of JSON) sit behind a toggle on the card they belong
+# to; larger ones follow in cards of their own, so that no card passes `CARD_BUDGET`.
+TOGGLE_BUDGET = 8_000
+TOGGLE_ID = "details"
+TABLE_ROWS = 10  # rows per Table element, so that a long table spreads over cards
+CHART_TYPES = {
+    "line": "Chart.Line",
+    "bars": "Chart.VerticalBar.Grouped",
+    "map": "Chart.VerticalBar.Grouped",
+}
+# A marker among body blocks: what follows starts a new card (large details).
+_NEW_CARD: Element = {"type": "strategy.newCard"}
 DIGEST_TEXT_CHARS = MAX_ANSWER_CHARS
 
 _TONE_COLOR: dict[Tone, str | None] = {
@@ -319,6 +344,12 @@ def _pack(
     used = overhead + sum(card_size(b) + 1 for b in head)
     opening = len(head)  # elements on the current card that are not blocks
     for block in blocks:
+        if block is _NEW_CARD:
+            if len(cards[-1]) > opening:
+                cards.append(copy.deepcopy(continued))
+                opening = len(continued)
+                used = overhead + sum(card_size(b) + 1 for b in continued)
+            continue
         size = card_size(block) + 1
         if used + size > CARD_BUDGET and len(cards[-1]) > opening:
             cards.append(copy.deepcopy(continued))
@@ -327,9 +358,36 @@ def _pack(
         cards[-1].append(block)
         used += size
     out = [_card(body or [_text(" ")]) for body in cards]
+    for card in out:
+        _number_toggles(card)
     if actions:
         out[-1]["actions"] = actions
     return out
+
+
+def _number_toggles(card: Element) -> None:
+    """Give each details toggle on a card its own element id (ids are unique per card)."""
+    count = 0
+
+    def visit(node: object) -> None:
+        nonlocal count
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        items = node.get("items")
+        if node.get("type") == "Container" and isinstance(items, list) and len(items) == 2:
+            toggle, hidden = items
+            if hidden.get("id") == TOGGLE_ID:
+                count += 1
+                hidden["id"] = f"{TOGGLE_ID}-{count}"
+                toggle["actions"][0]["targetElements"] = [hidden["id"]]
+        for value in node.values():
+            visit(value)
+
+    visit(card["body"])
 
 
 # ---------------------------------------------------------------- layout
@@ -392,6 +450,8 @@ def _blocks(section: Section, color: str | None) -> list[Element]:
         return [_bar_with_note(r) for r in section.rows]
     if isinstance(section, Facts):
         return [_fact(f) for f in section.rows]
+    if isinstance(section, Details):
+        return _details(section, color, new_card=True)
     return _elements(section, color)
 
 
@@ -409,7 +469,7 @@ def _group(group: Group, color: str | None) -> list[Element]:
         bundle = []
 
     for child in group.sections:
-        splits = isinstance(child, Group | Quote | Facts) or (
+        splits = isinstance(child, Group | Quote | Facts | Table | Details) or (
             isinstance(child, Bars) and any(r.note for r in child.rows)
         )
         if splits:
@@ -458,18 +518,129 @@ def _elements(section: Section, color: str | None) -> list[Element]:  # one case
     if isinstance(section, Divider):
         return []  # Containers carry the separators
     if isinstance(section, Group):
-        return _group(section, color)
+        return [e for e in _group(section, color) if e is not _NEW_CARD]
     if isinstance(section, Chart):
-        lines = [f"**{escape(section.title)}**", *(_md(d) for d in section.described)]
-        return [_text(line, spacing="None") for line in lines]
+        return [_chart(section)]
     if isinstance(section, Table):
-        return [
-            _text(" · ".join(_md(part) for part in linear_row(section, row)), spacing="Small")
-            for row in section.rows
-        ]
+        return _tables(section)
     if isinstance(section, Details):
-        return [e for child in section.sections for e in _blocks(child, color)]
+        return _details(section, color, new_card=False)
     assert_never(section)
+
+
+def _chart(chart: Chart) -> Element:
+    """A chart element (Teams' `Chart.Line`, `Chart.VerticalBar.Grouped`), with a fallback.
+
+    Lines stay lines; bars and the maturity map (each conversation's internal and external
+    means side by side) are grouped vertical bars showing their values. The fallback, for a
+    client that cannot draw charts, is the chart's title and its figures in words. Chart
+    strings are plain text (never Markdown), with angle brackets made harmless.
+    """
+    fallback = _container(
+        [
+            _text(f"**{escape(chart.title)}**", spacing="None"),
+            *(_text(_md(d), spacing="None") for d in chart.described),
+        ]
+    )
+    element: Element = {
+        "type": CHART_TYPES[chart.kind],
+        "title": plain(chart.title),
+        "colorSet": "categorical",
+        "data": [
+            {
+                "legend": plain(series.name),
+                "values": [
+                    {"x": plain(category), "y": round(value, 2)}
+                    for category, value in zip(chart.categories, series.values, strict=True)
+                ],
+            }
+            for series in chart.series
+        ],
+        "fallback": fallback,
+    }
+    if chart.x_label:
+        element["xAxisTitle"] = plain(chart.x_label)
+    if chart.y_label:
+        element["yAxisTitle"] = plain(chart.y_label)
+    if element["type"] == "Chart.VerticalBar.Grouped":
+        element["showBarValues"] = True
+    return element
+
+
+def _tables(table: Table) -> list[Element]:
+    """A table as Adaptive Card `Table` elements of at most `TABLE_ROWS` rows each.
+
+    Each repeats the column titles, so that a long table (fifty rounds) can spread over
+    cards without a row losing its heading. The first column (what the row is about) is
+    twice as wide as the figures. A cell's second line is small and subtle.
+    """
+    columns = len(table.columns) or max((len(r.cells) for r in table.rows), default=1)
+    header = {
+        "type": "TableRow",
+        "cells": [
+            {"type": "TableCell", "items": [_text(escape(title), weight="Bolder")]}
+            for title in table.columns
+        ],
+    }
+    rows = [
+        {
+            "type": "TableRow",
+            "cells": [
+                {
+                    "type": "TableCell",
+                    "items": [
+                        _text(_md(cell.text)),
+                        *(
+                            [_text(_md(cell.sub), subtle=True, size="Small", spacing="None")]
+                            if cell.sub
+                            else []
+                        ),
+                    ],
+                }
+                for cell in row.cells
+            ],
+        }
+        for row in table.rows
+    ]
+    widths = [{"width": 2 if n == 0 else 1} for n in range(columns)]
+    return [
+        {
+            "type": "Table",
+            "columns": widths,
+            "rows": [*([header] if table.columns else []), *rows[start : start + TABLE_ROWS]],
+            "firstRowAsHeader": bool(table.columns),
+            "showGridLines": False,
+            "verticalCellContentAlignment": "Top",
+        }
+        for start in range(0, max(len(rows), 1), TABLE_ROWS)
+    ]
+
+
+def _details(details: Details, color: str | None, *, new_card: bool) -> list[Element]:
+    """What follows a summary: behind a toggle when small, else in cards of its own.
+
+    Small details (at most `TOGGLE_BUDGET` bytes) are a button that shows them, on the
+    same card (Action.ToggleVisibility: the card stays one screen until it is pressed).
+    Larger ones would push the card past Teams' size limit, so they follow the summary
+    in further cards, headed by their label (`new_card`; inside a bundle they follow on).
+    """
+    blocks = [b for child in details.sections for b in _blocks(child, color)]
+    inline = [b for b in blocks if b is not _NEW_CARD]
+    if sum(card_size(b) + 1 for b in inline) <= TOGGLE_BUDGET:
+        toggle = {
+            "type": "Action.ToggleVisibility",
+            "title": plain(details.label),
+            "targetElements": [TOGGLE_ID],
+        }
+        hidden = {
+            "type": "Container",
+            "id": TOGGLE_ID,
+            "isVisible": False,
+            "items": inline or [_text(" ")],
+        }
+        return [_container([{"type": "ActionSet", "actions": [toggle]}, hidden], separator=True)]
+    heading = _text(escape(details.label), weight="Bolder", size="Medium")
+    return [*([_NEW_CARD] if new_card else []), heading, *(blocks if new_card else inline)]
 
 
 def _bar_value(part: int, whole: int, value: Text) -> str:

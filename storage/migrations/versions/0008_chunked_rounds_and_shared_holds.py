@@ -10,7 +10,8 @@ work (NULL).
 
 `rate_limit_holds` keeps the platform's "retry after" per workspace or tenant (and per
 API method where the platform limits by method) in the database, so a 429 seen by one
-replica holds back every replica, and only for that workspace.
+replica holds back every replica, and only for that workspace; `rate` is the sends a second the workspace was
+seen to take before its 429, so a fresh process paces itself from the start.
 
 Revision ID: 0008
 Revises: 0007
@@ -35,6 +36,7 @@ def upgrade() -> None:
         "rate_limit_holds",
         sa.Column("scope", sa.String(length=200), primary_key=True),
         sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rate", sa.Float(), nullable=True),
     )
 
 
