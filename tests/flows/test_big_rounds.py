@@ -167,5 +167,8 @@ def test_a_big_round_closes_with_one_notice_each_and_one_digest_counting_everyon
     (digest,) = [m for m in bot.queued(CIO_CHANNEL) if isinstance(m, DigestMessage)]
     (conv,) = digest.digest.conversations
     assert (conv.invited, conv.answered, conv.partly) == (30, 3, 1)
+    # What we heard follows the digest, in chunks too: once for everyone asked.
+    assert outbox_keys(bot, "heard:") == Counter(dict.fromkeys(PEOPLE, 1))
     bot.engine.continue_rounds()  # nothing left: no second digest
     assert not bot.queued(CIO_CHANNEL)
+    assert outbox_keys(bot, "heard:") == Counter(dict.fromkeys(PEOPLE, 1))
