@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # sent again once this has passed. Longer than the slowest send (Slack's client waits
     # 30 s), or a second replica may send a message that is still on its way.
     outbox_lease_seconds: float = Field(60.0, alias="OUTBOX_LEASE_SECONDS", gt=0, le=3600)
+    # Sends in flight at once per replica: a send mostly waits on the platform's answer,
+    # so more than the cores; the platforms' own limits are kept by pacing and 429 holds.
+    outbox_concurrency: int = Field(16, alias="OUTBOX_CONCURRENCY", ge=1, le=256)
     # The local web console (on unless Slack or Teams credentials are set).
     console_enabled: bool | None = Field(None, alias="CONSOLE_ENABLED")
     # The console has no login: serving it beyond loopback takes this explicit opt-in.
