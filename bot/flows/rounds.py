@@ -87,9 +87,9 @@ UNFINISHED = focus.UNFINISHED
 WAITING_ACTIONS = ("answer_now", "answer_all", "skip_round", "snooze")
 # A prompt held for local time must leave at least this share of the response window.
 HOLD_SHARE_LEFT = 4  # a quarter: held prompts go no later than 3/4 into the window
-# People per transaction when a round opens, closes, reminds or wakes snoozes: about 20-40 ms
+# People per transaction when a round opens, closes, reminds or wakes snoozes: a few tens of ms
 # of SQLite's single writer each, so a click waits at most that long behind a big round.
-CHUNK = 500
+CHUNK = 250
 OPEN = "open"
 CLOSE = "close"
 DIGEST = "digest"  # the digest, built outside the writer's lock
