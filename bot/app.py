@@ -37,6 +37,7 @@ from bot.flows.overview import (
 )
 from bot.flows.queueing import enqueue
 from bot.flows.roles import Role, roles_of
+from bot.flows.summary import OpenAICompatible, Summariser
 from bot.flows.sync import sync_playbook
 from bot.health import HealthProbe, register_health_routes
 from bot.intake.commands import CommandRunner
@@ -290,7 +291,11 @@ async def _start(app: web.Application) -> None:
         # the scheduler's job) that opened or closed it is answered at once.
         threading.Thread(target=continue_rounds, name="rounds", daemon=True).start()
 
-    hooks = EngineHooks(outbox_changed=outbox_changed, rounds_pending=rounds_pending)
+    hooks = EngineHooks(
+        outbox_changed=outbox_changed,
+        rounds_pending=rounds_pending,
+        summariser=summariser_of(rt.settings),
+    )
     rounds_pending()  # what a crash left of a round's opening or closing
     for adapter in rt.adapters.values():
         await adapter.start()
@@ -352,3 +357,15 @@ async def _metrics(request: web.Request) -> web.Response:
 
 async def _index(request: web.Request) -> web.Response:
     return web.Response(text="strategy-bot is running. See /healthz and /livez.\n")
+
+
+def summariser_of(settings: Settings) -> Summariser | None:
+    """The optional language-model summariser: only with SUMMARY_URL and SUMMARY_MODEL set."""
+    if not (settings.summary_url and settings.summary_model):
+        return None
+    return OpenAICompatible(
+        base_url=settings.summary_url,
+        model=settings.summary_model,
+        api_key=settings.summary_api_key,
+        timeout=settings.summary_timeout_seconds,
+    )

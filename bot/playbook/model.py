@@ -197,6 +197,9 @@ class Conversation(_Frozen):
     trend_rounds: int = Field(6, ge=2, le=50)
     # When a round closes, tell each participant what the group said (no names, no quotes).
     what_we_heard: bool = True
+    # The words of this conversation's area (intellectual property, privacy → Social
+    # Liability): a topic raised elsewhere with one of them is a hand-off to it.
+    area: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = ()
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
 
     @field_validator("response_window", mode="before")

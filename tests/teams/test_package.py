@@ -178,6 +178,7 @@ def test_each_menu_offers_its_roles_commands_from_the_grammar(
     in_order = [e.name for e in package.grammar_menu() if e.name == "help" or e.role in roles]
     expected = set(in_order[: package.MAX_COMMANDS])
     assert offered == expected
+    assert {"status", "digest", "history"} <= offered
     assert menu[0]["title"] == "help"
     texts = _help_texts()
     for command in menu:
