@@ -129,11 +129,13 @@ class FakeSlack:
             channel = str(body.get("channel") or "")
             last = self._last_post.get(channel)
             if last is not None and now - last < self.limits.channel_interval:
-                return self._limited(method, self.limits.channel_interval - (now - last))
+                return self._limited(
+                    f"{method} (channel)", self.limits.channel_interval - (now - last)
+                )
             cap = max(1, round(self.limits.workspace_per_second))
             wait = _window(self._posts, now, cap / self.limits.workspace_per_second, cap)
             if wait:
-                return self._limited(method, wait)
+                return self._limited(f"{method} (workspace)", wait)
             self._last_post[channel] = now
             self._posts.append(now)
             metadata = body.get("metadata")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 # at least 2), so an unreachable host fails a request instead of hanging it. A
 # `connect_timeout` in DATABASE_URL wins.
 CONNECT_TIMEOUT_SECONDS = 5
+READ_ONLY = "strategy_bot_read_only"  # execution option of `Database.reading` connections
 
 
 def normalise_url(url: str) -> str:
@@ -74,7 +75,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN, so concurrent writers queue instead of failing to upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction (`Database.reading`) begins deferred: WAL lets it read while
+    # one writer writes.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class FairLock:
@@ -141,6 +147,30 @@ class Database:
             return
         with self._lock, self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session in one transaction that only reads: never waits for SQLite's writer.
+
+        On SQLite it takes neither this process's writer lock nor the file's (WAL lets it
+        read a consistent snapshot while one transaction writes), so a long read (the
+        digest of a 50,000-person round) holds up no click. Rolled back at the end: it
+        must not write. On PostgreSQL it is an ordinary transaction.
+        """
+        if self._lock is None:
+            with self._sessions() as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            with Session(bind=conn) as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()
 
     def dispose(self) -> None:
         """Close all pooled connections."""

@@ -108,6 +108,11 @@ RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another 
 # A learned workspace rate is probed a tenth higher after this long without a 429
 # (`_ScopePace`).
 PACE_PROBE_SECONDS = 60.0
+# How far ahead a paced scope's sends are claimed, each then waiting for its slot.
+PACE_AHEAD = 0.25
+# Sends a second below what the scope took before its 429: one slot keeps any rolling
+# second at what it took; one more absorbs the network's jitter.
+PACE_MARGIN = 2.0
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -157,29 +162,28 @@ class _Claimed:
 class _ScopePace:
     """A rate a workspace showed it takes, learned from its 429s (see `OutboxWorker`).
 
-    Sends to the scope are spaced at `rate` a second (one token at a time), so a worker
-    that met the workspace's cap once stays just under it instead of overshooting, being
-    held for a whole `Retry-After` second, and overshooting again. Every
-    `PACE_PROBE_SECONDS` without a 429 the rate is raised a tenth, to find a cap that
-    was raised, or a burst that was never the cap.
+    Sends to the scope get start times `1 / rate` apart ("slots"), reserved when their
+    rows are claimed up to `PACE_AHEAD` seconds ahead, so neither the claim's transaction
+    nor a late wake-up shifts them: a worker that met the workspace's cap once stays just
+    under it instead of overshooting, being held for a whole `Retry-After` second, and
+    overshooting again. Every `PACE_PROBE_SECONDS` without a 429 the rate is raised a
+    tenth, to find a cap that was raised, or a burst that was never the cap.
     """
 
     rate: float
-    tokens: float = 1.0
-    refilled: float = field(default_factory=time.monotonic)
+    next_slot: float = 0.0  # time.monotonic() of the next free slot
     limited: float = field(default_factory=time.monotonic)
 
-    def wait(self, now: float) -> float:
-        """Seconds until a send may start (0: take it now, which spends the token)."""
+    def reserve(self, now: float) -> tuple[float | None, float]:
+        """A slot for one send: (its start time, 0), or (None, seconds until one is near)."""
         if now - self.limited >= PACE_PROBE_SECONDS:
             self.rate *= 1.1
             self.limited = now
-        self.tokens = min(1.0, self.tokens + (now - self.refilled) * self.rate)
-        self.refilled = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
+        slot = max(now, self.next_slot)
+        if slot - now > PACE_AHEAD:
+            return None, slot - now - PACE_AHEAD
+        self.next_slot = slot + 1.0 / self.rate
+        return slot, 0.0
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,7 @@ class OutboxWorker:
         self._pace_lock = threading.Lock()
         self._sent_recently: dict[str, deque[float]] = {}
         self._scope_pace: dict[str, _ScopePace] = {}
+        self._starts: dict[int, float] = {}  # claimed row id -> its paced slot
 
     # -- running ---------------------------------------------------------------------------
 
@@ -377,7 +382,9 @@ class OutboxWorker:
                         handled += len(batch)
                         finished = []
                     for row in claimed:
-                        in_flight[asyncio.create_task(self._deliver(row))] = row
+                        start_at = self._starts.pop(row.id, None)
+                        in_flight[asyncio.create_task(self._deliver(row, start_at))] = row
+                    self._starts.clear()  # reserved for rows another worker took first
                 if not in_flight:
                     if claiming and pace_wait is not None:
                         await asyncio.sleep(pace_wait)
@@ -418,7 +425,10 @@ class OutboxWorker:
                     recent.popleft()
         elif result.retry_after is not None:
             scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
-            prefix = scope.partition("|")[0]
+            prefix, _, method = scope.partition("|")
+            paced = getattr(self._adapters.get(claimed.platform), "paced_method", "")
+            if method and method != paced:
+                return  # another method's limit (opening a DM): sends are not what it counts
             with self._pace_lock:
                 recent = self._sent_recently.get(prefix, deque())
                 while recent and now - recent[0] > 1.0:
@@ -426,9 +436,8 @@ class OutboxWorker:
                 took = len(recent)
                 pace = self._scope_pace.get(prefix)
                 if took:  # a burst over the cap: pace just under what the last second took
-                    # One token of burst on top of `rate` a second: `took - 1` keeps any
-                    # second at `took` at most.
-                    rate = max(1.0, took - 1.0)
+                    # Slots `1 / rate` apart (`PACE_MARGIN`).
+                    rate = max(1.0, took - PACE_MARGIN)
                     if pace is None:
                         self._scope_pace[prefix] = _ScopePace(rate=rate, limited=now)
                     else:
@@ -436,16 +445,25 @@ class OutboxWorker:
                 elif pace is not None:
                     pace.limited = now
 
-    def _paced_scope(self, platform: str, destination: str, now: float) -> float:
-        """0 if a send to this destination may start now (spending its scope's token)."""
+    def _paced_scope(
+        self, platform: str, destination: str, now: float
+    ) -> tuple[float | None, float]:
+        """(When a send to this destination may start, 0), or (None, seconds to wait).
+
+        A destination whose scope is not paced may start now.
+        """
         scope = self._scope_of(platform, destination)
         with self._pace_lock:
             for prefix, pace in self._scope_pace.items():
                 if scope.startswith(prefix) or prefix.startswith(scope):
-                    return pace.wait(now)
-        return 0.0
+                    return pace.reserve(now)
+        return now, 0.0
 
-    async def _deliver(self, claimed: _Claimed) -> _Unrecorded:
+    async def _deliver(self, claimed: _Claimed, start_at: float | None = None) -> _Unrecorded:
+        if start_at is not None:  # its paced slot
+            delay = start_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
         result = await self._send(claimed)
         return _Unrecorded(claimed=claimed, result=result, at=self._clock())
 
@@ -570,6 +588,7 @@ class OutboxWorker:
         this one has not met a 429 in yet, so a fresh replica paces from its first send.
         """
         held: set[str] = set()
+        learned: dict[str, float] = {}
         for scope, until, rate in session.execute(
             select(RateLimitHold.scope, RateLimitHold.until, RateLimitHold.rate).where(
                 or_(RateLimitHold.until > now, RateLimitHold.rate.is_not(None))
@@ -579,9 +598,10 @@ class OutboxWorker:
             if until > now:
                 held.add(prefix)
             if rate is not None:
-                with self._pace_lock:
-                    if prefix not in self._scope_pace:
-                        self._scope_pace[prefix] = _ScopePace(rate=float(rate))
+                learned[prefix] = min(float(rate), learned.get(prefix, float(rate)))
+        with self._pace_lock:
+            for prefix, rate in learned.items():
+                self._scope_pace.setdefault(prefix, _ScopePace(rate=rate))
         return held
 
     def _claim_in(
@@ -611,9 +631,15 @@ class OutboxWorker:
             if destination in skip:
                 wait = excluded.paced.get(destination)
             else:
-                wait = self._paced_scope(platform, destination, mono) if self._scope_pace else 0
+                start_at, wait = (
+                    self._paced_scope(platform, destination, mono)
+                    if self._scope_pace
+                    else (None, 0.0)
+                )
                 if not wait:
                     ids.append(row_id)
+                    if start_at is not None and start_at > mono:
+                        self._starts[row_id] = start_at
                     if len(ids) == free:
                         break
                     continue
@@ -773,8 +799,10 @@ class OutboxWorker:
             retry_after = max(MIN_RETRY_AFTER_SECONDS, result.retry_after)
             delay = max(retry_after, backoff_seconds(attempts, self._rng))
             scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
+            prefix, _, method = scope.partition("|")
+            paced = getattr(self._adapters.get(claimed.platform), "paced_method", "")
             with self._pace_lock:
-                pace = self._scope_pace.get(scope.partition("|")[0])
+                pace = self._scope_pace.get(prefix) if method in ("", paced) else None
             self._hold(
                 session,
                 scope,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.flows import commands, focus, participation, rounds
+from bot.flows.digest_model import Digest
 from bot.flows.events import (
     ActionPressed,
     AnswerGiven,
@@ -343,6 +344,22 @@ class Engine:
                 if step(session, round_) < rounds.CHUNK:
                     return
 
+    def _digest_to_post(self) -> tuple[int, Digest] | None:
+        """A closed round's digest waiting to be built, built in a read-only transaction."""
+        with self.db.reading() as session:
+            round_ = session.scalar(
+                select(models.Round)
+                .where(models.Round.pending_work == rounds.DIGEST)
+                .order_by(models.Round.id)
+                .limit(1)
+            )
+            if round_ is None:
+                return None
+            digest = rounds.closed_digest(
+                session, round_, organisation=self.playbook.organisation, now=self.clock()
+            )
+            return round_.id, digest
+
     def _rounds_changed(self) -> None:
         """Carry on any round's opening or closing left for chunks.
 
@@ -371,6 +388,7 @@ class Engine:
             try:
                 self._work_wanted = False
                 while True:
+                    digest = self._digest_to_post()
                     with self.db.transaction() as session:
                         round_ = session.scalar(
                             select(models.Round)
@@ -380,6 +398,17 @@ class Engine:
                         )
                         if round_ is None:
                             break
+                        if round_.pending_work == rounds.DIGEST:
+                            if digest is not None and digest[0] == round_.id:
+                                rounds.post_digest(
+                                    session,
+                                    round_,
+                                    digest[1],
+                                    now=self.clock(),
+                                    cio_channel=self.playbook.cio_channel,
+                                )
+                            done += 1
+                            continue
                         rounds.work_chunk(
                             session,
                             round_,

@@ -87,11 +87,12 @@ UNFINISHED = focus.UNFINISHED
 WAITING_ACTIONS = ("answer_now", "answer_all", "skip_round", "snooze")
 # A prompt held for local time must leave at least this share of the response window.
 HOLD_SHARE_LEFT = 4  # a quarter: held prompts go no later than 3/4 into the window
-# People per transaction when a round opens, closes, reminds or wakes snoozes: about 20-40 ms
+# People per transaction when a round opens, closes, reminds or wakes snoozes: a few tens of ms
 # of SQLite's single writer each, so a click waits at most that long behind a big round.
-CHUNK = 500
+CHUNK = 250
 OPEN = "open"
 CLOSE = "close"
+DIGEST = "digest"  # the digest, built outside the writer's lock
 HEARD = "heard"  # what we heard, after the digest
 
 
@@ -823,13 +824,51 @@ def _close_chunk(
         round_.work_cursor = parts[-1].id
     if len(parts) == limit:
         return False
-    digest = build_digest(
+    if prefetched is None:
+        # A big round: its digest is built outside the writer's lock (`closed_digest`,
+        # then `post_digest`), so clicks are not kept waiting while 50,000 answers add up.
+        round_.pending_work, round_.work_cursor = DIGEST, None
+        return False
+    digest = closed_digest(session, round_, organisation=organisation, now=now)
+    return post_digest(session, round_, digest, now=now, cio_channel=cio_channel, limit=limit)
+
+
+def closed_digest(
+    session: Session, round_: models.Round, *, organisation: str, now: datetime
+) -> Digest:
+    """The digest of a round that has closed (only reads: any transaction will do).
+
+    Nothing it counts changes once the round is closed, so it may be built in a read-only
+    transaction, outside SQLite's writer lock, and posted by `post_digest` afterwards.
+    """
+    return build_digest(
         session,
         scope=round_.conversation.key,
         organisation=organisation,
         now=now,
         up_to_number=round_.number,
     )
+
+
+def post_digest(
+    session: Session,
+    round_: models.Round,
+    digest: Digest,
+    *,
+    now: datetime,
+    cio_channel: str,
+    limit: int | None = None,
+) -> bool:
+    """Keep and queue a closed round's digest, then start telling what we heard.
+
+    Returns:
+        True when nothing is left to do for the round.
+    """
+    if round_.pending_work == DIGEST:  # another replica or thread may have posted it
+        locked = lock_round(session, round_.id)
+        if locked is None or locked.pending_work != DIGEST:
+            return True
+    limit = limit or CHUNK
     save_digest(session, digest, round_id=round_.id, requested_by=None)
     enqueue(
         session,

@@ -310,6 +310,9 @@ class SlackAdapter:
     """
 
     platform = PLATFORM
+    # The method whose 429s say how fast the workspace takes messages: the outbox paces
+    # sends to what it took (a 429 of `conversations.open` says nothing about that).
+    paced_method = "chat.postMessage"
 
     def __init__(
         self,
