@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -243,8 +244,11 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
         app.router.add_get("/", _index)
     if settings.slack_configured:
         from bot.adapters.slack.app import mount_slack
+        from storage.dm_channels import DmChannelStore
 
-        slack, directory = mount_slack(app, runtime, settings, runtime.db.engine)
+        slack, directory = mount_slack(
+            app, runtime, settings, runtime.db.engine, DmChannelStore(runtime.db)
+        )
         runtime.adapters[slack.platform] = slack
         # Groups defined as Slack user groups or channels, `email:` members, time zones.
         runtime.directories[slack.platform] = directory
@@ -269,13 +273,30 @@ async def _start(app: web.Application) -> None:
         poll_seconds=rt.settings.outbox_poll_seconds,
         per_destination_interval=rt.settings.outbox_destination_interval,
         lease_seconds=rt.settings.outbox_lease_seconds,
+        concurrency=rt.settings.outbox_concurrency,
     )
     rt.worker = worker
 
     def outbox_changed() -> None:
         loop.call_soon_threadsafe(worker.notify)
 
-    hooks = EngineHooks(outbox_changed=outbox_changed, summariser=summariser_of(rt.settings))
+    def continue_rounds() -> None:
+        try:
+            rt.engine.continue_rounds()
+        except Exception:  # the next tick or event tries again
+            log.exception("carrying on a round's opening or closing failed")
+
+    def rounds_pending() -> None:
+        # A big round's remaining chunks run in a thread of their own, so the event (or
+        # the scheduler's job) that opened or closed it is answered at once.
+        threading.Thread(target=continue_rounds, name="rounds", daemon=True).start()
+
+    hooks = EngineHooks(
+        outbox_changed=outbox_changed,
+        rounds_pending=rounds_pending,
+        summariser=summariser_of(rt.settings),
+    )
+    rounds_pending()  # what a crash left of a round's opening or closing
     for adapter in rt.adapters.values():
         await adapter.start()
     rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))

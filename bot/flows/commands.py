@@ -45,7 +45,7 @@ def _help(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
     lines = [messages.HELP_INTRO, ""]
     for spec in COMMANDS.values():
         if spec.role in roles:
-            lines.extend(f"`{usage}` — {text}" for usage, text in spec.help)
+            lines.extend(messages.help_line(usage, text) for usage, text in spec.help)
     return [Notice(title=messages.HELP_TITLE, lines=tuple(lines))]
 
 

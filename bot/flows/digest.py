@@ -355,8 +355,7 @@ def _conversations_in_scope(session: Session, wanted: str, raw: str) -> list[Con
         keys = session.scalars(
             select(Conversation.key).where(Conversation.active).order_by(Conversation.key)
         ).all()
-        known = ", ".join([*keys, "all"])
-        raise UserError(f"There is no conversation `{raw.strip()[:40]}`. Known: {known}.")
+        raise UserError(messages.unknown_conversation(raw.strip()[:40], [*keys, "all"], None))
     return [conv]
 
 

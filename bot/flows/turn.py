@@ -36,6 +36,10 @@ class EngineHooks:
     # The optional language-model summariser of `digest all` and `consistency` (a port:
     # `bot.flows.summary`); None unless SUMMARY_URL and SUMMARY_MODEL are set.
     summariser: Summariser | None = None
+    # A round's opening or closing was left for chunks: run `Engine.continue_rounds`
+    # (in a worker thread, so the event that caused it is answered first). None: the
+    # engine runs it at once, before returning (tests, the CLI).
+    rounds_pending: Callable[[], None] | None = None
 
 
 def suggest(word: str, known: list[str]) -> str | None:

@@ -154,7 +154,7 @@ def test_the_command_is_for_the_cio_and_admins(seeded: tuple[EngineHarness, Fake
     assert consistency(bot, "console:admin").across
     (help_reply,) = bot.command("console:cio", "help")
     assert isinstance(help_reply, Notice)
-    assert any(line.startswith("`consistency`") for line in help_reply.lines)
+    assert any(line.startswith("“consistency”") for line in help_reply.lines)
 
 
 def test_no_closed_round_yet_says_so(db: Database) -> None:
