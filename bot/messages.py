@@ -929,3 +929,92 @@ def audit_line(
 def audit_more(count: int) -> str:
     """More entries than one message shows."""
     return f"… and {count} older; narrow it with `since <date>` or a conversation."
+
+
+# == part-governance: forget, mine history/export, retention, export =========================
+# (appended as one block, so the i18n conversion can move it as a whole)
+
+HELP_FORGET = "erase a person's answers, identities and messages everywhere; says what is kept"
+HELP_MINE_HISTORY = "everything stored about you: your groups, and every answer with its round"
+HELP_MINE_EXPORT = "the same as one plain-text document, to copy and keep"
+FORGET_TITLE = "Forgotten"
+
+
+def forget_unknown(word: str) -> str:
+    """`forget` of nobody the bot knows."""
+    return (
+        f"I know nobody called `{word}`, so nothing was changed. Name them by their"
+        " identity (`slack:U0123ABCD`, `teams:…`, `console:…`) or their full name."
+    )
+
+
+def forget_ambiguous(word: str, identities: Sequence[str]) -> str:
+    """A name several members share."""
+    return (
+        f"Several people are called `{word}`: {', '.join(identities)}. Name one by identity;"
+        " nothing was changed."
+    )
+
+
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def forget_done(answers: int, revisions: int, rounds: int, groups: int, sent: int) -> str:
+    """What `forget` erased (never naming the person: this receipt is kept too)."""
+    return (
+        f"Erased everything stored about the person you named: {_n(answers, 'answer')}"
+        f" ({_n(revisions, 'earlier version')}) in {_n(rounds, 'round')},"
+        f" {_n(groups, 'group membership')}, {_n(sent, 'message')} to them,"
+        " their identity and profile."
+    )
+
+
+def forget_kept(digests: int, audit_entries: int) -> str:
+    """What `forget` kept."""
+    return (
+        f"Kept: the counts, means and medians of the rounds they took part in;"
+        f" their words were taken out of {_n(digests, 'stored digest')}, and"
+        f" {_n(audit_entries, 'audit entry', 'audit entries')} now read [forgotten]."
+    )
+
+
+def forget_still_listed(groups: Sequence[str]) -> str:
+    """The person is still in the playbook: they come back at the next sync."""
+    return (
+        f"They are still listed in the playbook ({', '.join(groups)}): remove them there,"
+        " or they will be asked again from the next start."
+    )
+
+
+MINE_HISTORY_TITLE = "What is stored about you"
+MINE_EXPORT_TITLE = "Your data (export)"
+MINE_NOTHING_STORED = "Nothing is stored about you: you are not a member of any group."
+MINE_NO_ANSWERS = "No answers stored."
+MINE_USAGE = "mine [history|export]"
+
+
+def mine_profile(
+    identity: str, name: str, timezone: str | None, groups: Sequence[str], rounds: int
+) -> list[str]:
+    """The profile part of `mine history`."""
+    return [
+        f"Identity: {identity}",
+        f"Name: {name}",
+        f"Time zone: {timezone or 'not known'}",
+        f"Groups: {', '.join(groups) or 'none'}",
+        f"Rounds you were asked in: {rounds}",
+    ]
+
+
+def mine_answer_line(
+    conversation: str, round_number: int, question: str, answer: str, at: str, revisions: int
+) -> str:
+    """One stored answer."""
+    edits = f" (edited {_n(revisions, 'time')})" if revisions else ""
+    return f"{conversation} · round {round_number} · {at} · {question} → {answer}{edits}"
+
+
+def mine_export_document(lines: Sequence[str]) -> str:
+    """`mine export`: the lines as one document to copy."""
+    return "\n".join(["strategy-bot: your stored data", *lines])
