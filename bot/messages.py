@@ -1018,3 +1018,13 @@ def mine_answer_line(
 def mine_export_document(lines: Sequence[str]) -> str:
     """`mine export`: the lines as one document to copy."""
     return "\n".join(["strategy-bot: your stored data", *lines])
+
+
+def status_retention(policy: str | None, next_purge: datetime) -> str:
+    """`status`: how long a conversation's answers are kept, and when the purge runs."""
+    if policy is None:
+        return "    Retention: answers kept until someone is forgotten (no policy set)."
+    return (
+        f"    Retention: answers kept {policy} after their round closes;"
+        f" next purge {when(next_purge)}."
+    )

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.flows import commands, focus, participation, rounds
+from bot.flows import commands, focus, participation, retention, rounds
 from bot.flows.events import (
     ActionPressed,
     AnswerGiven,
@@ -308,3 +308,8 @@ class Engine:
                 rounds.wake_snoozed(session, now)
         finally:
             self.hooks.outbox_changed()
+
+    def purge(self, now: datetime | None = None) -> retention.Purged:
+        """The daily retention purge (`bot.flows.retention`), in one transaction."""
+        with self.db.transaction() as session:
+            return retention.purge(session, self.playbook, now or self.clock())
