@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench screenshots clean
+.PHONY: run test test-at lint typecheck unit browser-deps faketime-deps bench screenshots clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,21 @@ test: lint typecheck unit
 test-at: $(STAMP) browser-deps playground-deps faketime-deps
 	@test -n "$(AT)" || { echo 'usage: make test-at AT="2026-12-01 13:44 UTC"'; exit 2; }
 	faketime -m "$(AT)" $(BIN)/python -m pytest -q
+
+# The translators' template: every sentence of bot/messages.py (marked with _, ngettext or
+# N_) into bot/locale/strategy-bot.pot; then each language's catalogue is brought up to
+# date with it and compiled to the .mo the bot reads (docs/translating.md).
+# tests/test_messages.py extracts the same way and fails when the committed .pot is stale.
+LOCALE := bot/locale
+POT := $(LOCALE)/strategy-bot.pot
+
+messages: $(STAMP)
+	$(BIN)/pybabel extract --project=strategy-bot --version=0.1.0 \
+		--copyright-holder="strategy-bot contributors" -c Translators: -s -o $(POT) bot
+	@if ls $(LOCALE)/*/LC_MESSAGES/strategy-bot.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel update -D strategy-bot -i $(POT) -d $(LOCALE) --previous && \
+		$(BIN)/pybabel compile -D strategy-bot -d $(LOCALE) --statistics; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

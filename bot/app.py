@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from bot.flows.overview import (
 )
 from bot.flows.queueing import enqueue
 from bot.flows.roles import Role, roles_of
+from bot.flows.summary import OpenAICompatible, Summariser
 from bot.flows.sync import sync_playbook
 from bot.health import HealthProbe, register_health_routes
 from bot.intake.commands import CommandRunner
@@ -242,8 +244,11 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
         app.router.add_get("/", _index)
     if settings.slack_configured:
         from bot.adapters.slack.app import mount_slack
+        from storage.dm_channels import DmChannelStore
 
-        slack, directory = mount_slack(app, runtime, settings, runtime.db.engine)
+        slack, directory = mount_slack(
+            app, runtime, settings, runtime.db.engine, DmChannelStore(runtime.db)
+        )
         runtime.adapters[slack.platform] = slack
         # Groups defined as Slack user groups or channels, `email:` members, time zones.
         runtime.directories[slack.platform] = directory
@@ -268,13 +273,30 @@ async def _start(app: web.Application) -> None:
         poll_seconds=rt.settings.outbox_poll_seconds,
         per_destination_interval=rt.settings.outbox_destination_interval,
         lease_seconds=rt.settings.outbox_lease_seconds,
+        concurrency=rt.settings.outbox_concurrency,
     )
     rt.worker = worker
 
     def outbox_changed() -> None:
         loop.call_soon_threadsafe(worker.notify)
 
-    hooks = EngineHooks(outbox_changed=outbox_changed)
+    def continue_rounds() -> None:
+        try:
+            rt.engine.continue_rounds()
+        except Exception:  # the next tick or event tries again
+            log.exception("carrying on a round's opening or closing failed")
+
+    def rounds_pending() -> None:
+        # A big round's remaining chunks run in a thread of their own, so the event (or
+        # the scheduler's job) that opened or closed it is answered at once.
+        threading.Thread(target=continue_rounds, name="rounds", daemon=True).start()
+
+    hooks = EngineHooks(
+        outbox_changed=outbox_changed,
+        rounds_pending=rounds_pending,
+        summariser=summariser_of(rt.settings),
+    )
+    rounds_pending()  # what a crash left of a round's opening or closing
     for adapter in rt.adapters.values():
         await adapter.start()
     rt._tasks.append(asyncio.create_task(worker.run(rt._stop), name="outbox"))
@@ -335,3 +357,15 @@ async def _metrics(request: web.Request) -> web.Response:
 
 async def _index(request: web.Request) -> web.Response:
     return web.Response(text="strategy-bot is running. See /healthz and /livez.\n")
+
+
+def summariser_of(settings: Settings) -> Summariser | None:
+    """The optional language-model summariser: only with SUMMARY_URL and SUMMARY_MODEL set."""
+    if not (settings.summary_url and settings.summary_model):
+        return None
+    return OpenAICompatible(
+        base_url=settings.summary_url,
+        model=settings.summary_model,
+        api_key=settings.summary_api_key,
+        timeout=settings.summary_timeout_seconds,
+    )

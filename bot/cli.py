@@ -120,6 +120,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_client_secret,
         settings.slack_state_secret,
         settings.microsoft_app_password,
+        settings.summary_api_key,
     ]
     with suppress(ValueError, ArgumentError):  # an unparsable URL is reported when used
         values.append(make_url(settings.database_url).password)

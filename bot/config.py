@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import i18n
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///strategy-bot.db"
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     playbook_path: Path | None = Field(None, alias="PLAYBOOK_PATH")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # The language every message is in: a catalogue in bot/locale (docs/translating.md).
+    bot_language: str = Field(i18n.SOURCE_LANGUAGE, alias="BOT_LANGUAGE")
     public_url: str | None = Field(None, alias="PUBLIC_URL")
     # Scheduling.
     tick_seconds: float = Field(20.0, alias="TICK_SECONDS", gt=0, le=3600)
@@ -43,6 +46,9 @@ class Settings(BaseSettings):
     # sent again once this has passed. Longer than the slowest send (Slack's client waits
     # 30 s), or a second replica may send a message that is still on its way.
     outbox_lease_seconds: float = Field(60.0, alias="OUTBOX_LEASE_SECONDS", gt=0, le=3600)
+    # Sends in flight at once per replica: a send mostly waits on the platform's answer,
+    # so more than the cores; the platforms' own limits are kept by pacing and 429 holds.
+    outbox_concurrency: int = Field(16, alias="OUTBOX_CONCURRENCY", ge=1, le=256)
     # The local web console (on unless Slack or Teams credentials are set).
     console_enabled: bool | None = Field(None, alias="CONSOLE_ENABLED")
     # The console has no login: serving it beyond loopback takes this explicit opt-in.
@@ -64,6 +70,12 @@ class Settings(BaseSettings):
     # Serve /api/messages: by default when an app id is set; `true` without one serves it
     # unauthenticated, for Microsoft's local Agents Playground only; `false` never.
     teams_enabled: bool | None = Field(None, alias="TEAMS_ENABLED")
+    # Optional summaries by a language model (README, "Listening across the six"): off
+    # unless both SUMMARY_URL and SUMMARY_MODEL are set.
+    summary_url: str | None = Field(None, alias="SUMMARY_URL")
+    summary_model: str | None = Field(None, alias="SUMMARY_MODEL")
+    summary_api_key: str | None = Field(None, alias="SUMMARY_API_KEY")
+    summary_timeout_seconds: float = Field(15.0, alias="SUMMARY_TIMEOUT_SECONDS", gt=0, le=120)
 
     @field_validator("log_level")
     @classmethod
@@ -72,6 +84,25 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("bot_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        language = i18n.normalise(value)
+        known = i18n.available()
+        if language not in known:
+            raise ValueError(
+                f"no translation for this language; available: {', '.join(known)}"
+                " (docs/translating.md adds one)"
+            )
+        return language
+
+    @field_validator("summary_url")
+    @classmethod
+    def _summary_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (the API's base, e.g. .../v1)")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -113,6 +144,9 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with keyword overrides (used by the CLI and tests).
 
+    The bot speaks `BOT_LANGUAGE` from here on (`bot.i18n.activate`): the language is a
+    setting of the process, chosen once, like the rest.
+
     Raises:
         ConfigError: naming each environment variable whose value is invalid.
     """
@@ -126,6 +160,7 @@ def load_settings(**overrides: object) -> Settings:
             lines.append(f"{alias or field}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     _check_slack_oauth(settings)
+    i18n.activate(settings.bot_language)
     return settings
 
 

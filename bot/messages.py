@@ -1,84 +1,129 @@
-"""Every sentence a user or admin reads, in one place (the way slack-bolt keeps its messages).
+"""Every sentence a user or admin reads, in one place: the bot's translation catalogue.
 
-Keeping them here makes the tone consistent, makes them easy to review and translate, and
-keeps exception text out of chat: code raises `UserError(messages.something(...))`.
+Keeping them here makes the tone consistent, makes them easy to review, and keeps
+exception text out of chat: code raises `UserError(messages.something(...))`. Each
+sentence is English source text looked up in the catalogue of `BOT_LANGUAGE`
+(`bot.i18n`, GNU gettext); `make messages` extracts them all into
+`bot/locale/strategy-bot.pot`, which translators start from (docs/translating.md).
+
+How sentences are written here, so that they translate:
+
+* whole sentences, one per case ("…; paused" and "…; next round …" are two), never
+  pieces glued together, so a translator can reorder words;
+* named placeholders (`{title}`), filled with `str.format` after the lookup;
+* counts through `ngettext`, so each language gets its own plural forms;
+* commands in “quotes”, not Markdown backticks: backticks are code in Slack but show
+  literally in Teams cards and the console, while quotes read the same everywhere
+  (translators keep the quoted command words in English, the grammar is English);
+* constants (`YES`, templates like `ROUND_CLOSES`) are marked with `N_` and translated
+  each time they are read (`__getattr__` at the end), so callers keep writing
+  `messages.YES` and still get the language chosen at start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-GENERIC_FAILURE = "Something went wrong on our side; nothing you sent was lost. Please try again."
+from bot.i18n import gettext as _
+from bot.i18n import gettext_noop as N_
+from bot.i18n import ngettext
+
+GENERIC_FAILURE = N_(
+    "Something went wrong on our side; nothing you sent was lost. Please try again."
+)
 
 
 def when(at: datetime) -> str:
     """A timestamp as users read it (UTC, unambiguous)."""
-    return at.strftime("%a %d %b %H:%M UTC")
+    # Translators: a strftime format; %a and %b stay English day and month names, so a
+    # numeric form such as "%d.%m. %H:%M UTC" may read better in your language.
+    return at.strftime(_("%a %d %b %H:%M UTC"))
 
 
 def unknown_command(word: str, suggestion: str | None) -> str:
     """An unknown first word."""
-    hint = f" Did you mean `{suggestion}`?" if suggestion else ""
-    return f"I don't know the command `{word}`.{hint} Say `help` for the list."
+    if suggestion:
+        # Translators: words in “quotes” are commands typed in English; keep them as they are.
+        return _(
+            "I don't know the command “{word}”. Did you mean “{suggestion}”?"
+            " Say “help” for the list."
+        ).format(word=word, suggestion=suggestion)
+    return _("I don't know the command “{word}”. Say “help” for the list.").format(word=word)
 
 
 def unknown_conversation(word: str, known: list[str], suggestion: str | None) -> str:
     """An unknown conversation key."""
-    hint = f" Did you mean `{suggestion}`?" if suggestion else ""
-    return f"There is no conversation `{word}`.{hint} Known: {', '.join(known)}."
+    if suggestion:
+        return _(
+            "There is no conversation “{word}”. Did you mean “{suggestion}”? Known: {known}."
+        ).format(word=word, suggestion=suggestion, known=", ".join(known))
+    return _("There is no conversation “{word}”. Known: {known}.").format(
+        word=word, known=", ".join(known)
+    )
 
 
 def usage(command: str, form: str) -> str:
     """A command with missing or extra words."""
-    return f"`{command}` is used like this: `{form}`"
+    return _("“{command}” is used like this: “{form}”").format(command=command, form=form)
 
 
 def not_allowed(command: str, who: str) -> str:
     """A role check that failed."""
-    return f"Only {who} can use `{command}`."
+    return _("Only {who} can use “{command}”.").format(who=who, command=command)
 
 
 def not_a_participant() -> str:
     """Someone outside every group wrote to the bot."""
-    return (
+    return _(
         "You aren't in any strategy conversation yet, so there is nothing to answer."
-        " An admin can add you to a group in the playbook. Say `help` for what I can do."
+        " An admin can add you to a group in the playbook. Say “help” for what I can do."
     )
 
 
 def nothing_open() -> str:
     """A stakeholder wrote but has no open prompt."""
-    return "You have no open questions right now. Say `mine` any time to check."
+    return _("You have no open questions right now. Say “mine” any time to check.")
 
 
 # -- reading an answer (the re-prompt's note says exactly what is expected) ------------------
 
-ANSWER_NEEDED = "This question needs an answer."
-ANSWER_YES_NO = "Please answer yes or no."
-ANSWER_CHOOSE_ONE = "Please choose at least one option."
-NO_ANSWER = "(no answer)"
-YES = "Yes"
-NO = "No"
+ANSWER_NEEDED = N_("This question needs an answer.")
+ANSWER_YES_NO = N_("Please answer yes or no.")
+ANSWER_CHOOSE_ONE = N_("Please choose at least one option.")
+NO_ANSWER = N_("(no answer)")
+YES = N_("Yes")
+NO = N_("No")
 
 
 def answer_too_long(length: int, limit: int) -> str:
     """A text answer over the limit."""
-    return (
-        f"That answer is {length:,} characters long; please keep it under"
-        f" {limit:,} (a summary is fine, link to a document for detail)."
-    )
+    return ngettext(
+        "That answer is {length:,} character long; please keep it under {limit:,}"
+        " (a summary is fine, link to a document for detail).",
+        "That answer is {length:,} characters long; please keep it under {limit:,}"
+        " (a summary is fine, link to a document for detail).",
+        length,
+    ).format(length=length, limit=limit)
 
 
 def rating_expected(low: str | None, high: str | None) -> str:
     """What a rating question accepts, with the scale's end labels."""
-    return f"a whole number from 1{f' ({low})' if low else ''} to 5{f' ({high})' if high else ''}"
+    # Translators: a scale's end and its label, "1 (Not at all)".
+    labelled = _("{number} ({label})")
+    start = labelled.format(number=1, label=low) if low else "1"
+    end = labelled.format(number=5, label=high) if high else "5"
+    return _("a whole number from {low} to {high}").format(low=start, high=end)
 
 
 def answer_number(unit: str | None) -> str:
     """A number question answered with something that is not a number."""
-    what = f"a number (in {unit})" if unit else "a number"
-    return f"Please answer with {what}, for example 42 or 3.5."
+    if unit:
+        return _("Please answer with a number (in {unit}), for example 42 or 3.5.").format(
+            unit=unit
+        )
+    return _("Please answer with a number, for example 42 or 3.5.")
 
 
 def figure(value: float, unit: str | None) -> str:
@@ -91,340 +136,420 @@ def figure(value: float, unit: str | None) -> str:
 
 def answer_rating(expected: str) -> str:
     """A rating answer that is not a number on the scale."""
-    return f"Please answer with {expected}."
+    return _("Please answer with {expected}.").format(expected=expected)
 
 
 def answer_off_scale(value: int, expected: str) -> str:
     """A rating outside 1..5."""
-    return f"{value} is outside the scale; please answer with {expected}."
+    return _("{value} is outside the scale; please answer with {expected}.").format(
+        value=value, expected=expected
+    )
 
 
 def not_an_option(text: str, suggestion: str | None, options: list[str]) -> str:
     """A choice that is none of the options."""
-    hint = f" Did you mean “{suggestion}”?" if suggestion else ""
     listed = "; ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
-    return f"“{text}” isn't one of the options.{hint} Choose: {listed}"
+    if suggestion:
+        return _(
+            "“{text}” isn't one of the options. Did you mean “{suggestion}”? Choose: {options}"
+        ).format(text=text, suggestion=suggestion, options=listed)
+    return _("“{text}” isn't one of the options. Choose: {options}").format(
+        text=text, options=listed
+    )
 
 
 def round_closed(title: str, closed_at: datetime | None) -> str:
     """A late answer."""
-    at = f" on {when(closed_at)}" if closed_at else ""
-    return (
-        f"Thanks, but the {title} round closed{at}, so this answer wasn't recorded."
+    if closed_at:
+        return _(
+            "Thanks, but the {title} round closed on {when}, so this answer wasn't recorded."
+            " You'll be asked again in the next round."
+        ).format(title=title, when=when(closed_at))
+    return _(
+        "Thanks, but the {title} round closed, so this answer wasn't recorded."
         " You'll be asked again in the next round."
-    )
+    ).format(title=title)
 
 
 def required_cannot_skip() -> str:
     """Skip on a required question."""
-    return "This question is required. Answer it, or say `skip round` to sit this round out."
+    return _("This question is required. Answer it, or say “skip round” to sit this round out.")
 
 
 def snoozed(until: datetime) -> str:
     """Confirmation of a snooze."""
-    return f"Snoozed. I'll ask again at {when(until)}."
+    return _("Snoozed. I'll ask again at {when}.").format(when=when(until))
 
 
 def snooze_capped(until: datetime) -> str:
     """A snooze that would pass the deadline."""
-    return f"The round closes before then; I'll ask again at {when(until)}, an hour before it does."
+    return _(
+        "The round closes before then; I'll ask again at {when}, an hour before it does."
+    ).format(when=when(until))
 
 
 def round_closed_for_you(title: str, started: bool) -> str:
     """Sent to those who had not finished when a round closed."""
-    kept = (
-        " What you had answered is in the digest."
-        if started
-        else " You'll be asked again next round."
-    )
-    return f"The {title} round has closed, so its questions can no longer be answered.{kept}"
+    if started:
+        return _(
+            "The {title} round has closed, so its questions can no longer be answered."
+            " What you had answered is in the digest."
+        ).format(title=title)
+    return _(
+        "The {title} round has closed, so its questions can no longer be answered."
+        " You'll be asked again next round."
+    ).format(title=title)
 
 
 def skipped_round(title: str) -> str:
     """Confirmation of skipping a round."""
-    return (
-        f"You're skipping this {title} round. Thanks for letting us know;"
+    return _(
+        "You're skipping this {title} round. Thanks for letting us know;"
         " anything you answered in it is left out of the digest."
-    )
+    ).format(title=title)
 
 
-NOT_ON_AGENDA = "That question is not on this round's agenda."
-NOT_YOUR_PROMPT = "That prompt isn't addressed to you, or the round no longer exists."
-OPEN_QUESTIONS_TITLE = "Your open questions"
+NOT_ON_AGENDA = N_("That question is not on this round's agenda.")
+NOT_YOUR_PROMPT = N_("That prompt isn't addressed to you, or the round no longer exists.")
+OPEN_QUESTIONS_TITLE = N_("Your open questions")
 
 
 def already_finished(title: str, status: str) -> str:
     """A button of a round the person has finished or skipped: nothing changed."""
-    done = "skipped" if status == "skipped" else "finished"
-    return (
-        f"You have already {done} this {title} round, so that click changed nothing."
-        " Say `review` to see or edit your answers until it closes."
-    )
+    if status == "skipped":
+        return _(
+            "You have already skipped this {title} round, so that click changed nothing."
+            " Say “review” to see or edit your answers until it closes."
+        ).format(title=title)
+    return _(
+        "You have already finished this {title} round, so that click changed nothing."
+        " Say “review” to see or edit your answers until it closes."
+    ).format(title=title)
 
 
 def back_to(title: str) -> str:
     """Shown with a round's question when the person returns to it from another round."""
-    return f"Back to {title}, where you left off."
+    return _("Back to {title}, where you left off.").format(title=title)
 
 
 def waiting_for(current: str) -> str:
     """On a round announced while the person is answering another one."""
-    return (
-        f"You're answering {current} first; this round's questions come when you finish it."
+    return _(
+        "You're answering {current} first; this round's questions come when you finish it."
         " Press Answer now to switch, or answer everything at once in the form."
-    )
+    ).format(current=current)
 
 
 def already_answered(question: str, shown: str | None) -> str:
     """A repeated or stale click on a question that has an answer: nothing changed."""
     quoted = question if len(question) <= 80 else question[:79] + "…"
-    given = f"skipped “{quoted}”" if shown is None else f"answered “{quoted}” ({shown})"
-    return (
-        f"You already {given}, so that click changed nothing."
-        " To change it, say `review` and choose Edit."
-    )
+    if shown is None:
+        return _(
+            "You already skipped “{question}”, so that click changed nothing."
+            " To change it, say “review” and choose Edit."
+        ).format(question=quoted)
+    return _(
+        "You already answered “{question}” ({answer}), so that click changed nothing."
+        " To change it, say “review” and choose Edit."
+    ).format(question=quoted, answer=shown)
 
 
 def command_expired(text: str, received: datetime) -> str:
     """A stored command the bot could not carry out in time (it was down)."""
     shown = text if len(text) <= 80 else text[:79] + "…"
-    return (
-        f"Your command `{shown}` from {when(received)} was not carried out: the bot was"
+    return _(
+        "Your command “{command}” from {when} was not carried out: the bot was"
         " unavailable for too long to answer it. Run it again if you still want it."
-    )
+    ).format(command=shown, when=when(received))
 
 
 def open_question_line(
     title: str, number: int, question: int, total: int, deadline: datetime
 ) -> str:
     """One line of `mine`: a round the person has open."""
-    return f"{title} round {number}: question {question} of {total}, closes {when(deadline)}"
+    return _("{title} round {number}: question {question} of {total}, closes {when}").format(
+        title=title, number=number, question=question, total=total, when=when(deadline)
+    )
 
 
 def round_opened(title: str, number: int, invited: int, deadline: datetime) -> str:
     """The CIO channel notice when a round opens."""
-    return (
-        f"{title}: round {number} is open. {invited} stakeholder(s) prompted;"
-        f" it closes {when(deadline)}."
-    )
+    return ngettext(
+        "{title}: round {number} is open. {invited} stakeholder prompted; it closes {when}.",
+        "{title}: round {number} is open. {invited} stakeholders prompted; it closes {when}.",
+        invited,
+    ).format(title=title, number=number, invited=invited, when=when(deadline))
 
 
 def round_already_open(title: str, number: int) -> str:
     """`ask` while a round is open."""
-    return f"{title} round {number} is already open. Use `close` first to start a new one."
+    return _(
+        "{title} round {number} is already open. Use “close” first to start a new one."
+    ).format(title=title, number=number)
 
 
 def no_open_round(title: str) -> str:
     """`close` or `remind` with nothing open."""
-    return f"{title} has no open round."
+    return _("{title} has no open round.").format(title=title)
 
 
 def round_closed_notice(title: str, number: int, answered: int, invited: int) -> str:
     """Confirmation after `close`."""
-    return f"{title} round {number} closed: {answered} of {invited} answered. Digest posted."
+    return ngettext(
+        "{title} round {number} closed: {answered} of {invited} answered. Digest posted.",
+        "{title} round {number} closed: {answered} of {invited} answered. Digest posted.",
+        invited,
+    ).format(title=title, number=number, answered=answered, invited=invited)
 
 
 def reminders_sent(title: str, count: int) -> str:
     """Confirmation after `remind`."""
-    return f"{title}: reminded {count} stakeholder(s) who haven't finished."
+    return ngettext(
+        "{title}: reminded {count} stakeholder who hasn't finished.",
+        "{title}: reminded {count} stakeholders who haven't finished.",
+        count,
+    ).format(title=title, count=count)
 
 
 def schedule_changed(title: str, description: str, next_at: datetime | None) -> str:
     """Confirmation after `schedule`."""
-    nxt = f" Next round: {when(next_at)}." if next_at else ""
-    return f"{title} now runs {description}.{nxt}"
+    if next_at:
+        return _("{title} now runs {cadence}. Next round: {when}.").format(
+            title=title, cadence=description, when=when(next_at)
+        )
+    return _("{title} now runs {cadence}.").format(title=title, cadence=description)
 
 
 def paused(title: str) -> str:
     """Confirmation after `pause`."""
-    return f"{title} is paused: no new rounds open until you `resume` it."
+    return _("{title} is paused: no new rounds open until you “resume” it.").format(title=title)
 
 
 def resumed(title: str, next_at: datetime | None) -> str:
     """Confirmation after `resume`."""
-    nxt = f" Next round: {when(next_at)}." if next_at else ""
-    return f"{title} is running again.{nxt}"
+    if next_at:
+        return _("{title} is running again. Next round: {when}.").format(
+            title=title, when=when(next_at)
+        )
+    return _("{title} is running again.").format(title=title)
 
 
 def no_members(title: str) -> str:
     """`ask` on a conversation whose groups are empty."""
-    return f"{title} has nobody to ask: its groups have no members in the playbook."
+    return _("{title} has nobody to ask: its groups have no members in the playbook.").format(
+        title=title
+    )
 
 
-HELP_INTRO = (
+HELP_INTRO = N_(
     "I run the strategy conversations: each group is asked its agenda on a cadence, and the"
     " CIO gets a digest when a round closes. Reply to a question to answer it."
 )
 
-HELP_TITLE = "strategy-bot commands"
+HELP_TITLE = N_("strategy-bot commands")
 # One help line per command (two for `skip`); the command table (`bot.flows.commands`)
 # pairs each with its usage, so help, the Teams menus and the parser cannot drift apart.
-HELP_MINE = "your open questions"
-HELP_REVIEW = "your answers in open rounds (edit them until the round closes)"
-HELP_SKIP = "skip the current question (optional questions only)"
-HELP_SKIP_ROUND = "sit this round out"
-HELP_SNOOZE = "ask me again later, e.g. `snooze 2h`"
-HELP_STATUS = "rounds, progress, next dates, delivery problems"
-HELP_DIGEST = "the roll-up of a round (default: all, last)"
-HELP_DIGEST_RANGE = "one conversation over its last n closed rounds"
-HELP_DIGEST_SINCE = "one conversation over the rounds closed since a date (YYYY-MM-DD, UTC)"
-HELP_HISTORY = "a conversation's rounds: dates, participation, maturity"
-HELP_ASK = "open a round now"
-HELP_CLOSE = "close the open round and post its digest"
-HELP_REMIND = "remind everyone who hasn't finished"
-HELP_SCHEDULE = "e.g. `every 2 weeks on tue at 10:00 Europe/Berlin`"
-HELP_PAUSE = "stop opening rounds"
-HELP_RESUME = "start again"
+HELP_MINE = N_("your open questions")
+HELP_REVIEW = N_("your answers in open rounds (edit them until the round closes)")
+HELP_SKIP = N_("skip the current question (optional questions only)")
+HELP_SKIP_ROUND = N_("sit this round out")
+HELP_SNOOZE = N_("ask me again later, e.g. “snooze 2h”")
+HELP_STATUS = N_("rounds, progress, next dates, delivery problems")
+HELP_DIGEST = N_("the roll-up of a round (default: all, last)")
+HELP_DIGEST_RANGE = N_("one conversation over its last n closed rounds")
+HELP_DIGEST_SINCE = N_("one conversation over the rounds closed since a date (YYYY-MM-DD, UTC)")
+HELP_HISTORY = N_("a conversation's rounds: dates, participation, maturity")
+HELP_ASK = N_("open a round now")
+HELP_CLOSE = N_("close the open round and post its digest")
+HELP_REMIND = N_("remind everyone who hasn't finished")
+HELP_SCHEDULE = N_("e.g. “every 2 weeks on tue at 10:00 Europe/Berlin”")
+HELP_PAUSE = N_("stop opening rounds")
+HELP_RESUME = N_("start again")
 
-STATUS_TITLE = "Strategy conversations"
-STATUS_DELIVERY_PROBLEMS = "Delivery problems:"
-STATUS_NOT_REACHABLE = "Not reachable:"
+
+def help_line(usage: str, text: str) -> str:
+    """One line of `help`: a command's usage and what it does.
+
+    `text` is a `HELP_*` line of the command table, which is built when `bot.flows.commands`
+    is imported, before the language is chosen; it is looked up again here, so `help`
+    speaks `BOT_LANGUAGE` too.
+    """
+    return _("“{usage}” — {text}").format(usage=usage, text=_(text))
+
+
+STATUS_TITLE = N_("Strategy conversations")
+STATUS_DELIVERY_PROBLEMS = N_("Delivery problems:")
+STATUS_NOT_REACHABLE = N_("Not reachable:")
 
 
 def status_line(title: str, key: str, cadence: str, upcoming: datetime | None) -> str:
     """A conversation in `status`: its cadence and next round (or that it is paused)."""
-    state = "paused" if upcoming is None else f"next round {when(upcoming)}"
-    return f"{title} ({key}): {cadence}; {state}"
+    if upcoming is None:
+        return _("{title} ({key}): {cadence}; paused").format(title=title, key=key, cadence=cadence)
+    return _("{title} ({key}): {cadence}; next round {when}").format(
+        title=title, key=key, cadence=cadence, when=when(upcoming)
+    )
 
 
 def status_open_round(
     number: int, done: int, invited: int, skipped: int, deadline: datetime
 ) -> str:
-    """The open round of a conversation in `status`."""
-    return (
-        f"    round {number} open: {done} of {invited} answered, {skipped} skipped;"
-        f" closes {when(deadline)}"
-    )
+    """The open round of a conversation in `status` (indented under its conversation)."""
+    return "    " + ngettext(
+        "round {number} open: {done} of {invited} answered, {skipped} skipped; closes {when}",
+        "round {number} open: {done} of {invited} answered, {skipped} skipped; closes {when}",
+        invited,
+    ).format(number=number, done=done, invited=invited, skipped=skipped, when=when(deadline))
 
 
 def status_held(count: int) -> str:
     """Prompts of an open round still waiting for people's local time, in `status`."""
-    return f"    {count} prompt(s) waiting for local time"
+    return "    " + ngettext(
+        "{count} prompt waiting for local time", "{count} prompts waiting for local time", count
+    ).format(count=count)
 
 
-UNREADABLE_CLICK = (
+UNREADABLE_CLICK = N_(
     "Sorry, I couldn't read that button or form (it may come from an old message)."
-    " Say `mine` to see your open questions."
+    " Say “mine” to see your open questions."
 )
 
 
 def round_id_out_of_range(value: int, maximum: int) -> str:
     """A round id no round can have (the console's 400)."""
     shown = str(value) if len(str(value)) <= 20 else str(value)[:20] + "…"
-    return f'"round_id" {shown} is not a round: round ids run from 1 to {maximum:,}.'
+    return _('"round_id" {value} is not a round: round ids run from 1 to {maximum:,}.').format(
+        value=shown, maximum=maximum
+    )
 
 
-HOME_INTRO = "Your strategy conversations. Answer in our DM, or with the buttons below."
+HOME_INTRO = N_("Your strategy conversations. Answer in our DM, or with the buttons below.")
 
 
 # ---------------------------------------------------------------- welcome on install (Teams)
 
-WELCOME_TITLE = "Welcome to strategy-bot"
+WELCOME_TITLE = N_("Welcome to strategy-bot")
 
 
 def welcome_personal(organisation: str) -> tuple[str, ...]:
     """Sent in a person's chat when they install the bot (before any pending prompt)."""
     return (
-        f"I run the strategy conversations for {organisation}: each group is asked a few"
-        " questions on a schedule, and the answers are rolled up for the CIO.",
-        "When a round that includes you opens, I'll send your questions here. Reply in this"
-        " chat to answer, or use the buttons on the card.",
-        "Say `help` for what I can do, or `mine` for your open questions.",
+        _(
+            "I run the strategy conversations for {organisation}: each group is asked a few"
+            " questions on a schedule, and the answers are rolled up for the CIO."
+        ).format(organisation=organisation),
+        _(
+            "When a round that includes you opens, I'll send your questions here. Reply in this"
+            " chat to answer, or use the buttons on the card."
+        ),
+        _("Say “help” for what I can do, or “mine” for your open questions."),
     )
 
 
 def welcome_channel(organisation: str, cio_channel: bool) -> tuple[str, ...]:
     """Posted in a channel or group chat when the bot is added there."""
-    where = (
-        "Round digests for the CIO are posted in this channel."
-        if cio_channel
-        else "Stakeholders answer in their personal chat with me, not here."
-    )
+    if cio_channel:
+        first = _(
+            "I run the strategy conversations for {organisation}. Round digests for the CIO"
+            " are posted in this channel."
+        )
+    else:
+        first = _(
+            "I run the strategy conversations for {organisation}. Stakeholders answer in"
+            " their personal chat with me, not here."
+        )
     return (
-        f"I run the strategy conversations for {organisation}. {where}",
-        "Mention me followed by a command to use it here; mention me with `help` for the list.",
+        first.format(organisation=organisation),
+        _("Mention me followed by a command to use it here; mention me with “help” for the list."),
     )
 
 
 # ---------------------------------------------------------------- unreachable chats (Teams)
 
-REMOVED_IN_TEAMS = "the bot was removed from this chat or team in Teams"
+REMOVED_IN_TEAMS = N_("the bot was removed from this chat or team in Teams")
 
 
 def chat_unreachable(cause: str, since: datetime) -> str:
     """Why a message was not delivered: the chat refused the bot for good (for `status`)."""
-    return (
-        f"unreachable since {when(since)} ({cause}); nothing is sent here until the bot is"
+    return _(
+        "unreachable since {when} ({cause}); nothing is sent here until the bot is"
         " added again in Teams"
-    )
+    ).format(when=when(since), cause=cause)
 
 
 # ---------------------------------------------------------------- start-up (the operator)
 # One line each, printed by `strategy-bot serve` before it exits; each names the setting.
+# Translators: setting names (HOST, PORT, DATABASE_URL, ...) and values stay as they are.
 
 
 def console_exposed(host: str) -> str:
     """HOST would make the login-less console reachable from other machines."""
-    return (
-        f"HOST={host} makes the web console reachable from other machines, and the console"
+    return _(
+        "HOST={host} makes the web console reachable from other machines, and the console"
         " has no login: set CONSOLE_ALLOW_REMOTE=true to allow that anyway, or"
         " CONSOLE_ENABLED=false to turn the console off."
-    )
+    ).format(host=host)
 
 
 def host_unknown(host: str, reason: str) -> str:
     """HOST does not resolve to an address."""
-    return (
-        f"HOST: cannot listen on {host!r}, it is not an address or a known host name"
-        f" ({reason}); use an address of this machine, such as 127.0.0.1 or 0.0.0.0."
-    )
+    return _(
+        "HOST: cannot listen on {host}, it is not an address or a known host name"
+        " ({reason}); use an address of this machine, such as 127.0.0.1 or 0.0.0.0."
+    ).format(host=repr(host), reason=reason)
 
 
 def host_not_here(host: str) -> str:
     """HOST is an address, but not one of this machine's."""
-    return (
-        f"HOST: {host} is not an address of this machine; use one of its addresses,"
+    return _(
+        "HOST: {host} is not an address of this machine; use one of its addresses,"
         " 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)."
-    )
+    ).format(host=host)
 
 
 def port_in_use(host: str, port: int) -> str:
     """Something already listens on PORT."""
-    return (
-        f"PORT: {port} is already in use on {host} (another strategy-bot?); stop it or set"
+    return _(
+        "PORT: {port} is already in use on {host} (another strategy-bot?); stop it or set"
         " another PORT."
-    )
+    ).format(port=port, host=host)
 
 
 def port_refused(host: str, port: int, reason: str) -> str:
     """The system refused to let us listen (a privileged port, say)."""
-    return f"PORT: cannot listen on {host} port {port} ({reason}); set another PORT."
+    return _("PORT: cannot listen on {host} port {port} ({reason}); set another PORT.").format(
+        host=host, port=port, reason=reason
+    )
 
 
 def database_url_invalid(reason: str) -> str:
     """DATABASE_URL cannot be parsed or used."""
-    return f"DATABASE_URL: not a database URL strategy-bot can use ({reason})."
+    return _("DATABASE_URL: not a database URL strategy-bot can use ({reason}).").format(
+        reason=reason
+    )
 
 
 def sqlite_folder_missing(folder: str) -> str:
     """The SQLite file's folder does not exist (SQLite creates the file, not the folder)."""
-    return (
-        f"DATABASE_URL: the folder {folder} for the SQLite file does not exist; create it,"
+    return _(
+        "DATABASE_URL: the folder {folder} for the SQLite file does not exist; create it,"
         " or point DATABASE_URL at a file in an existing folder."
-    )
+    ).format(folder=folder)
 
 
 def sqlite_unusable(path: str, reason: str) -> str:
     """The SQLite file exists (or its folder does) but cannot be opened or written."""
-    return f"DATABASE_URL: cannot use the SQLite file {path} ({reason})."
+    return _("DATABASE_URL: cannot use the SQLite file {path} ({reason}).").format(
+        path=path, reason=reason
+    )
 
 
 def database_unreachable(url: str, reason: str) -> str:
     """The database server could not be reached or refused us (URL without its password)."""
-    return (
-        f"DATABASE_URL: cannot connect to {url} ({reason}); is the database running and"
+    return _(
+        "DATABASE_URL: cannot connect to {url} ({reason}); is the database running and"
         " reachable from here?"
-    )
+    ).format(url=url, reason=reason)
 
 
 # ---------------------------------------------------------------- what messages show
@@ -433,66 +558,64 @@ def database_unreachable(url: str, reason: str) -> str:
 # them out. A template's `{when}` is a moment each platform shows in the reader's own time
 # zone; other `{names}` are filled in by `bot.presentation.text.fill`.
 
-BOT_NAME = "Strategy bot"
-YES = "Yes"
-NO = "No"
-SEND = "Send"
-CANCEL = "Cancel"
+BOT_NAME = N_("Strategy bot")
+SEND = N_("Send")
+CANCEL = N_("Cancel")
 
 # Buttons (`bot.presentation.vocabulary.present_action`).
-ACTION_ANSWER_ALL = "Answer all in a form"
-ACTION_ANSWER_NOW = "Answer now"
-ACTION_SKIP_QUESTION = "Skip question"
-ACTION_SKIP_ROUND = "Skip round"
-ACTION_SNOOZE = "Snooze"
-ACTION_REVIEW = "Review my answers"
-ACTION_EDIT = "Edit answer"
+ACTION_ANSWER_ALL = N_("Answer all in a form")
+ACTION_ANSWER_NOW = N_("Answer now")
+ACTION_SKIP_QUESTION = N_("Skip question")
+ACTION_SKIP_ROUND = N_("Skip round")
+ACTION_SNOOZE = N_("Snooze")
+ACTION_REVIEW = N_("Review my answers")
+ACTION_EDIT = N_("Edit answer")
 
 
 def snooze_button(duration: str) -> str:
     """The Snooze button, which snoozes for the default duration."""
-    return f"{ACTION_SNOOZE} {duration}"
+    return _("Snooze {duration}").format(duration=duration)
 
 
 def edit_button(number: int) -> str:
     """The Edit button of a summary's answer `number` (1-based)."""
-    return f"{ACTION_EDIT} {number}"
+    return _("Edit answer {number}").format(number=number)
 
 
 # Question types (`bot.presentation.vocabulary.present_question`).
-TYPE_TEXT = "text"
-TYPE_RATING = "rating 1-5"
-TYPE_SINGLE_CHOICE = "one choice"
-TYPE_MULTIPLE_CHOICE = "several choices"
-TYPE_YES_NO = "yes/no"
-TYPE_NUMBER = "figure"
-NO_FIGURES = "No figures yet."
-MEASURE_MEDIAN = "{median} median"
+TYPE_TEXT = N_("text")
+TYPE_RATING = N_("rating 1-5")
+TYPE_SINGLE_CHOICE = N_("one choice")
+TYPE_MULTIPLE_CHOICE = N_("several choices")
+TYPE_YES_NO = N_("yes/no")
+TYPE_NUMBER = N_("figure")
+NO_FIGURES = N_("No figures yet.")
+MEASURE_MEDIAN = N_("{median} median")
 
 
 def measure_range(low: str, high: str) -> str:
     """The spread of a measure's answers."""
-    return f"(from {low} to {high})"
+    return _("(from {low} to {high})").format(low=low, high=high)
 
 
 def target_met(target: str) -> str:
     """A measure at or beyond its target."""
-    return f"target {target} met"
+    return _("target {target} met").format(target=target)
 
 
 def target_missed(target: str) -> str:
     """A measure short of its target."""
-    return f"target {target} not met yet"
+    return _("target {target} not met yet").format(target=target)
 
 
-REPLY_NUMBER_HINT = "Reply in this chat with a figure."
-NUMBER_PLACEHOLDER = "A figure, e.g. 42"
-REPLY_HINT = "Reply in this chat to answer."
-TEXT_PLACEHOLDER = "Type your answer"
-RATING_PLACEHOLDER = "Choose 1-5"
-CHOICE_PLACEHOLDER = "Choose…"
-CHOICES_PLACEHOLDER = "Choose one or more…"
-TICK_FIRST = "Tick at least one option, then press Send."
+REPLY_NUMBER_HINT = N_("Reply in this chat with a figure.")
+NUMBER_PLACEHOLDER = N_("A figure, e.g. 42")
+REPLY_HINT = N_("Reply in this chat to answer.")
+TEXT_PLACEHOLDER = N_("Type your answer")
+RATING_PLACEHOLDER = N_("Choose 1-5")
+CHOICE_PLACEHOLDER = N_("Choose…")
+CHOICES_PLACEHOLDER = N_("Choose one or more…")
+TICK_FIRST = N_("Tick at least one option, then press Send.")
 
 
 def option_label(short: str, caption: str | None) -> str:
@@ -501,256 +624,318 @@ def option_label(short: str, caption: str | None) -> str:
 
 
 # Prompts.
-ROUND_CLOSES = "Round closes {when}"
-CLOSES = "closes {when}"
-BADGE_NEW_ROUND = "New round"
-BADGE_REMINDER = "Reminder"
+ROUND_CLOSES = N_("Round closes {when}")
+CLOSES = N_("closes {when}")
+BADGE_NEW_ROUND = N_("New round")
+BADGE_REMINDER = N_("Reminder")
 
 
 def round_label(number: int) -> str:
     """A round by its number."""
-    return f"Round {number}"
+    return _("Round {number}").format(number=number)
 
 
 def question_position(index: int, total: int, required: bool) -> str:
     """Where a question sits in the agenda, and whether it may be skipped."""
-    return f"Question {index} of {total}" + ("" if required else " · optional")
+    if required:
+        return _("Question {index} of {total}").format(index=index, total=total)
+    return _("Question {index} of {total} · optional").format(index=index, total=total)
 
 
 def prompt_fallback(title: str, index: int, total: int, question: str) -> str:
     """A prompt's notification text."""
-    return f"{title}, question {index} of {total}: {question}"
+    return _("{title}, question {index} of {total}: {question}").format(
+        title=title, index=index, total=total, question=question
+    )
 
 
 def waiting_fallback(title: str, number: int) -> str:
     """A waiting prompt's notification text."""
-    return f"{title}: round {number} is waiting for you"
+    return _("{title}: round {number} is waiting for you").format(title=title, number=number)
 
 
 # Forms.
-FORM_INTRO = "Answer every question at once; you can change answers until the round closes."
-ANSWER_REQUIRED = "This question needs an answer."
-SUBMIT_ANSWERS = "Submit answers"
+FORM_INTRO = N_("Answer every question at once; you can change answers until the round closes.")
+ANSWER_REQUIRED = N_("This question needs an answer.")
+SUBMIT_ANSWERS = N_("Submit answers")
 
 
 def form_fallback(title: str) -> str:
     """A form's notification text."""
-    return f"{title}: every question in one form"
+    return _("{title}: every question in one form").format(title=title)
 
 
 # Summaries.
-SUMMARY_DONE = "Done ✓"
-SUMMARY_IN_PROGRESS = "In progress"
-SKIPPED = "Skipped"
-NO_ANSWER = "(no answer)"
-NO_ANSWERS_YET = "No answers yet."
-CAN_EDIT = "You can edit answers until the round closes."
+SUMMARY_DONE = N_("Done ✓")
+SUMMARY_IN_PROGRESS = N_("In progress")
+SKIPPED = N_("Skipped")
+NO_ANSWERS_YET = N_("No answers yet.")
+CAN_EDIT = N_("You can edit answers until the round closes.")
 
 
 def summary_fallback(title: str, done: bool) -> str:
     """A summary's notification text."""
-    return f"Your answers to {title} ({'done' if done else 'in progress'})"
+    if done:
+        return _("Your answers to {title} (done)").format(title=title)
+    return _("Your answers to {title} (in progress)").format(title=title)
 
 
 # Digests.
-ALL_CONVERSATIONS = "All conversations"
-GENERATED = "generated {when}"
-PREVIOUS_ROUND = "previous round"
-NO_CONVERSATIONS = "No conversations in this digest."
-NO_ROUND_YET = "No round yet"
-ROUND_CLOSED = "closed {when}"
-ROUND_CLOSED_UNDATED = "closed"
-ROUND_OPEN = "open, partial results"
-ANONYMOUS_ROUND = "anonymous: names are never shown"
-SOCIAL_MATURITY = "Social maturity: {stage}{change}"
-MATURITY_UNCHANGED = " (unchanged)"
-NEXT_MOVE = "{label}{move}"
-NEXT_MOVE_LABEL = "Next move: "
-DID_NOT_ANSWER = "Did not answer: {names}"
-WAITING_ON = "Waiting on: {names}"
-RATING_MEAN = "{mean} / 5 mean"
-NO_TEXT_ANSWERS = "No text answers."
-NO_CHOICE_ANSWERS = "No answers."
+ALL_CONVERSATIONS = N_("All conversations")
+GENERATED = N_("generated {when}")
+PREVIOUS_ROUND = N_("previous round")
+NO_CONVERSATIONS = N_("No conversations in this digest.")
+NO_ROUND_YET = N_("No round yet")
+ROUND_CLOSED = N_("closed {when}")
+ROUND_CLOSED_UNDATED = N_("closed")
+ROUND_OPEN = N_("open, partial results")
+ANONYMOUS_ROUND = N_("anonymous: names are never shown")
+# Translators: {change} is empty or a suffix such as " (unchanged)" or " (was laggard)".
+SOCIAL_MATURITY = N_("Social maturity: {stage}{change}")
+# Translators: a suffix of "Social maturity: {stage}", keep its leading space.
+MATURITY_UNCHANGED = N_(" (unchanged)")
+# Translators: {label} is "Next move: " (strong), {move} the advice that follows.
+NEXT_MOVE = N_("{label}{move}")
+NEXT_MOVE_LABEL = N_("Next move: ")
+DID_NOT_ANSWER = N_("Did not answer: {names}")
+WAITING_ON = N_("Waiting on: {names}")
+RATING_MEAN = N_("{mean} / 5 mean")
+NO_TEXT_ANSWERS = N_("No text answers.")
+NO_CHOICE_ANSWERS = N_("No answers.")
 
 
 def digest_title(organisation: str) -> str:
     """A digest's heading."""
-    return f"Strategy digest · {organisation}"
+    return _("Strategy digest · {organisation}").format(organisation=organisation)
 
 
 def digest_fallback(
     organisation: str, scope: str, previous: bool, single: tuple[str, int] | None
 ) -> str:
     """A digest's notification text; `single` is (title, round number) of a one-round digest."""
-    which = " (previous round)" if previous else ""
     if single is not None:
-        return f"{single[0]} round {single[1]} digest for {organisation}{which}"
-    return f"Strategy digest for {organisation} ({scope.lower()}){which}"
+        if previous:
+            return _("{title} round {number} digest for {organisation} (previous round)").format(
+                title=single[0], number=single[1], organisation=organisation
+            )
+        return _("{title} round {number} digest for {organisation}").format(
+            title=single[0], number=single[1], organisation=organisation
+        )
+    if previous:
+        return _("Strategy digest for {organisation} ({scope}) (previous round)").format(
+            organisation=organisation, scope=scope.lower()
+        )
+    return _("Strategy digest for {organisation} ({scope})").format(
+        organisation=organisation, scope=scope.lower()
+    )
 
 
 def maturity_was(stage: str) -> str:
     """The maturity stage of the previous rounds, when it differs."""
-    return f" (was {stage})"
+    # Translators: a suffix of "Social maturity: {stage}", keep its leading space.
+    return _(" (was {stage})").format(stage=stage)
 
 
 def maturity_axis(axis: str, mean: str) -> str:
     """One axis of the maturity map: "Internal 2.5 / 5"."""
-    return f"{axis} {mean} / 5"
+    return _("{axis} {mean} / 5").format(axis=axis, mean=mean)
 
 
-MATURITY_INTERNAL = "Internal"
-MATURITY_EXTERNAL = "External"
+MATURITY_INTERNAL = N_("Internal")
+MATURITY_EXTERNAL = N_("External")
 
 #: Seed 004: what a CIO should do next at each stage of social maturity.
 NEXT_MOVES: dict[str, str] = {
-    "laggard": (
+    "laggard": N_(
         "Experiment within IT: use social tools to make IT itself more productive"
         " and look for business-driven pilots across the organisation. Short term: set up"
         " an IT social business council, hold social technology workshops for IT and"
         " start an IT leadership blog."
     ),
-    "externally mature": (
+    "externally mature": N_(
         "Partner with marketing: support its customer-facing initiatives and connect"
         " employees with customers (collaboration platforms, social CRM)."
     ),
-    "internally mature": (
+    "internally mature": N_(
         "Encourage customer-facing initiatives: work with HR, sales and marketing so"
         " employees use social tools to serve and engage customers."
     ),
-    "enterprise maturity": (
+    "enterprise maturity": N_(
         "Formulate the social business strategy: integrate social technology into"
         " business capabilities, bridging internal and external strategies."
     ),
 }
-PARTICIPATION = "Participation"
+PARTICIPATION = N_("Participation")
 
 
 def no_closed_rounds(title: str, since: datetime | None) -> str:
     """A range digest asked for a range with no closed round in it."""
     if since is None:
-        return f"{title} has no closed round yet: a range digest needs at least one."
-    return f"{title} has no round closed since {since:%Y-%m-%d}. Try an earlier date."
+        return _("{title} has no closed round yet: a range digest needs at least one.").format(
+            title=title
+        )
+    return _("{title} has no round closed since {day}. Try an earlier date.").format(
+        title=title, day=f"{since:%Y-%m-%d}"
+    )
 
 
 def answered_of(answered: int, invited: int) -> str:
     """A round's participation: "3 of 6 answered"."""
-    return f"{answered} of {invited} answered"
+    return ngettext(
+        "{answered} of {invited} answered", "{answered} of {invited} answered", invited
+    ).format(answered=answered, invited=invited)
 
 
 def partly(count: int) -> str:
     """How many answered part of the round before it closed."""
-    return f"{count} partly"
+    return ngettext("{count} partly", "{count} partly", count).format(count=count)
 
 
 def skipped_count(count: int) -> str:
     """How many sat the round (or a question) out."""
-    return f"{count} skipped"
+    return ngettext("{count} skipped", "{count} skipped", count).format(count=count)
 
 
 def answered_count(count: int) -> str:
     """How many answered a question."""
-    return f"{count} answered"
+    return ngettext("{count} answered", "{count} answered", count).format(count=count)
 
 
 def since_round(number: int | None) -> str:
     """What a change is measured against."""
-    return f"since round {number}" if number is not None else "since the previous round"
+    if number is None:
+        return _("since the previous round")
+    return _("since round {number}").format(number=number)
 
 
 def was(value: str) -> str:
     """The previous round's figure."""
-    return f"(was {value})"
+    return _("(was {value})").format(value=value)
 
 
 def question_number(number: int, text: str) -> str:
     """A question of a digest, numbered within its conversation."""
-    return f"Q{number}. {text}"
+    # Translators: "Q" abbreviates "Question".
+    return _("Q{number}. {text}").format(number=number, text=text)
 
 
 # Layout notes: what a platform's limits made it show differently.
 def continued(part: int, total: int) -> str:
     """A long message continued in a further one."""
-    return f"(continued, part {part} of {total})"
+    return _("(continued, part {part} of {total})").format(part=part, total=total)
 
 
 def part_of(part: int, total: int) -> str:
     """Which of several cards this is."""
-    return f"part {part} of {total}"
+    return _("part {part} of {total}").format(part=part, total=total)
 
 
-CONTINUED = "(continued)"
-ANSWER_CUT = "(answer cut: too long to show here in full)"
+CONTINUED = N_("(continued)")
+ANSWER_CUT = N_("(answer cut: too long to show here in full)")
 
 
 def reply_with_number(multiple: bool) -> str:
     """Too many options for buttons or a menu: answer by number."""
-    return "Reply in this chat with the number" + ("s, separated by commas." if multiple else ".")
+    if multiple:
+        return _("Reply in this chat with the numbers, separated by commas.")
+    return _("Reply in this chat with the number.")
 
 
 def options_listed(options: list[str]) -> str:
     """Options whose text was cut on a control, listed in full."""
-    return "Options: " + "; ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
+    listed = "; ".join(f"{i}. {o}" for i, o in enumerate(options, 1))
+    return _("Options: {options}").format(options=listed)
 
 
 def more_questions(count: int) -> str:
     """A form with more questions than a modal holds."""
-    return f"{count} more questions: answer them in the chat after sending."
+    return ngettext(
+        "{count} more question: answer it in the chat after sending.",
+        "{count} more questions: answer them in the chat after sending.",
+        count,
+    ).format(count=count)
 
 
 def prefill_cut(length: int, shown: int) -> str:
     """A current answer longer than the form's field."""
-    return (
-        f"Your current answer is {length:,} characters; the form shows the first {shown:,}."
-        " Sending replaces it."
-    )
+    return ngettext(
+        "Your current answer is {length:,} character; the form shows the first {shown:,}."
+        " Sending replaces it.",
+        "Your current answer is {length:,} characters; the form shows the first {shown:,}."
+        " Sending replaces it.",
+        length,
+    ).format(length=length, shown=shown)
 
 
 # The strategy summary (the one screen that opens `digest all`).
-SUMMARY_COLUMNS = ("Conversation", "Answered", "Internal", "External", "Stage", "Biggest change")
-HISTORY_COLUMNS = ("Round", "Closed", "Answered", "Internal", "External", "Stage")
-NO_CLOSED_ROUND = "no closed round yet"
-NEEDS_YOU = "Needs you"
-NOTHING_NEEDS_YOU = "Nothing needs you: every conversation ran on time and every group answered."
-NOTHING_YET = "Nothing to look at yet: no round has closed yet."
-DETAILS = "Details: trends, and each conversation's latest round"
-HISTORY_DETAILS = "Details: the latest round in this range"
-MAP_CHART = "Social maturity by conversation"
-MATURITY_CHART = "The organisation's social maturity"
-PARTICIPATION_CHART = "Share who answered, by conversation"
-RATINGS_CHART = "{title}: ratings by round"
-AXES_CHART = "{title}: social maturity by round"
-ROUNDS_AXIS = "Rounds"
-MEAN_AXIS = "Mean (1-5)"
-PERCENT_AXIS = "% answered"
-TRENDS = "Over the last rounds"
-RECURRING = "Chosen over the range"
-NOT_CHOSEN = "Not chosen: {options}"
+SUMMARY_COLUMNS = (
+    N_("Conversation"),
+    N_("Answered"),
+    N_("Internal"),
+    N_("External"),
+    N_("Stage"),
+    N_("Biggest change"),
+)
+HISTORY_COLUMNS = (
+    N_("Round"),
+    N_("Closed"),
+    N_("Answered"),
+    N_("Internal"),
+    N_("External"),
+    N_("Stage"),
+)
+NO_CLOSED_ROUND = N_("no closed round yet")
+NEEDS_YOU = N_("Needs you")
+NOTHING_NEEDS_YOU = N_(
+    "Nothing needs you: every conversation ran on time and every group answered."
+)
+NOTHING_YET = N_("Nothing to look at yet: no round has closed yet.")
+DETAILS = N_("Details: trends, and each conversation's latest round")
+HISTORY_DETAILS = N_("Details: the latest round in this range")
+MAP_CHART = N_("Social maturity by conversation")
+MATURITY_CHART = N_("The organisation's social maturity")
+PARTICIPATION_CHART = N_("Share who answered, by conversation")
+RATINGS_CHART = N_("{title}: ratings by round")
+AXES_CHART = N_("{title}: social maturity by round")
+ROUNDS_AXIS = N_("Rounds")
+MEAN_AXIS = N_("Mean (1-5)")
+PERCENT_AXIS = N_("% answered")
+TRENDS = N_("Over the last rounds")
+RECURRING = N_("Chosen over the range")
+NOT_CHOSEN = N_("Not chosen: {options}")
 
 
 def in_round(number: int) -> str:
     """Which closed round a summary row reads."""
-    return f"round {number}"
+    return _("round {number}").format(number=number)
 
 
 def open_now(number: int) -> str:
     """A round still open beside the closed one a row reads."""
-    return f"round {number} open"
+    return _("round {number} open").format(number=number)
 
 
 def slot(back: int) -> str:
     """A point of a chart over rounds: "now", "1 back", "2 back" (at most 20 characters)."""
-    return "now" if back == 0 else f"{back} back"
+    if back == 0:
+        return _("now")
+    # Translators: a point on a chart, this many rounds before now; at most 20 characters.
+    return ngettext("{count} back", "{count} back", back).format(count=back)
 
 
 def round_short(number: int) -> str:
     """A round on a chart's axis."""
-    return f"R{number}"
+    # Translators: "R" abbreviates "Round", on a chart's axis.
+    return _("R{number}").format(number=number)
 
 
 def placed_on_map(internal: str, external: str, conversations: int) -> str:
     """The organisation's means and what they average."""
-    many = "conversation" if conversations == 1 else "conversations"
-    return f"Internal {internal} / 5 · External {external} / 5 · mean of {conversations} {many}"
+    return ngettext(
+        "Internal {internal} / 5 · External {external} / 5 · mean of {count} conversation",
+        "Internal {internal} / 5 · External {external} / 5 · mean of {count} conversations",
+        conversations,
+    ).format(internal=internal, external=external, count=conversations)
 
 
 def who_makes_the_case(ahead: Sequence[tuple[str, str]], lagging: Sequence[str]) -> str:
@@ -762,43 +947,60 @@ def who_makes_the_case(ahead: Sequence[tuple[str, str]], lagging: Sequence[str])
     by_stage: dict[str, list[str]] = {}
     for title, stage in ahead:
         by_stage.setdefault(stage, []).append(title)
-    said = []
     parts = []
     for stage, titles in by_stage.items():
         if stage == "enterprise maturity":
-            verb = "has" if len(titles) == 1 else "have"
+            said = ngettext(
+                "{titles} has enterprise maturity", "{titles} have enterprise maturity", len(titles)
+            )
         else:
-            verb = "is" if len(titles) == 1 else "are"
-        parts.append(f"{_and(titles)} {verb} {stage}")
+            # Translators: {stage} is a stage of social maturity, e.g. "externally mature".
+            said = ngettext("{titles} is {stage}", "{titles} are {stage}", len(titles))
+        parts.append(said.format(titles=_and(titles), stage=stage))
+    lags = ngettext("{titles} lags", "{titles} lag", len(lagging)) if lagging else ""
+    if parts and lagging:
+        return _("{ahead}; {lagging}.").format(
+            ahead=", ".join(parts), lagging=lags.format(titles=_and(lagging))
+        )
     if parts:
-        said.append(", ".join(parts))
+        return _("{ahead}.").format(ahead=", ".join(parts))
     if lagging:
-        verb = "lags" if len(lagging) == 1 else "lag"
-        said.append(f"{_and(lagging)} {verb}")
-    return ("; ".join(said) + ".") if said else ""
+        return _("{lagging}.").format(lagging=lags.format(titles=_and(lagging)))
+    return ""
 
 
 def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    if len(items) == 1:
+        return items[0]
+    # Translators: the end of a list, "Social Media, Social Support and Social Networking".
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 
-OVERDUE = "{title}: no round closed in {periods} cadence periods, since {when}."
-OVERDUE_NEVER = "{title}: no round has closed yet, {periods} cadence periods since it started."
+OVERDUE = N_("{title}: no round closed in {periods} cadence periods, since {when}.")
+OVERDUE_NEVER = N_("{title}: no round has closed yet, {periods} cadence periods since it started.")
 
 
 def silent_group(title: str, group: str, round_number: int, invited: int) -> str:
     """A group that answered nothing in a conversation's last closed round."""
-    return f"{title}: {group} answered nothing in round {round_number} ({invited} asked)."
+    return ngettext(
+        "{title}: {group} answered nothing in round {number} ({invited} asked).",
+        "{title}: {group} answered nothing in round {number} ({invited} asked).",
+        invited,
+    ).format(title=title, group=group, number=round_number, invited=invited)
 
 
 def sharp_drop(title: str, what: str, before: str, after: str, round_number: int) -> str:
     """A figure that got sharply worse since the previous closed round."""
-    return f"{title}: {what} went from {before} to {after} in round {round_number}."
+    return _("{title}: {what} went from {before} to {after} in round {number}.").format(
+        title=title, what=what, before=before, after=after, number=round_number
+    )
 
 
 def more_in_details(count: int) -> str:
     """Items left out of the summary, listed in the details."""
-    return f"… and {count} more in the details."
+    return ngettext(
+        "… and {count} more in the details.", "… and {count} more in the details.", count
+    ).format(count=count)
 
 
 def series_of(values: list[str]) -> str:
@@ -808,190 +1010,403 @@ def series_of(values: list[str]) -> str:
 
 def range_of(first: int, last: int) -> str:
     """The rounds a range digest covers."""
-    return f"round {first}" if first == last else f"rounds {first} to {last}"
+    if first == last:
+        return _("round {number}").format(number=first)
+    return _("rounds {first} to {last}").format(first=first, last=last)
 
 
 def chosen_in(count: int, rounds: int) -> str:
     """How often an option was chosen over several rounds."""
-    return f"{count} over {rounds} round{'s' if rounds != 1 else ''}"
+    return ngettext("{count} over {rounds} round", "{count} over {rounds} rounds", rounds).format(
+        count=count, rounds=rounds
+    )
 
 
 def history_title(title: str) -> str:
     """The heading of `history <conversation>`."""
-    return f"{title} · history"
+    return _("{title} · history").format(title=title)
 
 
 def history_fallback(title: str, count: int) -> str:
     """The notification text of `history <conversation>`."""
-    return f"{title}: {count} closed round{'s' if count != 1 else ''}"
+    return ngettext(
+        "{title}: {count} closed round", "{title}: {count} closed rounds", count
+    ).format(title=title, count=count)
 
 
-NO_HISTORY = "No closed round yet: the history starts when the first round closes."
+NO_HISTORY = N_("No closed round yet: the history starts when the first round closes.")
 
 
 # Range digests and history: what was wrong with the words.
-RANGE_OF_ONE = (
-    "A range digest is of one conversation: `digest social-media rounds 3`"
-    " or `digest social-media since 2026-09-01`."
+RANGE_OF_ONE = N_(
+    "A range digest is of one conversation: “digest social-media rounds 3”"
+    " or “digest social-media since 2026-09-01”."
 )
 
 
 def bad_round_count(word: str, most: int) -> str:
     """`digest <conversation> rounds <n>` with something other than 1..most."""
-    return f"`{word[:20]}` is not a number of rounds: give one from 1 to {most}, e.g. `rounds 3`."
+    return _(
+        "“{word}” is not a number of rounds: give one from 1 to {most}, e.g. “rounds 3”."
+    ).format(word=word[:20], most=most)
 
 
 def bad_date(word: str) -> str:
     """`digest <conversation> since <date>` with something that is not a date."""
-    return f"`{word[:20]}` is not a date: write it as year-month-day, e.g. `since 2026-09-01`."
+    return _("“{word}” is not a date: write it as year-month-day, e.g. “since 2026-09-01”.").format(
+        word=word[:20]
+    )
 
 
 def future_date(day: str) -> str:
     """A range that starts after today."""
-    return f"{day} is in the future: no round has closed since then yet."
+    return _("{day} is in the future: no round has closed since then yet.").format(day=day)
 
 
 def digest_words(words: str) -> str:
     """Words a digest command does not take."""
-    return (
-        f"`digest` does not take `{words[:40]}`. Try `digest all`, `digest social-media previous`,"
-        " `digest social-media rounds 3` or `digest social-media since 2026-09-01`."
-    )
+    return _(
+        "“digest” does not take “{words}”. Try “digest all”, “digest social-media previous”,"
+        " “digest social-media rounds 3” or “digest social-media since 2026-09-01”."
+    ).format(words=words[:40])
 
 
 def showing_last(count: int, more: int) -> str:
     """A history cut to its newest rounds."""
-    return f"Showing the last {count} closed rounds; {more} older ones are not listed."
+    return ngettext(
+        "Showing the last {count} closed rounds; {more} older one is not listed.",
+        "Showing the last {count} closed rounds; {more} older ones are not listed.",
+        more,
+    ).format(count=count, more=more)
 
 
 def range_needs(how: str, key: str) -> str:
     """`digest <conversation> rounds` or `since` with nothing after it."""
     if how == "rounds":
-        return f"`rounds` needs a number: `digest {key} rounds 3`."
-    return f"`since` needs a date: `digest {key} since 2026-09-01`."
+        return _("“rounds” needs a number: “digest {key} rounds 3”.").format(key=key)
+    return _("“since” needs a date: “digest {key} since 2026-09-01”.").format(key=key)
 
 
 # "What we heard": a closed round's results, told back to the people asked.
 def heard_title(title: str, number: int) -> str:
     """The heading of a round's "what we heard"."""
-    return f"What we heard · {title}, round {number}"
+    return _("What we heard · {title}, round {number}").format(title=title, number=number)
 
 
 def heard_fallback(title: str, number: int) -> str:
     """The notification text of a round's "what we heard"."""
-    return f"What we heard in {title}, round {number}"
+    return _("What we heard in {title}, round {number}").format(title=title, number=number)
 
 
 def heard_thanks(answered: int, invited: int) -> str:
     """Who took part, said to the people asked."""
-    return f"Thank you: {answered} of {invited} answered. Here is what the group said."
+    return ngettext(
+        "Thank you: {answered} of {invited} answered. Here is what the group said.",
+        "Thank you: {answered} of {invited} answered. Here is what the group said.",
+        invited,
+    ).format(answered=answered, invited=invited)
 
 
 def heard_texts(count: int) -> str:
     """A text question, told back without quoting anyone."""
     if count == 0:
-        return "No answers."
-    return f"{count} answer{'s' if count != 1 else ''}, read in full by the CIO."
+        return _("No answers.")
+    return ngettext(
+        "{count} answer, read in full by the CIO.",
+        "{count} answers, read in full by the CIO.",
+        count,
+    ).format(count=count)
 
 
 def heard_withheld(count: int) -> str:
     """Questions left out of an anonymous round's "what we heard"."""
-    many = "questions had" if count != 1 else "question had"
-    return f"{count} {many} too few answers to share without revealing who said what."
+    return ngettext(
+        "{count} question had too few answers to share without revealing who said what.",
+        "{count} questions had too few answers to share without revealing who said what.",
+        count,
+    ).format(count=count)
 
 
-HEARD_NEXT = "Next, the CIO will look at: {looks}"
-HEARD_NEXT_ROUND = "Next round: {when}"
+HEARD_NEXT = N_("Next, the CIO will look at: {looks}")
+HEARD_NEXT_ROUND = N_("Next round: {when}")
 
 
 # -- The audit log (`audit`) ------------------------------------------------------------------
 
-HELP_AUDIT = "who changed a cadence, opened, closed, paused or reminded, newest first"
-AUDIT_TITLE = "Audit log"
-AUDIT_EMPTY = "Nothing recorded for that yet."
-AUDIT_SINCE_NEEDS_DATE = "Write the day after `since`, e.g. `audit since 2026-09-01`."
+HELP_AUDIT = N_("who changed a cadence, opened, closed, paused or reminded, newest first")
+AUDIT_TITLE = N_("Audit log")
+AUDIT_EMPTY = N_("Nothing recorded for that yet.")
+AUDIT_SINCE_NEEDS_DATE = N_("Write the day after “since”, e.g. “audit since 2026-09-01”.")
 
 
 def audit_line(
     at: datetime, actor: str, action: str, target: str, detail: Mapping[str, object]
 ) -> str:
-    """One audit entry: when (UTC), who, what, and the figures it changed."""
+    """One audit entry: when (UTC), who, what, and the figures it changed.
+
+    The action and target are the log's own words (command and conversation key), shown
+    as recorded, so they are not translated.
+    """
+    when = (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).strftime(
+        "%Y-%m-%d %H:%M"
+    )
     if "old" in detail or "new" in detail:
-        extra = f": {detail.get('old') or 'none'} → {detail.get('new') or 'none'}"
-    elif detail:
-        extra = " (" + ", ".join(f"{k} {v}" for k, v in sorted(detail.items())) + ")"
-    else:
-        extra = ""
-    when = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return f"{when:%Y-%m-%d %H:%M} UTC · {actor} · {action} {target}{extra}"
+        return _("{when} UTC · {actor} · {action} {target}: {old} → {new}").format(
+            when=when,
+            actor=actor,
+            action=action,
+            target=target,
+            old=detail.get("old") or _("none"),
+            new=detail.get("new") or _("none"),
+        )
+    if detail:
+        figures = ", ".join(f"{k} {v}" for k, v in sorted(detail.items()))
+        return _("{when} UTC · {actor} · {action} {target} ({figures})").format(
+            when=when, actor=actor, action=action, target=target, figures=figures
+        )
+    return _("{when} UTC · {actor} · {action} {target}").format(
+        when=when, actor=actor, action=action, target=target
+    )
 
 
 def audit_more(count: int) -> str:
     """More entries than one message shows."""
-    return f"… and {count} older; narrow it with `since <date>` or a conversation."
+    return ngettext(
+        "… and {count} older; narrow it with “since <date>” or a conversation.",
+        "… and {count} older; narrow it with “since <date>” or a conversation.",
+        count,
+    ).format(count=count)
 
 
-# == part-governance: forget, mine history/export, retention, export =========================
-# (appended as one block, so the i18n conversion can move it as a whole)
+# --- Listening across the six: themes and the consistency view ------------------------------
+# (bot/flows/consistency.py, bot/presentation/listening.py; the `consistency` command)
 
-HELP_FORGET = "erase a person's answers, identities and messages everywhere; says what is kept"
-HELP_MINE_HISTORY = "everything stored about you: your groups, and every answer with its round"
-HELP_MINE_EXPORT = "the same as one plain-text document, to copy and keep"
-FORGET_TITLE = "Forgotten"
+MATURITY_AXIS_INTERNAL = N_("Internal maturity")
+MATURITY_AXIS_EXTERNAL = N_("External maturity")
+HELP_CONSISTENCY = N_(
+    "where the conversations meet, hand over, disagree or go quiet: topics raised in"
+    " several, hand-offs, ratings far apart, gaps"
+)
+LISTENING_TITLE = N_("Listening across the conversations")
+CONSISTENCY_TITLE = N_("Consistency across the conversations")
+THEMES_HEADING = N_("What people keep raising")
+THEMES_HOW = N_(
+    "Topics at least two people wrote about in each conversation's latest closed round,"
+    " found on this server from the words they used; each with the answers it came from."
+)
+CONVERSATION_THEMES_HOW = N_(
+    "Topics at least two people wrote about, found on this server from the words they used."
+)
+NO_THEMES = N_("No topic recurs in the text answers of the latest closed rounds yet.")
+ACROSS_HEADING = N_("Raised in several conversations")
+HANDOFFS_HEADING = N_("Hand-offs")
+DIVERGENCE_HEADING = N_("Rated far apart")
+GAPS_HEADING = N_("Gaps")
+CONSISTENT_SO_FAR = N_(
+    "Nothing to reconcile: no topic in several conversations, no hand-off, no rating far"
+    " apart, no gap."
+)
+NO_CLOSED_ROUNDS_YET = N_("No conversation has a closed round yet: nothing to compare.")
+ITEM_ID = N_("Item {id}")
+SUGGESTED = N_("Suggested: {action}")
+
+
+def _people(count: int) -> str:
+    return ngettext("{count} person", "{count} people", count).format(count=count)
+
+
+def theme_line(label: str, people: int, conversations: Sequence[str]) -> str:
+    """A theme's one line: who raised it and where."""
+    return _("{label}: {who}, in {where}").format(
+        label=label, who=_people(people), where=_and_all(list(conversations))
+    )
+
+
+def theme_groups(groups: Sequence[str]) -> str:
+    """The groups a theme came from."""
+    return _("Groups: {groups}").format(groups=", ".join(groups))
+
+
+def quote_source(conversation: str, group: str | None) -> str:
+    """Where a quote comes from, when no name may be shown (or in addition to it)."""
+    if not group:
+        return conversation
+    return _("{conversation}, {group}").format(conversation=conversation, group=group)
+
+
+def handoff_line(source: str, target: str, words: Sequence[str], people: int) -> str:
+    """One hand-off: raised here, belongs there."""
+    return _("Raised in {source}, belongs to {target} ({words}; {who})").format(
+        source=source, target=target, words=", ".join(words), who=_people(people)
+    )
+
+
+def divergence_line(what: str, spread: str, where: str | None) -> str:
+    """One divergence's heading line."""
+    if where:
+        return _("{what}: {spread} points apart between the groups of {where}").format(
+            what=what, spread=spread, where=where
+        )
+    return _("{what}: {spread} points apart across conversations").format(what=what, spread=spread)
+
+
+def figure_in_round(value: str, round_number: int) -> str:
+    """One conversation's or group's figure in a divergence."""
+    return _("{value} (round {number})").format(value=value, number=round_number)
+
+
+def overdue_line(title: str, periods: int | None) -> str:
+    """A conversation with no closed round for a while."""
+    return ngettext(
+        "{title}: no round closed in {count} of its cadence periods",
+        "{title}: no round closed in {count} of its cadence periods",
+        periods or 0,
+    ).format(title=title, count=periods or 0)
+
+
+def absent_line(group: str, title: str, rounds: Sequence[int]) -> str:
+    """A group silent in its conversation's last two closed rounds."""
+    listed = _(" and ").join(str(r) for r in rounds)
+    return _("{group} answered nothing in {title}'s rounds {rounds}").format(
+        group=group, title=title, rounds=listed
+    )
+
+
+def action_across(label: str, titles: Sequence[str]) -> str:
+    """What the CIO could do about a topic raised in several conversations."""
+    return _("Hold a joint session of {titles} on “{label}”, so they agree one line.").format(
+        titles=_and_all(list(titles)), label=label
+    )
+
+
+def action_handoff(source: str, target: str) -> str:
+    """What the CIO could do about a hand-off."""
+    return _(
+        "Put it on the agenda of the next round of {target} and tell {source} who took it up."
+    ).format(target=target, source=source)
+
+
+def action_divergence(what: str, high: str, low: str) -> str:
+    """What the CIO could do about a rating far apart across conversations."""
+    return _(
+        "Ask {high} and {low} to compare how they rate {what}, in a joint"
+        " session: what does one see that the other does not?"
+    ).format(high=high, low=low, what=what.lower())
+
+
+def action_divergence_groups(what: str, title: str, high: str, low: str) -> str:
+    """What the CIO could do about one conversation's groups rating far apart."""
+    return _("Follow up in {title} with {high} and {low} on {what}: why so far apart?").format(
+        title=title, high=high, low=low, what=what.lower()
+    )
+
+
+def action_overdue(title: str, key: str) -> str:
+    """What the CIO could do about an overdue conversation."""
+    return _(
+        "Open a round of {title} (“ask {key}”) or change its cadence (“schedule {key} …”)."
+    ).format(title=title, key=key)
+
+
+def action_absent(group: str, title: str) -> str:
+    """What the CIO could do about a silent group."""
+    return _(
+        "Follow up with {group}: ask why {title} does not reach them, and who should answer."
+    ).format(group=group, title=title)
+
+
+def consistency_fallback(items: int) -> str:
+    """The notification text of the consistency view."""
+    return ngettext(
+        "Consistency across the conversations: {count} item",
+        "Consistency across the conversations: {count} items",
+        items,
+    ).format(count=items)
+
+
+def _and_all(items: list[str]) -> str:
+    return _and(items) if items else ""
+
+
+def summary_by(source: str) -> str:
+    """Under a language model's summary: who wrote it, and what was sent."""
+    return _(
+        "Summary by the language model at {source}, from the text answers sent without"
+        " names or groups; the themes below are found on this server."
+    ).format(source=source)
+
+
+def summary_failed(source: str) -> str:
+    """When the configured language model gave no summary this time."""
+    return _(
+        "No summary this time: {source} gave none (no answer in time, or an error)."
+        " The themes below stand."
+    ).format(source=source)
+
+
+# == part-governance: forget, mine history/export, retention ==================================
+# (one block, so it can be reviewed and translated as a whole)
+
+HELP_FORGET = N_("erase a person's answers, identities and messages everywhere; says what is kept")
+HELP_MINE_DATA = N_("your open questions; “mine history” or “mine export”: all stored about you")
+FORGET_TITLE = N_("Forgotten")
+MINE_HISTORY_TITLE = N_("What is stored about you")
+MINE_EXPORT_TITLE = N_("Your data (export)")
+MINE_NOTHING_STORED = N_("Nothing is stored about you: you are not a member of any group.")
+MINE_NO_ANSWERS = N_("No answers stored.")
 
 
 def forget_unknown(word: str) -> str:
     """`forget` of nobody the bot knows."""
-    return (
-        f"I know nobody called `{word}`, so nothing was changed. Name them by their"
-        " identity (`slack:U0123ABCD`, `teams:…`, `console:…`) or their full name."
-    )
+    return _(
+        "I know nobody called “{word}”, so nothing was changed. Name them by their identity"
+        " (“slack:U0123ABCD”, “teams:…”, “console:…”) or their full name."
+    ).format(word=word)
 
 
 def forget_ambiguous(word: str, identities: Sequence[str]) -> str:
     """A name several members share."""
-    return (
-        f"Several people are called `{word}`: {', '.join(identities)}. Name one by identity;"
+    return _(
+        "Several people are called “{word}”: {identities}. Name one by identity;"
         " nothing was changed."
-    )
-
-
-def _n(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
+    ).format(word=word, identities=", ".join(identities))
 
 
 def forget_done(answers: int, revisions: int, rounds: int, groups: int, sent: int) -> str:
     """What `forget` erased (never naming the person: this receipt is kept too)."""
-    return (
-        f"Erased everything stored about the person you named: {_n(answers, 'answer')}"
-        f" ({_n(revisions, 'earlier version')}) in {_n(rounds, 'round')},"
-        f" {_n(groups, 'group membership')}, {_n(sent, 'message')} to them,"
-        " their identity and profile."
+    return _(
+        "Erased everything stored about the person you named: {answers} ({revisions}) in"
+        " {rounds}, {groups}, {sent} to them, their identity and profile."
+    ).format(
+        answers=ngettext("{n} answer", "{n} answers", answers).format(n=answers),
+        revisions=ngettext("{n} earlier version", "{n} earlier versions", revisions).format(
+            n=revisions
+        ),
+        rounds=ngettext("{n} round", "{n} rounds", rounds).format(n=rounds),
+        groups=ngettext("{n} group membership", "{n} group memberships", groups).format(n=groups),
+        sent=ngettext("{n} message", "{n} messages", sent).format(n=sent),
     )
 
 
 def forget_kept(digests: int, audit_entries: int) -> str:
     """What `forget` kept."""
-    return (
-        f"Kept: the counts, means and medians of the rounds they took part in;"
-        f" their words were taken out of {_n(digests, 'stored digest')}, and"
-        f" {_n(audit_entries, 'audit entry', 'audit entries')} now read [forgotten]."
+    return _(
+        "Kept: the counts, means and medians of the rounds they took part in; their words"
+        " were taken out of {digests}, and {entries} now read [forgotten]."
+    ).format(
+        digests=ngettext("{n} stored digest", "{n} stored digests", digests).format(n=digests),
+        entries=ngettext("{n} audit entry", "{n} audit entries", audit_entries).format(
+            n=audit_entries
+        ),
     )
 
 
 def forget_still_listed(groups: Sequence[str]) -> str:
     """The person is still in the playbook: they come back at the next sync."""
-    return (
-        f"They are still listed in the playbook ({', '.join(groups)}): remove them there,"
-        " or they will be asked again from the next start."
-    )
-
-
-MINE_HISTORY_TITLE = "What is stored about you"
-MINE_EXPORT_TITLE = "Your data (export)"
-MINE_NOTHING_STORED = "Nothing is stored about you: you are not a member of any group."
-MINE_NO_ANSWERS = "No answers stored."
-MINE_USAGE = "mine [history|export]"
+    return _(
+        "They are still listed in the playbook ({groups}): remove them there, or they will"
+        " be asked again from the next start."
+    ).format(groups=", ".join(groups))
 
 
 def mine_profile(
@@ -999,11 +1414,11 @@ def mine_profile(
 ) -> list[str]:
     """The profile part of `mine history`."""
     return [
-        f"Identity: {identity}",
-        f"Name: {name}",
-        f"Time zone: {timezone or 'not known'}",
-        f"Groups: {', '.join(groups) or 'none'}",
-        f"Rounds you were asked in: {rounds}",
+        _("Identity: {identity}").format(identity=identity),
+        _("Name: {name}").format(name=name),
+        _("Time zone: {zone}").format(zone=timezone or _("not known")),
+        _("Groups: {groups}").format(groups=", ".join(groups) or _("none")),
+        _("Rounds you were asked in: {count}").format(count=rounds),
     ]
 
 
@@ -1011,20 +1426,74 @@ def mine_answer_line(
     conversation: str, round_number: int, question: str, answer: str, at: str, revisions: int
 ) -> str:
     """One stored answer."""
-    edits = f" (edited {_n(revisions, 'time')})" if revisions else ""
-    return f"{conversation} · round {round_number} · {at} · {question} → {answer}{edits}"
+    if revisions:
+        return ngettext(
+            "{conversation} · round {number} · {at} · {question} → {answer} (edited {n} time)",
+            "{conversation} · round {number} · {at} · {question} → {answer} (edited {n} times)",
+            revisions,
+        ).format(
+            conversation=conversation,
+            number=round_number,
+            at=at,
+            question=question,
+            answer=answer,
+            n=revisions,
+        )
+    return _("{conversation} · round {number} · {at} · {question} → {answer}").format(
+        conversation=conversation, number=round_number, at=at, question=question, answer=answer
+    )
 
 
 def mine_export_document(lines: Sequence[str]) -> str:
     """`mine export`: the lines as one document to copy."""
-    return "\n".join(["strategy-bot: your stored data", *lines])
+    return "\n".join([_("strategy-bot: your stored data"), *lines])
 
 
 def status_retention(policy: str | None, next_purge: datetime) -> str:
     """`status`: how long a conversation's answers are kept, and when the purge runs."""
     if policy is None:
-        return "    Retention: answers kept until someone is forgotten (no policy set)."
-    return (
-        f"    Retention: answers kept {policy} after their round closes;"
-        f" next purge {when(next_purge)}."
-    )
+        return _("    Retention: answers kept until someone is forgotten (no policy set).")
+    return _(
+        "    Retention: answers kept {policy} after their round closes; next purge {when}."
+    ).format(policy=policy, when=when(next_purge))
+
+
+# ---------------------------------------------------------------- translated when read
+# The constants above hold English msgids. They leave the module's namespace here and come
+# back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on
+# every read; so `messages.YES` follows `BOT_LANGUAGE` although this module is imported
+# before the settings are read. The type checker sees the constants as plain `str`.
+
+Sentence = str | tuple[str, ...] | dict[str, str]
+
+_SENTENCES: dict[str, Sentence] = {
+    name: value
+    for name, value in globals().items()
+    if name.isupper() and isinstance(value, str | tuple | dict)
+}
+for _name in _SENTENCES:
+    del globals()[_name]
+del _name
+
+
+def translated(value: Sentence) -> Sentence:
+    """A constant's sentence (or each of a tuple's, or a table's values) in the active language."""
+    if isinstance(value, str):
+        return _(value)
+    if isinstance(value, tuple):
+        return tuple(_(v) for v in value)
+    return {key: _(v) for key, v in value.items()}
+
+
+def sentences() -> dict[str, Sentence]:
+    """Every constant sentence by name, in English (for tests and `make messages` checks)."""
+    return dict(_SENTENCES)
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Sentence:
+        try:
+            return translated(_SENTENCES[name])
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -8,6 +8,7 @@ serve SQLite (the default) and PostgreSQL (several replicas).
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,42 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class FairLock:
+    """A re-entrant lock handed to waiting threads in the order they asked (FIFO).
+
+    `threading.RLock` makes no promise of order: a thread that releases and at once asks
+    again (a big round's fan-out, one chunk per transaction) can take it back before a
+    click that has been waiting, and starve it. Here a thread asking for the lock queues
+    behind every thread already waiting, so a click waits for one chunk at most.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._queue: collections.deque[int] = collections.deque()
+
+    def __enter__(self) -> FairLock:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return self
+            self._queue.append(me)
+            while self._owner is not None or self._queue[0] != me:
+                self._cond.wait()
+            self._queue.popleft()
+            self._owner, self._depth = me, 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+
 class Database:
     """An engine and its session factory."""
 
@@ -87,9 +124,8 @@ class Database:
         # SQLite's busy handler (1, 2, 5 ... 100 ms steps). Queueing this process's
         # transactions on a lock hands the database over at once instead; other processes
         # still meet the busy timeout. PostgreSQL needs no such thing.
-        self._lock: threading.RLock | None = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else None
-        )
+        # The lock is fair (`FairLock`): waiting transactions go in the order they came.
+        self._lock: FairLock | None = FairLock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:

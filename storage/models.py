@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -141,6 +142,7 @@ class Round(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "scheduled_for", name="uq_round_per_schedule"),
         Index("ix_rounds_status_deadline", "status", "deadline"),
+        Index("ix_rounds_pending_work", "pending_work"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -154,6 +156,13 @@ class Round(Base):
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(40))
     agenda: Mapped[dict[str, Any]] = mapped_column(JSON)  # snapshot of the conversation spec
+    # What is left of a big round's opening or closing, written in short chunks so clicks
+    # are answered meanwhile (`bot.flows.rounds`): "open" (participants and their prompts
+    # are still being written), "close" (closed notices and the digest), or None.
+    pending_work: Mapped[str | None] = mapped_column(String(8))
+    # How far that work got: the last member id (open) or participant id (close) done, so
+    # a crash resumes at the next chunk.
+    work_cursor: Mapped[int | None] = mapped_column(Integer)
     conversation: Mapped[Conversation] = relationship()
 
 
@@ -244,6 +253,37 @@ class OutboxMessage(Base):
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class RateLimitHold(Base):
+    """A platform's "retry after", for one workspace or tenant (and method), until a time.
+
+    Kept in the database so a 429 one replica receives holds back every replica's sends to
+    that workspace, and only to it (`bot.delivery.outbox`). `scope` is the adapter's
+    name for what the platform limits, such as `slack:T0123:chat.postMessage` or
+    `teams:<tenant id>`.
+    """
+
+    __tablename__ = "rate_limit_holds"
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    until: Mapped[datetime]
+    # Sends a second the scope took in the second before its last 429 (minus one), which
+    # the workers pace to; None until learned.
+    rate: Mapped[float | None] = mapped_column(Float)
+
+
+class SlackDmChannel(Base):
+    """A person's DM channel with the bot in a workspace (`storage.dm_channels`).
+
+    Opening a DM (`conversations.open`) is Slack's Tier 3, about 50 a minute; the channel
+    never changes, so it is opened once and kept here for every replica and restart.
+    `team_id` is "" for the SLACK_BOT_TOKEN workspace.
+    """
+
+    __tablename__ = "slack_dm_channels"
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
 
 
 class PendingCommand(Base):

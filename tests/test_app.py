@@ -113,7 +113,7 @@ async def test_a_whole_round_through_the_console(
     summary = [e["message"] for e in (await resp.json())["entries"] if e.get("message")]
     assert summary[0]["kind"] == "summary" and summary[0]["done"]
     reminded = await say(client, "console:admin", "remind social-media", command=True)
-    assert "reminded 2 stakeholder(s)" in str(reminded)
+    assert "reminded 2 stakeholders" in str(reminded)
     await say(client, "console:admin", "close social-media", command=True)
     digest = await wait_for(client, "console:#cio", "digest")
     conv = digest["digest"]["conversations"][0]

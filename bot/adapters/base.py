@@ -40,6 +40,10 @@ class DeliveryResult:
     platform_message_id: str | None = None
     retry_after: float | None = None  # seconds the platform asked us to wait
     error: str | None = None
+    # What a rate limit holds back, as an address prefix with the limited method after a
+    # "|" (`slack:T0123/|chat.postMessage`); None: the adapter's `hold_scope(address)`,
+    # else the whole platform. Held in the database, so every replica waits too.
+    hold_scope: str | None = None
 
     @classmethod
     def sent(cls, platform_message_id: str | None = None) -> DeliveryResult:
@@ -47,9 +51,11 @@ class DeliveryResult:
         return cls(status="sent", platform_message_id=platform_message_id)
 
     @classmethod
-    def retry(cls, error: str, retry_after: float | None = None) -> DeliveryResult:
+    def retry(
+        cls, error: str, retry_after: float | None = None, hold_scope: str | None = None
+    ) -> DeliveryResult:
         """A transient failure: try again later."""
-        return cls(status="retry", error=error, retry_after=retry_after)
+        return cls(status="retry", error=error, retry_after=retry_after, hold_scope=hold_scope)
 
     @classmethod
     def failed(cls, error: str) -> DeliveryResult:

@@ -4,14 +4,16 @@ Why a table and not a direct call: a message written in the same transaction as 
 change that caused it (a round opening, an answer recorded) is never lost to a crash, a
 restart or a platform outage, and an idempotency key makes writing it twice harmless.
 
-Why claim-by-UPDATE instead of ``SELECT ... FOR UPDATE SKIP LOCKED``: SQLite has no row
-locks, and the same code must serve SQLite (one process) and PostgreSQL (several replicas).
-A worker claims a row with one atomic ``UPDATE ... WHERE id = :id AND <still claimable>``
-and owns it only if exactly one row changed; a second worker's identical UPDATE then
-matches nothing (PostgreSQL re-checks the WHERE clause on the row it waited for; SQLite
-serialises writers). A claim sets a lease: a worker that dies between claim and result
-leaves the row in ``sending`` until the lease expires, then any worker claims it again and
-re-sends it with the same idempotency key.
+How rows are claimed: in batches, one transaction that first writes the results of the
+sends that just finished and then claims up to as many due rows as there are free sending
+slots (`concurrency`), so a slot is refilled as soon as its send ends ("continuous
+claiming": no send waits for a whole batch). The claim is one atomic
+``UPDATE ... WHERE id IN (...) AND <still claimable> RETURNING ...``; on PostgreSQL the
+candidates are first read with ``SELECT ... FOR UPDATE SKIP LOCKED``, so replicas claiming
+at the same moment pass over each other's rows instead of queueing behind them (SQLite
+serialises writers, and has no row locks). A claim sets a lease: a worker that dies
+between claim and result leaves the row in ``sending`` until the lease expires, then any
+worker claims it again and re-sends it with the same idempotency key.
 
 Rules this module chooses:
 
@@ -24,16 +26,21 @@ Rules this module chooses:
   count as an attempt (the claim's increment is undone), so no number of 429s ends in
   ``failed``. The row waits ``max(retry_after, back-off of its counted attempts)``, and at
   least one second.
-  Because Slack's limits are per method and workspace, not per channel, this worker also
-  holds *every* message to that platform until ``retry_after`` has passed. The hold lives
-  in this process: another replica learns of the limit from its own first 429.
+  The limit also holds back every message to what the platform limited, until
+  ``retry_after`` has passed: the result's ``hold_scope`` (an address prefix and method,
+  such as ``slack:T0123/|chat.postMessage``: Slack limits per method per workspace), else
+  the adapter's ``hold_scope(address)``, else the whole platform. Holds are rows of
+  ``rate_limit_holds``, read by every claim, so every replica waits, and one workspace's
+  429 never stops another's messages.
 - **Giving up.** Transient failures (``retry`` without ``retry_after``, an adapter that
   raises, a lease that expired after a crash) count as attempts; the row fails for good
   with ``gave up after N attempts: <last error>`` once ``attempts >= max_attempts``.
   Back-off is 2, 4, 8 ... seconds with up to 25 % jitter, capped at 15 minutes.
 - **Per-destination pacing.** One message per ``per_destination_interval`` seconds to one
   address (Slack allows about one per second per channel), measured with
-  ``time.monotonic`` within this worker; different destinations go out concurrently.
+  ``time.monotonic`` within this worker; a destination sent to too recently is passed over
+  by the claim (it holds no slot while it waits), and different destinations go out
+  concurrently.
 - **A result is never dropped.** When a message went out but its result cannot be written
   (the database is down), the worker keeps the result in memory and writes it again with
   back-off (0.25 s doubling to 5 s), and at once when the database answers the turn's
@@ -60,13 +67,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -75,7 +85,7 @@ from bot.flows.outbound import load_message
 from bot.flows.queueing import enqueue
 from bot.logs import DEFAULT_INTERVAL_SECONDS, Throttled
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, RateLimitHold
 from storage.outbox import UNFINISHED, failures, pending_count
 
 logger = logging.getLogger(__name__)
@@ -95,6 +105,9 @@ DEFAULT_LEASE_SECONDS = 60.0
 # so the result is written within seconds of the database coming back.
 RECORD_RETRY_BASE_SECONDS = 0.25
 RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another query
+# A learned workspace rate is probed a tenth higher after this long without a 429
+# (`_ScopePace`).
+PACE_PROBE_SECONDS = 60.0
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -140,6 +153,43 @@ class _Claimed:
         return self.attempts > 1
 
 
+@dataclass
+class _ScopePace:
+    """A rate a workspace showed it takes, learned from its 429s (see `OutboxWorker`).
+
+    Sends to the scope are spaced at `rate` a second (one token at a time), so a worker
+    that met the workspace's cap once stays just under it instead of overshooting, being
+    held for a whole `Retry-After` second, and overshooting again. Every
+    `PACE_PROBE_SECONDS` without a 429 the rate is raised a tenth, to find a cap that
+    was raised, or a burst that was never the cap.
+    """
+
+    rate: float
+    tokens: float = 1.0
+    refilled: float = field(default_factory=time.monotonic)
+    limited: float = field(default_factory=time.monotonic)
+
+    def wait(self, now: float) -> float:
+        """Seconds until a send may start (0: take it now, which spends the token)."""
+        if now - self.limited >= PACE_PROBE_SECONDS:
+            self.rate *= 1.1
+            self.limited = now
+        self.tokens = min(1.0, self.tokens + (now - self.refilled) * self.rate)
+        self.refilled = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+@dataclass(frozen=True)
+class _Excluded:
+    """Destinations a claim passes over: being sent or result unwritten, or paced."""
+
+    busy: frozenset[str]
+    paced: dict[str, float]  # destination -> seconds until it may be sent to again
+
+
 @dataclass(frozen=True)
 class _Unrecorded:
     """A result the database did not take; kept until it does."""
@@ -161,8 +211,8 @@ class OutboxWorker:
         per_destination_interval: minimum seconds between two sends to one address.
         lease_seconds: how long a claim lasts before another worker may take the row over
             (longer than the slowest send, or two workers may send one row at once).
-        batch_size: at most this many destinations are started per `drain_once`.
-        concurrency: at most this many sends in flight at once.
+        batch_size: at most this many rows are claimed in one transaction.
+        concurrency: at most this many sends in flight at once (`OUTBOX_CONCURRENCY`).
         rng: the source of back-off jitter (seed it in tests).
         log_interval: seconds between two log lines about the same ongoing failure.
     """
@@ -193,17 +243,25 @@ class OutboxWorker:
         self._poll_seconds = poll_seconds
         self._interval = per_destination_interval
         self._lease = timedelta(seconds=lease_seconds)
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._batch_size = batch_size
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._wake = asyncio.Event()
         self._last_send: dict[str, float] = {}  # destination -> time.monotonic() of last send
-        self._platform_hold: dict[str, datetime] = {}  # platform -> held until (clock time)
         self._log = Throttled(logger, interval=log_interval)
         # Results the database did not take, by row id, oldest first (see `_keep`).
         self._unrecorded: dict[int, _Unrecorded] = {}
         self._record_failures = 0
         self._record_retry_at = 0.0  # time.monotonic() of the next try to write them
+        # When the next rescheduled row comes due or hold ends (clock time), as last seen.
+        self._next_due: datetime | None = None
+        # Sends that went through, per hold scope (time.monotonic()), for the last second;
+        # and the rates learned from 429s. Read by claims in a worker thread: the lock.
+        self._pace_lock = threading.Lock()
+        self._sent_recently: dict[str, deque[float]] = {}
+        self._scope_pace: dict[str, _ScopePace] = {}
 
     # -- running ---------------------------------------------------------------------------
 
@@ -251,6 +309,11 @@ class OutboxWorker:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         timeout = self._poll_seconds
+        if self._next_due is not None:
+            # A row rescheduled (a 429, a back-off) or a hold ending sooner than the poll:
+            # wake then, not up to a poll later (a workspace's 1 s holds add up).
+            due_in = (self._next_due - self._clock()).total_seconds()
+            timeout = max(0.0, min(timeout, due_in))
         if self._unrecorded:
             timeout = max(0.0, min(timeout, self._record_retry_at - time.monotonic()))
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
@@ -262,79 +325,144 @@ class OutboxWorker:
             await asyncio.gather(*waiters, return_exceptions=True)
 
     async def drain_once(self) -> int:
-        """Deliver every row that is due now, each destination in order.
+        """Deliver every row that is due now, each destination in order, then return.
 
-        Results kept from an earlier database failure are written first; a destination
-        with a result still unwritten is skipped, so its row is not claimed again.
+        Claiming is continuous: whenever a send finishes, its result is recorded and the
+        free slots are filled with the next due rows, in one transaction, so one slow
+        destination (or one person with five queued replies) never holds up the others,
+        and rows committed meanwhile are taken at once. A destination sent to less than
+        `per_destination_interval` ago is left for a later claim instead of holding a
+        slot while it waits. Results kept from an earlier database failure are written
+        in the first transaction, before anything is claimed; a destination with a result
+        still unwritten is not claimed.
 
         Returns:
             The number of rows handled (sent, rescheduled or failed).
         """
-        handled = await self._record_kept()
-        heads = await asyncio.to_thread(self._due_heads)
-        if self._unrecorded:
-            # The database answers again: write what was kept now, before claiming anything.
-            handled += await self._record_kept(now=True)
-        waiting = {kept.claimed.destination for kept in self._unrecorded.values()}
-        heads = [
-            (row_id, dest, plat)
-            for row_id, dest, plat in heads
-            if dest not in waiting and not self._held(plat)
-        ]
-        if not heads:
-            return handled
-        results = await asyncio.gather(
-            *(self._drain_destination(row_id, dest, plat) for row_id, dest, plat in heads),
-            return_exceptions=True,
-        )
-        stopped = 0
-        for (_, dest, _), result in zip(heads, results, strict=True):
-            if isinstance(result, BaseException):
-                if not isinstance(result, Exception):
-                    raise result
-                stopped += 1
-                try:
-                    raise result  # log it with its traceback, at most once per interval
-                except Exception:
-                    self._log.exception(
-                        "destination", "outbox delivery to %s stopped: %s", dest, result
-                    )
-            else:
-                handled += result
-        if not stopped:
-            self._log.recovered("destination", "outbox deliveries work again")
-        return handled
-
-    # -- one destination -------------------------------------------------------------------
-
-    async def _drain_destination(self, first_id: int, destination: str, platform: str) -> int:
         handled = 0
-        row_id: int | None = first_id
-        while row_id is not None and handled < self._batch_size:
-            await self._pace(destination)
-            async with self._semaphore:
-                if self._held(platform):
+        in_flight: dict[asyncio.Task[_Unrecorded], _Claimed] = {}
+        finished: list[_Unrecorded] = []
+        claiming = True
+        try:
+            while True:
+                kept_due = bool(self._unrecorded) and (
+                    finished or time.monotonic() >= self._record_retry_at
+                )
+                batch = [*self._unrecorded.values()] if kept_due else []
+                batch += finished
+                free = min(self._concurrency - len(in_flight), self._batch_size)
+                pace_wait: float | None = None
+                if batch or (claiming and free > 0):
+                    try:
+                        claimed, pace_wait = await asyncio.to_thread(
+                            self._cycle, batch, free if claiming else 0, self._excluded(in_flight)
+                        )
+                    except Exception:
+                        for item in finished:
+                            self._unrecorded[item.claimed.id] = item
+                        finished = []
+                        claiming = False  # the database is down: send nothing more now
+                        if batch:
+                            self._record_failed()
+                        elif not in_flight:
+                            raise
+                        claimed = []
+                    else:
+                        if kept_due:
+                            self._unrecorded.clear()
+                            self._record_failures = 0
+                            self._log.recovered(
+                                "record", "outbox: delivery results are recorded again"
+                            )
+                        handled += len(batch)
+                        finished = []
+                    for row in claimed:
+                        in_flight[asyncio.create_task(self._deliver(row))] = row
+                if not in_flight:
+                    if claiming and pace_wait is not None:
+                        await asyncio.sleep(pace_wait)
+                        continue
                     return handled
-                claimed = await asyncio.to_thread(self._claim, row_id)
-                if claimed is None:
-                    return handled  # another worker has it, or it is no longer due
-                if self._held(claimed.platform):
-                    # A 429 arrived for this platform between the check and the claim.
-                    await asyncio.to_thread(self._release, claimed)
-                    return handled
-                result = await self._send(claimed)
-                at = self._clock()
-                # Later messages to a destination wait behind one that must be retried.
-                follow = result.status != "retry"
+                # A send finishing frees a slot; a row committed meanwhile (`notify`) or the
+                # poll may find more to claim for the free slots.
+                self._wake.clear()
+                woken = asyncio.ensure_future(self._wake.wait())
                 try:
-                    row_id = await asyncio.to_thread(
-                        self._record, claimed, result, follow=follow, now=at
+                    await asyncio.wait(
+                        [*in_flight, woken],
+                        timeout=min(self._poll_seconds, pace_wait or self._poll_seconds),
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
-                except Exception:
-                    self._keep(claimed, result, at)
-                    return handled
-            handled += 1
-        return handled
+                finally:
+                    woken.cancel()
+                await asyncio.sleep(0)  # let sends finishing at the same moment join the batch
+                for task in [t for t in in_flight if t.done()]:
+                    del in_flight[task]
+                    item = task.result()
+                    self._learn(item)
+                    finished.append(item)
+        finally:
+            for task in in_flight:
+                task.cancel()
+
+    def _learn(self, item: _Unrecorded) -> None:
+        """Count a send that went through; on a 429, pace its scope at what it took."""
+        claimed, result = item.claimed, item.result
+        now = time.monotonic()
+        if result.status == "sent":
+            scope = self._scope_of(claimed.platform, claimed.destination)
+            with self._pace_lock:
+                recent = self._sent_recently.setdefault(scope, deque())
+                recent.append(now)
+                while recent and now - recent[0] > 1.0:
+                    recent.popleft()
+        elif result.retry_after is not None:
+            scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
+            prefix = scope.partition("|")[0]
+            with self._pace_lock:
+                recent = self._sent_recently.get(prefix, deque())
+                while recent and now - recent[0] > 1.0:
+                    recent.popleft()
+                took = len(recent)
+                pace = self._scope_pace.get(prefix)
+                if took:  # a burst over the cap: pace just under what the last second took
+                    # One token of burst on top of `rate` a second: `took - 1` keeps any
+                    # second at `took` at most.
+                    rate = max(1.0, took - 1.0)
+                    if pace is None:
+                        self._scope_pace[prefix] = _ScopePace(rate=rate, limited=now)
+                    else:
+                        pace.rate, pace.limited = min(pace.rate, rate), now
+                elif pace is not None:
+                    pace.limited = now
+
+    def _paced_scope(self, platform: str, destination: str, now: float) -> float:
+        """0 if a send to this destination may start now (spending its scope's token)."""
+        scope = self._scope_of(platform, destination)
+        with self._pace_lock:
+            for prefix, pace in self._scope_pace.items():
+                if scope.startswith(prefix) or prefix.startswith(scope):
+                    return pace.wait(now)
+        return 0.0
+
+    async def _deliver(self, claimed: _Claimed) -> _Unrecorded:
+        result = await self._send(claimed)
+        return _Unrecorded(claimed=claimed, result=result, at=self._clock())
+
+    def _excluded(self, in_flight: Mapping[asyncio.Task[_Unrecorded], _Claimed]) -> _Excluded:
+        """Destinations not to claim now: being sent, result unwritten, or paced."""
+        busy = {c.destination for c in in_flight.values()}
+        busy |= {kept.claimed.destination for kept in self._unrecorded.values()}
+        paced: dict[str, float] = {}
+        if self._interval > 0:
+            now = time.monotonic()
+            for dest, last in list(self._last_send.items()):
+                wait = last + self._interval - now
+                if wait > 0:
+                    paced[dest] = wait
+                else:
+                    del self._last_send[dest]  # keeps the map as small as the recent sends
+        return _Excluded(busy=frozenset(busy), paced=paced)
 
     def _keep(self, claimed: _Claimed, result: DeliveryResult, at: datetime) -> None:
         """Hold a result the database did not take, to write it on a later turn."""
@@ -352,7 +480,7 @@ class OutboxWorker:
         )
 
     async def _record_kept(self, *, now: bool = False) -> int:
-        """Write the results kept from a database failure, oldest first, if it is time.
+        """Write the results kept from a database failure, if it is time (at shut-down).
 
         Args:
             now: try at once, whatever the back-off says.
@@ -362,35 +490,24 @@ class OutboxWorker:
         """
         if not self._unrecorded or (not now and time.monotonic() < self._record_retry_at):
             return 0
-        written = 0
-        for row_id, kept in list(self._unrecorded.items()):
-            try:
-                await asyncio.to_thread(self._record, kept.claimed, kept.result, now=kept.at)
-            except Exception:
-                self._record_failed()
-                return written
-            del self._unrecorded[row_id]
-            written += 1
+        batch = list(self._unrecorded.values())
+        try:
+            await asyncio.to_thread(self._cycle, batch, 0, _Excluded(frozenset(), {}))
+        except Exception:
+            self._record_failed()
+            return 0
+        self._unrecorded.clear()
         self._record_failures = 0
         self._log.recovered("record", "outbox: delivery results are recorded again")
-        return written
+        return len(batch)
 
-    async def _pace(self, destination: str) -> None:
-        last = self._last_send.get(destination)
-        if last is None or self._interval <= 0:
-            return
-        wait = last + self._interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def _held(self, platform: str) -> bool:
-        until = self._platform_hold.get(platform)
-        if until is None:
-            return False
-        if self._clock() >= until:
-            del self._platform_hold[platform]
-            return False
-        return True
+    def _scope_of(self, platform: str, destination: str) -> str:
+        """What a 429 for this destination holds: the adapter's say, else its platform."""
+        adapter = self._adapters.get(platform)
+        scope = getattr(adapter, "hold_scope", None)
+        if callable(scope):
+            return str(scope(destination))
+        return f"{platform}:"
 
     async def _send(self, claimed: _Claimed) -> DeliveryResult:
         adapter = self._adapters.get(claimed.platform)
@@ -430,69 +547,137 @@ class OutboxWorker:
         )
         return and_(due, ~blocked)
 
-    def _due_heads(self) -> list[tuple[int, str, str]]:
+    def _cycle(
+        self, batch: list[_Unrecorded], free: int, excluded: _Excluded
+    ) -> tuple[list[_Claimed], float | None]:
+        """Record finished sends, then claim up to `free` due rows: one transaction.
+
+        Returns:
+            The rows claimed, and how long until a paced destination with a due row may
+            be sent to again (None if none is waiting for that).
+        """
+        with self._db.transaction() as session:
+            for item in batch:
+                self._record_in(session, item.claimed, item.result, now=item.at)
+            if free <= 0:
+                return [], None
+            return self._claim_in(session, free, excluded)
+
+    def _held_prefixes(self, session: Session, now: datetime) -> set[str]:
+        """The address prefixes under a rate-limit hold now (every replica's 429s).
+
+        Also takes up the rates other processes learned (`RateLimitHold.rate`) for scopes
+        this one has not met a 429 in yet, so a fresh replica paces from its first send.
+        """
+        held: set[str] = set()
+        for scope, until, rate in session.execute(
+            select(RateLimitHold.scope, RateLimitHold.until, RateLimitHold.rate).where(
+                or_(RateLimitHold.until > now, RateLimitHold.rate.is_not(None))
+            )
+        ):
+            prefix = scope.partition("|")[0]
+            if until > now:
+                held.add(prefix)
+            if rate is not None:
+                with self._pace_lock:
+                    if prefix not in self._scope_pace:
+                        self._scope_pace[prefix] = _ScopePace(rate=float(rate))
+        return held
+
+    def _claim_in(
+        self, session: Session, free: int, excluded: _Excluded
+    ) -> tuple[list[_Claimed], float | None]:
         now = self._clock()
+        condition = self._claimable(now)
+        for prefix in sorted(self._held_prefixes(session, now)):
+            condition = and_(
+                condition, ~OutboxMessage.destination.startswith(prefix, autoescape=True)
+            )
+        skip = excluded.busy | excluded.paced.keys()
         stmt = (
             select(OutboxMessage.id, OutboxMessage.destination, OutboxMessage.platform)
-            .where(self._claimable(now))
+            .where(condition)
             .order_by(OutboxMessage.id)
-            .limit(self._batch_size)
+            .limit(free + len(skip))
         )
-        with self._db.transaction() as session:
-            return [(row.id, row.destination, row.platform) for row in session.execute(stmt)]
-
-    def _next_head(self, session: Session, destination: str) -> int | None:
-        stmt = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.destination == destination, self._claimable(self._clock()))
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-        return session.scalar(stmt)
-
-    def _claim(self, row_id: int) -> _Claimed | None:
-        now = self._clock()
-        stmt = (
+        if session.get_bind().dialect.name == "postgresql":
+            # Replicas claiming at once pass over each other's rows instead of queueing.
+            stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+        self._next_due = self._due_next(session, now)
+        ids: list[int] = []
+        pace_wait: float | None = None
+        mono = time.monotonic()
+        for row_id, destination, platform in session.execute(stmt):
+            if destination in skip:
+                wait = excluded.paced.get(destination)
+            else:
+                wait = self._paced_scope(platform, destination, mono) if self._scope_pace else 0
+                if not wait:
+                    ids.append(row_id)
+                    if len(ids) == free:
+                        break
+                    continue
+            if wait:
+                pace_wait = wait if pace_wait is None else min(pace_wait, wait)
+        if not ids:
+            return [], pace_wait
+        claim = (
             update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, self._claimable(now))
+            .where(OutboxMessage.id.in_(ids), self._claimable(now))
             .values(
                 status="sending",
                 lease_until=now + self._lease,
                 attempts=OutboxMessage.attempts + 1,
             )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.idempotency_key,
+                OutboxMessage.platform,
+                OutboxMessage.destination,
+                OutboxMessage.payload,
+                OutboxMessage.attempts,
+                OutboxMessage.created_at,
+            )
             .execution_options(synchronize_session=False)
         )
-        with self._db.transaction() as session:
-            result = cast(CursorResult[Any], session.execute(stmt))
-            if result.rowcount != 1:
-                return None
-            row = session.execute(
-                select(
-                    OutboxMessage.idempotency_key,
-                    OutboxMessage.platform,
-                    OutboxMessage.destination,
-                    OutboxMessage.payload,
-                    OutboxMessage.attempts,
-                    OutboxMessage.created_at,
-                ).where(OutboxMessage.id == row_id)
-            ).one()
-        return _Claimed(
-            id=row_id,
-            key=row.idempotency_key,
-            platform=row.platform,
-            destination=row.destination,
-            payload=row.payload,
-            attempts=row.attempts,
-            created_at=row.created_at,
+        claimed = [
+            _Claimed(
+                id=row.id,
+                key=row.idempotency_key,
+                platform=row.platform,
+                destination=row.destination,
+                payload=row.payload,
+                attempts=row.attempts,
+                created_at=row.created_at,
+            )
+            for row in session.execute(claim)
+        ]
+        claimed.sort(key=lambda c: c.id)
+        return claimed, pace_wait
+
+    def _due_next(self, session: Session, now: datetime) -> datetime | None:
+        """The soonest moment a waiting row comes due or a hold ends (for `_idle`)."""
+        row = session.scalar(
+            select(OutboxMessage.next_attempt_at)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at > now)
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(1)
         )
+        hold = session.scalar(
+            select(RateLimitHold.until)
+            .where(RateLimitHold.until > now)
+            .order_by(RateLimitHold.until)
+            .limit(1)
+        )
+        found = [t for t in (row, hold) if t is not None]
+        return min(found) if found else None
 
-    def _finish(self, claimed: _Claimed, *, follow: bool = False, **values: Any) -> int | None:
-        """Record a claimed row's outcome; with `follow`, also find the destination's next head.
+    def _finish_in(self, session: Session, claimed: _Claimed, **values: Any) -> None:
+        """Record a claimed row's outcome.
 
-        Both happen in one transaction: a fan-out is mostly one message per destination, and
-        each transaction costs more than the two statements in it. The row must still be
-        ``sending`` under this claim (its ``attempts``); the lease may have run out (a result
-        kept through a database outage), as long as no other worker claimed the row since.
+        The row must still be ``sending`` under this claim (its ``attempts``); the lease
+        may have run out (a result kept through a database outage), as long as no other
+        worker claimed the row since.
         """
         stmt = (
             update(OutboxMessage)
@@ -504,15 +689,13 @@ class OutboxWorker:
             .values(lease_until=None, **values)
             .execution_options(synchronize_session=False)
         )
-        with self._db.transaction() as session:
-            result = cast(CursorResult[Any], session.execute(stmt))
-            if result.rowcount != 1 and not self._already_recorded(session, claimed, values):
-                logger.warning(
-                    "outbox row %s: lease lost before its result (%s) was recorded",
-                    claimed.id,
-                    values.get("status"),
-                )
-            return self._next_head(session, claimed.destination) if follow else None
+        result = cast(CursorResult[Any], session.execute(stmt))
+        if result.rowcount != 1 and not self._already_recorded(session, claimed, values):
+            logger.warning(
+                "outbox row %s: lease lost before its result (%s) was recorded",
+                claimed.id,
+                values.get("status"),
+            )
 
     def _already_recorded(
         self, session: Session, claimed: _Claimed, values: Mapping[str, Any]
@@ -529,52 +712,77 @@ class OutboxWorker:
             and row.attempts == values.get("attempts", claimed.attempts)
         )
 
-    def _release(self, claimed: _Claimed) -> None:
-        self._finish(claimed, status="pending", attempts=claimed.attempts - 1)
+    def _hold(
+        self, session: Session, scope: str, until: datetime, *, rate: float | None = None
+    ) -> None:
+        """Keep a rate-limit hold where every replica sees it (the later time wins).
 
-    def _record(
-        self,
-        claimed: _Claimed,
-        result: DeliveryResult,
-        *,
-        follow: bool = False,
-        now: datetime | None = None,
-    ) -> int | None:
-        """Store a send's outcome; returns the destination's next due row if `follow`.
+        With `rate`, also the pace this worker learned for the scope.
+        """
+        dialect = session.get_bind().dialect.name
+        table: Any = RateLimitHold.__table__
+        maker: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = maker(table).values(scope=scope[:200], until=until)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["scope"],
+            set_={"until": stmt.excluded.until},
+            where=table.c.until < stmt.excluded.until,
+        )
+        session.execute(stmt)
+        if rate is not None:
+            session.execute(
+                update(RateLimitHold)
+                .where(RateLimitHold.scope == scope[:200])
+                .values(rate=rate)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _record(self, claimed: _Claimed, result: DeliveryResult, *, now: datetime) -> None:
+        """Store one send's outcome in a transaction of its own."""
+        with self._db.transaction() as session:
+            self._record_in(session, claimed, result, now=now)
+
+    def _record_in(
+        self, session: Session, claimed: _Claimed, result: DeliveryResult, *, now: datetime
+    ) -> None:
+        """Store a send's outcome in the caller's transaction.
 
         Args:
+            session: the transaction (one per batch of results).
             claimed: the row, as claimed.
             result: what the adapter answered.
-            follow: also find the destination's next due row (in the same transaction).
-            now: when the send finished (default: now).
+            now: when the send finished.
         """
-        now = now or self._clock()
         error = _clip(result.error or "unknown error")
         if result.status == "sent":
-            head = self._finish(
+            self._finish_in(
+                session,
                 claimed,
-                follow=follow,
                 status="sent",
                 sent_at=now,
                 platform_message_id=result.platform_message_id,
                 last_error=None,
             )
             logger.debug("outbox row %s sent to %s", claimed.id, claimed.destination)
-            return head
         elif result.status == "failed":
-            head = self._finish(claimed, follow=follow, status="failed", last_error=error)
+            self._finish_in(session, claimed, status="failed", last_error=error)
             logger.warning("outbox row %s to %s failed: %s", claimed.id, claimed.destination, error)
-            return head
         elif result.retry_after is not None:
-            # Flow control: not counted against the message, and the platform is held.
+            # Flow control: not counted against the message, and its scope is held.
             attempts = claimed.attempts - 1
             retry_after = max(MIN_RETRY_AFTER_SECONDS, result.retry_after)
             delay = max(retry_after, backoff_seconds(attempts, self._rng))
-            hold_until = now + timedelta(seconds=retry_after)
-            previous = self._platform_hold.get(claimed.platform)
-            if previous is None or previous < hold_until:
-                self._platform_hold[claimed.platform] = hold_until
-            self._finish(
+            scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
+            with self._pace_lock:
+                pace = self._scope_pace.get(scope.partition("|")[0])
+            self._hold(
+                session,
+                scope,
+                now + timedelta(seconds=retry_after),
+                rate=pace.rate if pace is not None else None,
+            )
+            self._finish_in(
+                session,
                 claimed,
                 status="pending",
                 attempts=attempts,
@@ -582,18 +790,19 @@ class OutboxWorker:
                 last_error=_clip(f"rate limited, retry after {retry_after:g} s: {error}"),
             )
             logger.info(
-                "outbox row %s: %s rate-limited, holding the platform for %.1f s",
+                "outbox row %s: rate-limited, holding %s for %.1f s",
                 claimed.id,
-                claimed.platform,
+                scope,
                 retry_after,
             )
         elif claimed.attempts >= self._max_attempts:
             reason = _clip(f"gave up after {claimed.attempts} attempts: {error}")
-            self._finish(claimed, status="failed", last_error=reason)
+            self._finish_in(session, claimed, status="failed", last_error=reason)
             logger.warning("outbox row %s to %s: %s", claimed.id, claimed.destination, reason)
         else:
             delay = backoff_seconds(claimed.attempts, self._rng)
-            self._finish(
+            self._finish_in(
+                session,
                 claimed,
                 status="pending",
                 next_attempt_at=now + timedelta(seconds=delay),
@@ -607,4 +816,3 @@ class OutboxWorker:
                 error,
                 delay,
             )
-        return None

@@ -48,11 +48,7 @@ def ask(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
         if existing is None:
             raise UserError(messages.GENERIC_FAILURE)
         raise UserError(messages.round_already_open(conv.title, existing.number))
-    invited = turn.session.scalar(
-        select(func.count())
-        .select_from(models.Participant)
-        .where(models.Participant.round_id == round_.id)
-    )
+    invited = rounds.invited_count(turn.session, round_)
     if not invited:
         raise UserError(messages.no_members(conv.title))
     turn.audit(actor, "ask", conv.key, round=round_.number)

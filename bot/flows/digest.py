@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.errors import UserError
+from bot.flows import consistency as listening
 from bot.flows import strategy
 from bot.flows.answers import kind_of
 from bot.flows.digest_model import (
@@ -52,6 +53,7 @@ from bot.flows.history import (
     trends,
 )
 from bot.flows.strategy_model import Standing
+from bot.flows.summary import Summariser
 from bot.playbook.model import QuestionType
 from storage.models import Answer, Conversation, Group, Member, Participant, Round
 from storage.models import Digest as DigestRow
@@ -97,6 +99,7 @@ def build_digest(
     rounds: int | None = None,
     since: datetime | None = None,
     up_to_number: int | None = None,
+    summariser: Summariser | None = None,
 ) -> Digest:
     """Build the digest of one conversation, or of all of them with the strategy view.
 
@@ -111,6 +114,8 @@ def build_digest(
         since: a digest over the conversation's rounds closed at or after this time.
         up_to_number: only rounds numbered up to this (a closed round's own digest, built
             once it has closed, when a newer round may already be open).
+        summariser: the optional language-model summary of the consistency view (scope
+            "all" only; off unless configured).
 
     Returns:
         The digest; a conversation without such a round has status "none". Each
@@ -168,11 +173,22 @@ def build_digest(
         )
         for conv, chosen, previous in picks
     )
+    if wanted != "all":  # one conversation's round: its themes (all six: the consistency view)
+        digests = tuple(
+            d.model_copy(update={"themes": listening.conversation_themes(session, conv, [chosen])})
+            if chosen is not None
+            else d
+            for d, (conv, chosen, _) in zip(digests, picks, strict=True)
+        )
     maturity = None
+    consistency = None
     standings: tuple[Standing, ...] = ()
     if wanted == "all":
         trimmed = {c.id: _trimmed(c, histories) for c in conversations}
         maturity = strategy.maturity(conversations, trimmed, depth=depth)
+        consistency = listening.build(
+            session, conversations, trimmed, now=now, summariser=summariser
+        )
         group_keys = {k for h in trimmed.values() if h for k in h[0].groups}
         titles.update(_group_titles(session, group_keys - titles.keys()))
         standings = tuple(
@@ -195,6 +211,7 @@ def build_digest(
         conversations=digests,
         maturity=maturity,
         standings=standings,
+        consistency=consistency,
     )
 
 
@@ -223,7 +240,8 @@ def _range_digest(
     keys = {p.group_key for d in data.values() for p in d.people} | set(_agenda_groups(newest))
     titles = _group_titles(session, keys)
     digest = _conversation_digest(conv, newest, before, data, titles, history=history)
-    digest = digest.model_copy(update={"recurring": _recurring(session, history)})
+    themes = listening.conversation_themes(session, conv, [c.round for c in history])
+    digest = digest.model_copy(update={"recurring": _recurring(session, history), "themes": themes})
     return Digest(
         scope=conv.key,
         organisation=organisation,
@@ -337,8 +355,7 @@ def _conversations_in_scope(session: Session, wanted: str, raw: str) -> list[Con
         keys = session.scalars(
             select(Conversation.key).where(Conversation.active).order_by(Conversation.key)
         ).all()
-        known = ", ".join([*keys, "all"])
-        raise UserError(f"There is no conversation `{raw.strip()[:40]}`. Known: {known}.")
+        raise UserError(messages.unknown_conversation(raw.strip()[:40], [*keys, "all"], None))
     return [conv]
 
 

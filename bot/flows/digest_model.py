@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.flows.consistency_model import Consistency
 from bot.flows.strategy_model import MapPoint, RoundPoint, Stage, Standing, Trend
+from bot.flows.themes_model import Theme
 from bot.playbook.model import QuestionType
 
 
@@ -130,6 +132,8 @@ class ConversationDigest(_D):
     trends: tuple[Trend, ...] = ()
     # Over a range (`digest <conversation> rounds <n>`): each choice's count, all rounds summed.
     recurring: tuple[RecurringChoices, ...] = ()
+    # The recurring topics of its text answers: this round's, or the range's (one conversation).
+    themes: tuple[Theme, ...] = ()
 
 
 class Placed(_D):
@@ -189,3 +193,5 @@ class Digest(_D):
     standings: tuple[Standing, ...] = ()
     # A digest over a range of closed rounds: "rounds" (the last n) or "since" (a date).
     span: Span | None = None
+    # The enterprise view (scope "all"): themes and what to make consistent across the six.
+    consistency: Consistency | None = None

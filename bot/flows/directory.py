@@ -24,14 +24,20 @@ Why it looks like this:
 - **Who is asked.** Bots and deactivated accounts read from a source are left out. An
   `email:` address nobody in the workspace has stays a member with
   `Member.unreachable_reason` set, so `status` lists it instead of it vanishing.
-- **Profiles daily-ish.** A person's directory profile (time zone, and the name when the
-  playbook gives none) is read when it is older than `PROFILE_MAX_AGE` (20 hours), only
-  here, so at most once per round opening and person. Twenty hours rather than 24 so that
-  a daily cadence refreshes every day although each run starts a little earlier or later
-  than the last. Time zones change when people move or travel for long, not hourly, and
-  `users.info` is Slack's Tier 4 (100+ calls a minute): a daily read keeps a few hundred
-  stakeholders far inside it. A known address is looked up again on the same schedule; an
-  address that resolved to nobody is asked again at every refresh (people join).
+- **Profiles daily-ish, and in the background.** A person's directory profile (time zone,
+  and the name when the playbook gives none) is read when it is older than
+  `PROFILE_MAX_AGE` (20 hours), at most once per round opening and person. Only people
+  the bot has never read are read *before* the round opens (their profile says whether
+  they are a bot or deactivated, so whether to ask them at all); a known person's stale
+  profile is read again in the background (`MembershipRefresher.background`), so an
+  `ask` for 50,000 people known from earlier rounds does not wait for 50,000
+  `users.info` calls: the round opens with the profiles it has, and the time zones read
+  meanwhile count from the next round on. Twenty hours rather than 24 so that a daily
+  cadence refreshes every day although each run starts a little earlier or later than
+  the last. Time zones change when people move or travel for long, not hourly, and
+  `users.info` is Slack's Tier 4 (100+ calls a minute). A known address is looked up
+  again on the same schedule; an address that resolved to nobody is asked again at every
+  refresh (people join).
 - **What the playbook says wins**: a listed member's `name` and `timezone` are kept over
   the directory's.
 """
@@ -44,7 +50,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +64,10 @@ log = logging.getLogger(__name__)
 
 PROFILE_MAX_AGE = timedelta(hours=20)
 REFRESH_TIMEOUT = 30.0  # seconds the directories get before the round opens without them
+# Seconds the background profile reads get (Slack's users.info allows about 100 a minute).
+PROFILES_LATER_TIMEOUT = 3600.0
+# Background reads in flight, kept referenced so the event loop does not drop them.
+_BACKGROUND: set[asyncio.Task[None]] = set()
 EMAIL = "email:"
 NAME_MAX = 80  # the width of `Member.display_name`
 REASON_MAX = 200  # the width of `Member.unreachable_reason`
@@ -83,6 +93,7 @@ class Lookups:
     emails: dict[str, Person | None] = field(default_factory=dict)
     profiles: dict[str, Person | None] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)  # known, stale: read in the background
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class _Known:
     """What the database already knows, so a refresh asks only for what is stale."""
 
     fresh: frozenset[str]  # identities whose profile (or address lookup) is recent
+    checked: frozenset[str]  # identities whose profile was read at least once
     resolved: Mapping[str, str]  # `email:` identity -> the identity it resolved to
 
 
@@ -121,6 +133,9 @@ class MembershipRefresher:
         self.clock = clock
         self.max_age = max_age
         self.timeout = timeout
+        # Known people's stale profiles, read after `refresh` returned (see the module
+        # docstring); None when there were none. Await it to wait for them (tests).
+        self.background: asyncio.Task[None] | None = None
 
     async def refresh(self, conversation_key: str) -> Lookups | None:
         """Bring the membership of a conversation's groups up to date. Never raises.
@@ -164,7 +179,28 @@ class MembershipRefresher:
             await asyncio.to_thread(self._apply, groups, lookups, now)
         except IntegrityError:  # another replica refreshed the same group at this moment
             log.info("membership of %s was refreshed concurrently elsewhere", conversation_key)
+        if lookups.later:
+            self.background = asyncio.create_task(self._profiles_later(lookups.later, now))
+            _BACKGROUND.add(self.background)
+            self.background.add_done_callback(_BACKGROUND.discard)
         return lookups
+
+    async def _profiles_later(self, identities: list[str], now: datetime) -> None:
+        """Read known people's stale profiles and store them; never raises."""
+        later = Lookups()
+        try:
+            async with asyncio.timeout(max(self.timeout, PROFILES_LATER_TIMEOUT)):
+                await asyncio.gather(*(self._profile(i, later) for i in identities))
+        except TimeoutError:
+            later.failures.append("the directories did not finish in time")
+        except Exception:
+            log.exception("reading %d profiles in the background failed", len(identities))
+        if later.failures:
+            log.info("profiles read in the background: %s", "; ".join(later.failures[:5]))
+        try:
+            await asyncio.to_thread(self._apply, {}, later, now)
+        except Exception:
+            log.exception("storing %d profiles read in the background failed", len(identities))
 
     # -- fetching -----------------------------------------------------------------------
 
@@ -210,7 +246,9 @@ class MembershipRefresher:
             for i in dict.fromkeys(wanted)
             if i not in known.fresh and i not in profiled and self._directory(i) is not None
         ]
-        await asyncio.gather(*(self._profile(identity, lookups) for identity in stale))
+        lookups.later = [i for i in stale if i in known.checked]
+        new = [i for i in stale if i not in known.checked]
+        await asyncio.gather(*(self._profile(identity, lookups) for identity in new))
 
     async def _source(self, source: str, lookups: Lookups) -> None:
         directory = self._directory(source)
@@ -249,17 +287,27 @@ class MembershipRefresher:
     def _known(self, now: datetime) -> _Known:
         """Who has a recent profile, and what each address resolved to last time."""
         with self.db.transaction() as session:
-            fresh = session.scalars(
-                select(models.Member.identity).where(
-                    models.Member.directory_checked_at >= now - self.max_age
+            fresh: set[str] = set()
+            checked: set[str] = set()
+            for identity, at in session.execute(
+                select(models.Member.identity, models.Member.directory_checked_at).where(
+                    models.Member.directory_checked_at.is_not(None)
                 )
-            ).all()
-            return _Known(fresh=frozenset(fresh), resolved=_resolutions(session))
+            ):
+                checked.add(identity)
+                if at is not None and at >= now - self.max_age:
+                    fresh.add(identity)
+            return _Known(
+                fresh=frozenset(fresh), checked=frozenset(checked), resolved=_resolutions(session)
+            )
 
     def _apply(self, groups: Mapping[str, GroupSpec], lookups: Lookups, now: datetime) -> None:
         with self.db.transaction() as session:
             platforms = " or ".join(d.platform for d in self._email_directories()) or "chat"
-            _Writer(session, self.playbook, lookups, now, platforms).apply(groups)
+            writer = _Writer(session, self.playbook, lookups, now, platforms)
+            writer.apply(groups)
+            if not groups:  # profiles read in the background
+                writer.drop_unaskable()
 
 
 class _Writer:
@@ -425,6 +473,26 @@ class _Writer:
             target.timezone = spec.timezone
         self.resolved[email] = person.identity
         return target.id, email
+
+    def drop_unaskable(self) -> None:
+        """Take people whose profile now says bot or deactivated out of the sources' rows.
+
+        What a refresh before the open does for people read from a source, done for the
+        profiles read in the background; listed members stay (the playbook owns them).
+        """
+        gone = [
+            self.members[identity].id
+            for identity, person in self.lookups.profiles.items()
+            if identity in self.members and (person is None or not person.promptable)
+        ]
+        if gone:
+            self.session.execute(
+                delete(models.GroupMember).where(
+                    models.GroupMember.member_id.in_(gone),
+                    models.GroupMember.source.is_not(None),
+                    ~models.GroupMember.source.startswith(EMAIL),
+                )
+            )
 
     def _askable(self, identity: str) -> bool:
         """Whether someone read from a source is asked: an active human, as far as known.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,10 @@ class Engine:
     playbook: Playbook
     clock: Callable[[], datetime] = _utcnow
     hooks: EngineHooks = field(default_factory=EngineHooks)
+    # Rounds' opening and closing left for chunks (`rounds.work_chunk`): one thread of the
+    # process does them at a time; a request for more while it runs makes it look again.
+    _work_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _work_wanted: bool = field(default=False, repr=False)
 
     # ----------------------------------------------------------------- inbound events
 
@@ -128,6 +133,7 @@ class Engine:
                 return self._deliver(turn, event, replies)
         finally:
             self.hooks.outbox_changed()
+            self._rounds_changed()
 
     def _turn(self, session: Session, now: datetime) -> Turn:
         return Turn(session=session, now=now, playbook=self.playbook, hooks=self.hooks)
@@ -277,6 +283,7 @@ class Engine:
                 return opened is not None
         finally:
             self.hooks.outbox_changed()
+            self._rounds_changed()
 
     def record_missed_round(self, key: str, scheduled_for: datetime) -> None:
         """Record a round missed while the bot was down (not one from before its care date)."""
@@ -288,26 +295,103 @@ class Engine:
     def tick(self, now: datetime | None = None) -> None:
         """Close rounds past their deadline, send held prompts and reminders, wake snoozes.
 
-        Held prompts are those waiting for a participant's local time (`rounds`).
+        Held prompts are those waiting for a participant's local time (`rounds`). Each
+        round's work is done in transactions of `rounds.CHUNK` people, so a reminder to
+        50,000 people never holds the database for long; then whatever opening or closing
+        is left (a crash mid-fan-out) is carried on (`continue_rounds`).
         """
         now = now or self.clock()
         try:
             with self.db.transaction() as session:
-                turn = self._turn(session, now)
-                open_rounds = list(
-                    session.scalars(select(models.Round).where(models.Round.status == "open"))
+                open_rounds = [
+                    (r.id, deadline_of(r))
+                    for r in session.scalars(
+                        select(models.Round).where(models.Round.status == "open")
+                    )
+                ]
+            for round_id, deadline in open_rounds:
+                if deadline <= now:
+                    with self.db.transaction() as session:
+                        round_ = session.get(models.Round, round_id)
+                        if round_ is not None and round_.status == "open":
+                            self._turn(session, now).close(round_, reason="deadline")
+                    continue
+                # Prompts first: one released late (the bot was down) counts the
+                # reminders already due as sent, so it is not followed by one.
+                self._in_chunks(
+                    round_id,
+                    lambda s, r: rounds.release_held_prompts(s, r, now, limit=rounds.CHUNK),
                 )
-                for round_ in open_rounds:
-                    if deadline_of(round_) <= now:
-                        turn.close(round_, reason="deadline")
-                    else:
-                        # Prompts first: one released late (the bot was down) counts the
-                        # reminders already due as sent, so it is not followed by one.
-                        rounds.release_held_prompts(session, round_, now)
-                        rounds.due_reminders(session, round_, now)
-                rounds.wake_snoozed(session, now)
+                self._in_chunks(
+                    round_id, lambda s, r: rounds.due_reminders(s, r, now, limit=rounds.CHUNK)
+                )
+            while True:
+                with self.db.transaction() as session:
+                    if rounds.wake_snoozed(session, now, limit=rounds.CHUNK) < rounds.CHUNK:
+                        break
         finally:
             self.hooks.outbox_changed()
+        self.continue_rounds()
+
+    def _in_chunks(self, round_id: int, step: Callable[[Session, models.Round], int]) -> None:
+        """Run `step` on an open round in transactions of its own while it does a whole chunk."""
+        while True:
+            with self.db.transaction() as session:
+                round_ = session.get(models.Round, round_id)
+                if round_ is None or round_.status != "open":
+                    return
+                if step(session, round_) < rounds.CHUNK:
+                    return
+
+    def _rounds_changed(self) -> None:
+        """Carry on any round's opening or closing left for chunks.
+
+        In the background if the process provides a way (`EngineHooks.rounds_pending`),
+        else at once.
+        """
+        if self.hooks.rounds_pending is not None:
+            self.hooks.rounds_pending()
+        else:
+            self.continue_rounds()
+
+    def continue_rounds(self) -> int:
+        """Do the opening and closing of big rounds left for chunks, one chunk per transaction.
+
+        Between two chunks the database is free for clicks (SQLite's writer lock is handed
+        over in order, see `storage.db`). Safe to run anywhere, any number of times, on any
+        replica: each chunk re-checks the round under its lock and the outbox's keys keep
+        a chunk done twice from adding anything (`bot.flows.rounds`).
+
+        Returns:
+            How many chunks this call did.
+        """
+        done = 0
+        self._work_wanted = True
+        while self._work_wanted and self._work_lock.acquire(blocking=False):
+            try:
+                self._work_wanted = False
+                while True:
+                    with self.db.transaction() as session:
+                        round_ = session.scalar(
+                            select(models.Round)
+                            .where(models.Round.pending_work.is_not(None))
+                            .order_by(models.Round.id)
+                            .limit(1)
+                        )
+                        if round_ is None:
+                            break
+                        rounds.work_chunk(
+                            session,
+                            round_,
+                            now=self.clock(),
+                            cio_channel=self.playbook.cio_channel,
+                            organisation=self.playbook.organisation,
+                        )
+                    done += 1
+                    self.hooks.outbox_changed()
+            finally:
+                self._work_lock.release()
+        return done
 
     def purge(self, now: datetime | None = None) -> retention.Purged:
         """The daily retention purge (`bot.flows.retention`), in one transaction."""

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest_model import ConversationDigest, QuestionRollup
 from bot.flows.outbound import Heard
-from bot.flows.queueing import enqueue
+from bot.flows.queueing import enqueue_many
 from storage import models
 
 #: In an anonymous conversation, a question's figures are shared from this many answers.
@@ -66,37 +66,57 @@ def heard(digest: ConversationDigest, *, next_round: datetime | None) -> Heard |
 
 
 def queue_heard(
-    session: Session, round_: models.Round, digest: ConversationDigest, *, now: datetime
-) -> int:
-    """Queue the closed round's "what we heard" to everyone it asked, in the close's transaction.
+    session: Session,
+    round_: models.Round,
+    digest: ConversationDigest,
+    *,
+    now: datetime,
+    after: int = 0,
+    limit: int | None = None,
+) -> tuple[int, int | None]:
+    """Queue the closed round's "what we heard" to everyone it asked, in the caller's transaction.
 
     Everyone asked hears it, answered or not (the ones who did not answer are the ones the
     next round most needs back), except those who skipped the round: they said they would
     rather not hear about it. The outbox key (`heard:<round>:<member>`) makes a retried close
-    send nothing twice.
+    send nothing twice. A big round is told `limit` people at a time, by participant id
+    after `after` (`bot.flows.rounds` drives the chunks), in multi-row INSERTs.
 
     Returns:
-        How many were queued.
+        How many were queued, and the last participant id done if `limit` of them were
+        (more may follow), else None.
     """
     told = heard(digest, next_round=_next_round(round_.conversation, now))
     if told is None:
-        return 0
-    people = session.execute(
-        select(models.Participant.member_id, models.Member.identity)
+        return 0, None
+    stmt = (
+        select(models.Participant.id, models.Member.identity)
         .join(models.Member, models.Member.id == models.Participant.member_id)
-        .where(models.Participant.round_id == round_.id, models.Participant.status != "skipped")
-        .order_by(models.Participant.id)
-    ).all()
-    for member_id, identity in people:
-        enqueue(
-            session,
-            key=f"heard:{round_.id}:{member_id}",
-            address=identity,
-            message=told,
-            now=now,
-            round_id=round_.id,
+        .where(
+            models.Participant.round_id == round_.id,
+            models.Participant.status != "skipped",
+            models.Participant.id > after,
         )
-    return len(people)
+        .order_by(models.Participant.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    people = session.execute(stmt).all()
+    member_of = dict(
+        session.execute(
+            select(models.Participant.id, models.Participant.member_id).where(
+                models.Participant.id.in_([pid for pid, _ in people])
+            )
+        ).all()
+    )
+    enqueue_many(
+        session,
+        [(f"heard:{round_.id}:{member_of[pid]}", identity, told) for pid, identity in people],
+        now=now,
+        round_id=round_.id,
+    )
+    more = limit is not None and len(people) == limit
+    return len(people), (people[-1][0] if more else None)
 
 
 def _next_round(conversation: models.Conversation, now: datetime) -> datetime | None:

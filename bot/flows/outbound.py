@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from bot.flows.consistency_model import Consistency
 from bot.flows.digest_model import Digest, QuestionRollup
 from bot.flows.strategy_model import RoundPoint
 from bot.playbook.model import QuestionType
@@ -127,6 +128,15 @@ class History(_Out):
     open_round_number: int | None = None
 
 
+class ConsistencyMessage(_Out):
+    """`consistency`: where the conversations meet, hand over, disagree or go quiet."""
+
+    kind: Literal["consistency"] = "consistency"
+    organisation: str
+    generated_at: datetime
+    consistency: Consistency
+
+
 class Heard(_Out):
     """What we heard: a closed round's results, told back to the people asked.
 
@@ -151,7 +161,7 @@ class Heard(_Out):
 
 
 OutboundMessage = Annotated[
-    Notice | Prompt | Form | Summary | DigestMessage | History | Heard,
+    Notice | Prompt | Form | Summary | DigestMessage | History | Heard | ConsistencyMessage,
     Field(discriminator="kind"),
 ]
 # Through `Any`: mypy sometimes reads the Annotated union as a value, not a type.

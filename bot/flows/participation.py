@@ -291,7 +291,11 @@ def after_progress(turn: Turn, participant: models.Participant) -> list[Outbound
     session = turn.session
     session.flush()
     round_ = participant.round
-    if rounds.agenda_of(round_).close_when_all_answered and not _unfinished(turn, round_):
+    if (
+        rounds.agenda_of(round_).close_when_all_answered
+        and round_.pending_work != rounds.OPEN  # not everyone has been asked yet
+        and not _unfinished(turn, round_)
+    ):
         turn.close(round_, reason="everyone answered")
     others = focus.open_participations(session, participant.member_id)
     current = focus.current(others)

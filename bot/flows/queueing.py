@@ -8,6 +8,7 @@ the engine does not need to know about.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -53,3 +54,35 @@ def enqueue(
         now=now,
         round_id=round_id,
     )
+
+
+def enqueue_many(
+    session: Session,
+    messages: Sequence[tuple[str, str, OutboundMessage]],
+    *,
+    now: datetime,
+    round_id: int | None = None,
+) -> int:
+    """Write many (key, address, message) to the outbox in multi-row INSERTs.
+
+    The bulk form of `enqueue` (a round's fan-out, reminders, closed notices): each message
+    object is serialised once however many people it goes to, and a key already there is
+    skipped, so a chunk written again after a crash adds nothing.
+
+    Returns:
+        How many rows were inserted.
+
+    Raises:
+        ValueError: if an address has no ``platform:`` prefix.
+    """
+    dumped: dict[int, dict[str, object]] = {}
+    rows = []
+    for key, address, message in messages:
+        platform, sep, rest = address.partition(":")
+        if not sep or not platform or not rest:
+            raise ValueError(f"not a platform:id address: {address!r}")
+        payload = dumped.get(id(message))
+        if payload is None:
+            payload = dumped[id(message)] = dump_message(message)
+        rows.append(outbox.NewRow(key=key, destination=address, payload=payload))
+    return outbox.insert_many(session, rows, now=now, round_id=round_id)

@@ -15,10 +15,11 @@ from bot import messages
 from bot.errors import UserError
 from bot.flows import rounds
 from bot.flows.cadence import parse_cadence
+from bot.flows.consistency import build as build_consistency
 from bot.flows.digest import MAX_RANGE_ROUNDS, build_digest, save_digest
 from bot.flows.directory import unreachable_lines
-from bot.flows.history import closed_rounds
-from bot.flows.outbound import DigestMessage, History, Notice, OutboundMessage
+from bot.flows.history import closed_rounds, trend_rounds
+from bot.flows.outbound import ConsistencyMessage, DigestMessage, History, Notice, OutboundMessage
 from bot.flows.retention import next_purge
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
@@ -98,6 +99,7 @@ def digest(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
         which=which,  # type: ignore[arg-type]
         organisation=turn.playbook.organisation,
         now=turn.now,
+        summariser=turn.hooks.summariser if scope == "all" else None,
     )
     save_digest(turn.session, built, round_id=None, requested_by=actor)
     return [DigestMessage(digest=built)]
@@ -168,5 +170,26 @@ def history(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage
             rounds=tuple(c.point for c in reversed(listed)),
             more=more,
             open_round_number=open_round.number if open_round is not None else None,
+        )
+    ]
+
+
+def consistency(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
+    """`consistency`: topics across conversations, hand-offs, divergence and gaps."""
+    convs = list(
+        turn.session.scalars(
+            select(models.Conversation)
+            .where(models.Conversation.active)
+            .order_by(models.Conversation.id)
+        )
+    )
+    depth = max((trend_rounds(c.spec) for c in convs), default=2)
+    histories = closed_rounds(turn.session, [c.id for c in convs], depth=max(depth, 2))
+    built = build_consistency(
+        turn.session, convs, histories, now=turn.now, summariser=turn.hooks.summariser
+    )
+    return [
+        ConsistencyMessage(
+            organisation=turn.playbook.organisation, generated_at=turn.now, consistency=built
         )
     ]

@@ -1,8 +1,31 @@
 """Round lifecycle: open (once per scheduled time), remind, snooze wake-ups, close.
 
-All functions take the caller's session and run inside its transaction, so a round, its
-participants and their prompts are committed together: a crash mid-fan-out leaves either
-nothing or everything in the outbox, and the outbox worker resumes delivery from there.
+All functions take the caller's session and run inside its transaction.
+
+**Big rounds in chunks.** Opening or closing a round of 50,000 people in one transaction
+would hold SQLite's single writer (and PostgreSQL's row locks) for seconds, and every click
+made meanwhile would miss Slack's 3-second ack. So the work is done `CHUNK` people at a
+time, each chunk in its own short transaction:
+
+- `open_round` writes the round with `pending_work = "open"` and its first chunk; each
+  further chunk (`work_chunk`, driven by `bot.flows.engine.Engine.continue_rounds`) writes
+  the next members' participants *and their opening prompts together*, in multi-row
+  INSERTs, and moves `work_cursor` (the last member id done) in the same transaction. A
+  crash between chunks leaves whole participants with their prompts; the next chunk starts
+  after the cursor, and the outbox's idempotency keys (`prompt:<round>:<member>`) and the
+  participants' unique (round, member) make a chunk written twice add nothing. The CIO
+  channel's "round opened" notice goes out with the last chunk, counting everyone.
+- While `pending_work` is "open" the round does not close early as "everyone answered":
+  not everyone has been asked yet.
+- `close_round` closes the round in the caller's transaction (status, and the removal of
+  those still held for their local time), so no answer is stored into it from then on;
+  the "it closed" notices and hand-overs to each person's next round follow in chunks
+  (`pending_work = "close"`, the cursor being the last participant id done), and the
+  digest, built with `up_to_number` so a round opened meanwhile does not count, is saved
+  and queued with the last chunk. A round small enough for one chunk does all of it at
+  once, in the caller's transaction, as before.
+- Every chunk locks its members, then the round (the order of `bot.flows.focus`), and
+  re-checks the round's state, so a close racing the fan-out stops it cleanly.
 
 **Prompts at a local time of day.** A conversation with `local_time: "09:30"` holds each
 participant's opening prompt until the next 09:30 on their own wall clock, at or after the
@@ -33,12 +56,17 @@ together. Why the pieces look as they do:
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
@@ -46,9 +74,10 @@ from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
 from bot.flows.digest import build_digest, save_digest
+from bot.flows.digest_model import Digest
 from bot.flows.heard import queue_heard
-from bot.flows.outbound import DigestMessage, Notice, Prompt, QuestionView
-from bot.flows.queueing import enqueue
+from bot.flows.outbound import DigestMessage, Notice, OutboundMessage, Prompt, QuestionView
+from bot.flows.queueing import enqueue, enqueue_many
 from bot.playbook.durations import parse_duration
 from bot.playbook.model import Conversation as ConversationSpec
 from storage import models
@@ -58,6 +87,12 @@ UNFINISHED = focus.UNFINISHED
 WAITING_ACTIONS = ("answer_now", "answer_all", "skip_round", "snooze")
 # A prompt held for local time must leave at least this share of the response window.
 HOLD_SHARE_LEFT = 4  # a quarter: held prompts go no later than 3/4 into the window
+# People per transaction when a round opens, closes, reminds or wakes snoozes: about 20-40 ms
+# of SQLite's single writer each, so a click waits at most that long behind a big round.
+CHUNK = 500
+OPEN = "open"
+CLOSE = "close"
+HEARD = "heard"  # what we heard, after the digest
 
 
 def deadline_of(round_: models.Round) -> datetime:
@@ -72,8 +107,18 @@ def deadline_of(round_: models.Round) -> datetime:
 
 
 def agenda_of(round_: models.Round) -> ConversationSpec:
-    """The conversation as it was when the round opened."""
-    return ConversationSpec.model_validate(round_.agenda)
+    """The conversation as it was when the round opened.
+
+    Validating the agenda costs more than a click's SQL; a round's agenda is a snapshot
+    that never changes, so the parsed (frozen) spec is cached, keyed by the agenda's JSON
+    itself (two databases in one process cannot mix up their rounds).
+    """
+    return _parsed_agenda(json.dumps(round_.agenda, sort_keys=True))
+
+
+@lru_cache(maxsize=64)
+def _parsed_agenda(agenda_json: str) -> ConversationSpec:
+    return ConversationSpec.model_validate(json.loads(agenda_json))
 
 
 def question_view(spec: ConversationSpec, index: int) -> QuestionView:
@@ -108,7 +153,19 @@ def prompt_for(
     announces this round instead of asking its question (see `bot.flows.focus`).
     """
     spec = agenda_of(round_)
-    index = min(participant.current_question, len(spec.questions) - 1)
+    return _prompt(spec, round_, participant.current_question, opening, reminder, note, waiting_for)
+
+
+def _prompt(
+    spec: ConversationSpec,
+    round_: models.Round,
+    current_question: int,
+    opening: bool = False,
+    reminder: bool = False,
+    note: str | None = None,
+    waiting_for: str | None = None,
+) -> Prompt:
+    index = min(current_question, len(spec.questions) - 1)
     if waiting_for is not None:
         return Prompt(
             round_id=round_.id,
@@ -146,8 +203,13 @@ def open_round(
     now: datetime,
     cio_channel: str,
     opened_by: str | None = None,
+    chunk: int | None = None,
 ) -> models.Round | None:
     """Open a round and queue a prompt for every member of the conversation's groups.
+
+    The round and its first `chunk` members (participants with their prompts) are written
+    in the caller's transaction; a bigger round leaves `pending_work = "open"` for
+    `work_chunk` to finish in further short transactions (see the module docstring).
 
     With the conversation's `local_time`, a member's prompt is held instead (their
     participant's `prompt_due_at`) when their local time comes soon enough, see
@@ -173,6 +235,8 @@ def open_round(
         opened_at=now,
         deadline=now + spec.response_window,
         agenda=conv.spec,
+        pending_work=OPEN,
+        work_cursor=0,
     )
     try:
         with session.begin_nested():
@@ -180,43 +244,101 @@ def open_round(
             session.flush()
     except IntegrityError:
         return None
-    rows = session.execute(
-        select(models.Member, models.Group.key)
-        .join(models.GroupMember, models.GroupMember.member_id == models.Member.id)
-        .join(models.Group, models.Group.id == models.GroupMember.group_id)
-        .where(models.Group.key.in_(spec.groups))
-        .order_by(models.Member.id)
-    ).all()
-    order = {g: i for i, g in enumerate(spec.groups)}
-    seen: dict[int, tuple[models.Member, str]] = {}
-    for member, gkey in sorted(rows, key=lambda r: (order[r[1]], r[0].id)):
-        seen.setdefault(member.id, (member, gkey))
-    participants = [
-        models.Participant(round_id=round_.id, member_id=m.id, group_key=g, status="pending")
-        for m, g in seen.values()
-    ]
-    at = spec.local_time_of_day()
-    fallback = cadence_zone(conv) if at is not None else "UTC"
-    for p, (member, _) in zip(participants, seen.values(), strict=True):
-        if at is not None:
-            p.prompt_due_at = opening_due(
-                zone_of(member, fallback),
-                at,
-                opened_at=now,
-                deadline=deadline_of(round_),
-                reminders=spec.reminders,
+    _open_chunk(session, round_, now=now, cio_channel=cio_channel, limit=chunk or CHUNK)
+    return round_
+
+
+def invited_count(session: Session, round_: models.Round) -> int:
+    """Who is asked in this round: its participants, or everyone its groups hold.
+
+    The second while it is still being opened (its participants are written in chunks).
+    """
+    if round_.pending_work == OPEN:
+        spec = agenda_of(round_)
+        return int(
+            session.scalar(
+                select(func.count(func.distinct(models.GroupMember.member_id)))
+                .join(models.Group, models.Group.id == models.GroupMember.group_id)
+                .where(models.Group.key.in_(spec.groups))
             )
-    session.add_all(participants)
-    session.flush()
-    # Who is answering another round right now gets this one announced, not asked.
-    focus.lock_members(session, seen)
-    busy = focus.current_rounds(session, seen)
-    for p, (member, _) in zip(participants, seen.values(), strict=True):
-        if p.prompt_due_at is None:
-            current = busy.get(member.id)
-            _queue_opening(session, round_, p, member, now, current)
-    held = sum(1 for p in participants if p.prompt_due_at is not None)
-    lines = [messages.round_opened(spec.title, number, len(participants), deadline_of(round_))]
+            or 0
+        )
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(models.Participant)
+            .where(models.Participant.round_id == round_.id)
+        )
+        or 0
+    )
+
+
+def work_chunk(
+    session: Session,
+    round_: models.Round,
+    *,
+    now: datetime,
+    cio_channel: str,
+    organisation: str,
+    chunk: int | None = None,
+) -> bool:
+    """Do the next chunk of a round's opening or closing, in the caller's transaction.
+
+    Returns:
+        True when nothing is left to do for this round.
+    """
+    if round_.pending_work == OPEN:
+        return _open_chunk(session, round_, now=now, cio_channel=cio_channel, limit=chunk or CHUNK)
+    if round_.pending_work == HEARD:
+        return _heard_chunk(session, round_, now=now, limit=chunk or CHUNK)
+    if round_.pending_work == CLOSE:
+        return _close_chunk(
+            session,
+            round_,
+            now=now,
+            cio_channel=cio_channel,
+            organisation=organisation,
+            limit=chunk or CHUNK,
+        )
+    return True
+
+
+def _open_chunk(
+    session: Session,
+    round_: models.Round,
+    *,
+    now: datetime,
+    cio_channel: str,
+    limit: int,
+) -> bool:
+    """Write the participants and opening prompts of the next `limit` members (by id)."""
+    spec = agenda_of(round_)
+    cursor = round_.work_cursor or 0
+    ids = list(
+        session.scalars(
+            select(models.GroupMember.member_id)
+            .join(models.Group, models.Group.id == models.GroupMember.group_id)
+            .where(models.Group.key.in_(spec.groups), models.GroupMember.member_id > cursor)
+            .group_by(models.GroupMember.member_id)
+            .order_by(models.GroupMember.member_id)
+            .limit(limit)
+        )
+    )
+    # Members before rounds (`bot.flows.focus`); then re-check: a close may have come first.
+    focus.lock_members(session, ids)
+    locked = lock_round(session, round_.id)
+    if locked is None or locked.status != "open" or locked.pending_work != OPEN:
+        return True
+    if ids:
+        _open_members(session, round_, spec, ids, now)
+        round_.work_cursor = ids[-1]
+    if len(ids) == limit:
+        return False
+    round_.pending_work = None
+    round_.work_cursor = None
+    invited = invited_count(session, round_)
+    held = held_count(session, round_)
+    lines = [messages.round_opened(spec.title, round_.number, invited, deadline_of(round_))]
     if held and spec.local_time:
         lines.append(held_line(held, spec.local_time))
     enqueue(
@@ -227,7 +349,93 @@ def open_round(
         now=now,
         round_id=round_.id,
     )
-    return round_
+    return True
+
+
+def _open_members(
+    session: Session,
+    round_: models.Round,
+    spec: ConversationSpec,
+    ids: Sequence[int],
+    now: datetime,
+) -> None:
+    """Participants and opening prompts for these members: two multi-row INSERTs."""
+    order = {g: i for i, g in enumerate(spec.groups)}
+    group_of: dict[int, str] = {}
+    for member_id, gkey in session.execute(
+        select(models.GroupMember.member_id, models.Group.key)
+        .join(models.Group, models.Group.id == models.GroupMember.group_id)
+        .where(models.Group.key.in_(spec.groups), models.GroupMember.member_id.in_(ids))
+    ).all():
+        if member_id not in group_of or order[gkey] < order[group_of[member_id]]:
+            group_of[member_id] = gkey
+    members = {
+        member_id: (identity, timezone)
+        for member_id, identity, timezone in session.execute(
+            select(models.Member.id, models.Member.identity, models.Member.timezone).where(
+                models.Member.id.in_(ids)
+            )
+        )
+    }
+    # Who is answering another round right now gets this one announced, not asked.
+    busy = focus.current_rounds(session, ids)
+    at = spec.local_time_of_day()
+    fallback = cadence_zone(round_.conversation) if at is not None else "UTC"
+    rows: list[dict[str, Any]] = []
+    for member_id in ids:
+        due = None
+        if at is not None:
+            due = opening_due(
+                _zone(members[member_id][1], fallback),
+                at,
+                opened_at=now,
+                deadline=deadline_of(round_),
+                reminders=spec.reminders,
+            )
+        asked = due is None and member_id not in busy
+        rows.append(
+            {
+                "round_id": round_.id,
+                "member_id": member_id,
+                "group_key": group_of[member_id],
+                "status": "pending",
+                "current_question": 0,
+                "reminders_sent": 0,
+                "prompt_due_at": due,
+                "shown_at": now if asked else None,
+            }
+        )
+    new = set(_insert_participants(session, rows))  # a chunk written twice adds nobody
+    prompts: dict[str | None, Prompt] = {}
+    queued: list[tuple[str, str, OutboundMessage]] = []
+    for row in rows:
+        member_id = row["member_id"]
+        if member_id not in new or row["prompt_due_at"] is not None:
+            continue
+        current = busy.get(member_id)
+        waiting = current.title if current is not None else None
+        if waiting not in prompts:
+            prompts[waiting] = _prompt(spec, round_, 0, opening=True, waiting_for=waiting)
+        queued.append((opening_key(round_.id, member_id), members[member_id][0], prompts[waiting]))
+    enqueue_many(session, queued, now=now, round_id=round_.id)
+
+
+def _insert_participants(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert participants unless there already; the member ids of those inserted."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    table = models.Participant.__table__
+    maker: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        maker(table)
+        .on_conflict_do_nothing(index_elements=["round_id", "member_id"])
+        .returning(table.c.member_id)
+    )
+    # One compiled statement, many parameter sets: sent as multi-row INSERTs
+    # ("insertmanyvalues"), `CHUNK` rows each.
+    conn = session.connection().execution_options(insertmanyvalues_page_size=CHUNK)
+    return list(conn.execute(stmt, rows).scalars())
 
 
 def manual_slot(session: Session, conv: models.Conversation, now: datetime) -> datetime:
@@ -250,47 +458,11 @@ def opening_key(round_id: int, member_id: int) -> str:
     return f"prompt:{round_id}:{member_id}"
 
 
-def _queue_opening(
-    session: Session,
-    round_: models.Round,
-    participant: models.Participant,
-    member: models.Member,
-    now: datetime,
-    current: focus.Current | None,
-) -> None:
-    # One key per (round, member) whether sent at open or released by a tick, so the
-    # outbox's unique key is the last line of defence against a second opening prompt.
-    waiting = _waiting_for(participant, current)
-    queue_prompt(
-        session,
-        participant,
-        prompt_for(round_, participant, opening=True, waiting_for=waiting),
-        key=opening_key(round_.id, member.id),
-        address=member.identity,
-        now=now,
-    )
-
-
 def _waiting_for(participant: models.Participant, current: focus.Current | None) -> str | None:
     """The title of the round the member is answering instead of this one, if any."""
     if current is None or current.participant_id == participant.id:
         return None
     return current.title
-
-
-def queue_prompt(
-    session: Session,
-    participant: models.Participant,
-    prompt: Prompt,
-    *,
-    key: str,
-    address: str,
-    now: datetime,
-) -> None:
-    """Queue a prompt; one that asks its question makes its round the member's current one."""
-    enqueue(session, key=key, address=address, message=prompt, now=now, round_id=prompt.round_id)
-    if prompt.waiting_for is None:
-        participant.shown_at = now
 
 
 # --- prompts at a local time of day (see the module docstring) ----------------------------
@@ -314,7 +486,11 @@ def zone_of(member: models.Member, fallback: str) -> ZoneInfo:
     A directory can hand us a zone this machine's tz database does not know (or an old
     alias): that falls back too, rather than failing the whole round's opening.
     """
-    for name in (member.timezone, fallback):
+    return _zone(member.timezone, fallback)
+
+
+def _zone(own: str | None, fallback: str) -> ZoneInfo:
+    for name in (own, fallback):
         if name:
             try:
                 return ZoneInfo(name)
@@ -405,39 +581,68 @@ def claim_held_prompt(session: Session, participant: models.Participant) -> bool
     return bool(result.rowcount)
 
 
-def release_held_prompts(session: Session, round_: models.Round, now: datetime) -> int:
+def release_held_prompts(
+    session: Session, round_: models.Round, now: datetime, *, limit: int | None = None
+) -> int:
     """Queue the opening prompts of this round held for a local time that has come (tick).
 
     Reminders whose time has passed already (the bot was down at the prompt's time) count
     as sent, so the person gets their question once, not the question and a reminder.
+    Takes at most `limit` held prompts (everyone in one zone comes due at once; the tick
+    calls again, in a new transaction, while the whole `limit` came back).
 
     Returns:
-        How many prompts were queued.
+        How many held prompts were taken (queued, or dropped for someone who finished).
     """
-    sent = 0
     due_reminders_now = sum(1 for t in reminder_times(round_) if t <= now)
-    due = list(
-        session.scalars(
-            select(models.Participant)
-            .where(
-                models.Participant.round_id == round_.id,
-                models.Participant.prompt_due_at.is_not(None),
-                models.Participant.prompt_due_at <= now,
-            )
-            .order_by(models.Participant.id)
+    stmt = (
+        select(models.Participant)
+        .options(joinedload(models.Participant.member))
+        .where(
+            models.Participant.round_id == round_.id,
+            models.Participant.prompt_due_at.is_not(None),
+            models.Participant.prompt_due_at <= now,
         )
+        .order_by(models.Participant.id)
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    due = list(session.scalars(stmt))
     if not due:
         return 0
     focus.lock_members(session, (p.member_id for p in due))
     busy = focus.current_rounds(session, (p.member_id for p in due))
+    # One conditional UPDATE for the chunk: what another transaction took first is not
+    # returned, so exactly one of two racing ticks (or a tick and `mine`) sends each.
+    claimed = set(
+        session.connection().scalars(
+            update(models.Participant)
+            .where(
+                models.Participant.id.in_([p.id for p in due]),
+                models.Participant.prompt_due_at.is_not(None),
+            )
+            .values(prompt_due_at=None)
+            .returning(models.Participant.id)
+        )
+    )
+    spec = agenda_of(round_)
+    prompts: dict[str | None, Prompt] = {}
+    queued: list[tuple[str, str, OutboundMessage]] = []
     for p in due:
-        if not claim_held_prompt(session, p) or p.status not in UNFINISHED:
+        set_committed_value(p, "prompt_due_at", None)
+        if p.id not in claimed or p.status not in UNFINISHED:
             continue
         p.reminders_sent = max(p.reminders_sent, due_reminders_now)
-        _queue_opening(session, round_, p, p.member, now, busy.get(p.member_id))
-        sent += 1
-    return sent
+        waiting = _waiting_for(p, busy.get(p.member_id))
+        if waiting not in prompts:
+            prompts[waiting] = _prompt(
+                spec, round_, p.current_question, opening=True, waiting_for=waiting
+            )
+        queued.append((opening_key(round_.id, p.member_id), p.member.identity, prompts[waiting]))
+        if waiting is None:
+            p.shown_at = now
+    enqueue_many(session, queued, now=now, round_id=round_.id)
+    return len(due)
 
 
 def held_count(session: Session, round_: models.Round) -> int:
@@ -511,27 +716,22 @@ def close_round(
     reason: str,
     cio_channel: str,
     organisation: str,
+    chunk: int | None = None,
 ) -> bool:
-    """Close a round and post its digest to the CIO channel (queued in the same transaction).
+    """Close a round and post its digest to the CIO channel.
 
-    Those who had not finished hear that it closed; whoever was answering it is asked their
-    next open round, if any (`bot.flows.focus`).
+    The round closes in the caller's transaction; those who had not finished hear that it
+    closed, and whoever was answering it is asked their next open round, if any
+    (`bot.flows.focus`), `chunk` people at a time: the first chunk here, the rest (and
+    then the digest) by `work_chunk` in transactions of their own (module docstring).
 
     Returns:
         False if the round was no longer open (another replica's tick, or an admin, closed
         it first): nothing is changed then.
     """
-    unfinished = list(
-        session.scalars(
-            select(models.Participant).where(
-                models.Participant.round_id == round_.id,
-                models.Participant.status.in_(UNFINISHED),
-                models.Participant.prompt_due_at.is_(None),
-            )
-        )
-    )
-    focus.lock_members(session, (p.member_id for p in unfinished))
-    busy = focus.current_rounds(session, (p.member_id for p in unfinished))
+    chunk = chunk or CHUNK
+    first = _unfinished_after(session, round_.id, 0, chunk)
+    focus.lock_members(session, (p.member_id for p in first))
     locked = lock_round(session, round_.id)
     if locked is None or locked.status != "open":
         return False
@@ -540,7 +740,8 @@ def close_round(
     # The column holds 40 characters; "closed by teams:<AAD object id>" is longer, and who
     # closed it is in the audit log in full.
     round_.close_reason = reason[:40]
-    title = agenda_of(round_).title
+    round_.pending_work = CLOSE
+    round_.work_cursor = 0
     # Still waiting for their local time: never asked, so not participants of this round
     # (no "you didn't answer" notice, neither invited nor missing in the digest).
     session.execute(
@@ -549,22 +750,85 @@ def close_round(
             models.Participant.prompt_due_at.is_not(None),
         )
     )
-    for p in unfinished:
-        enqueue(
+    _close_chunk(
+        session,
+        round_,
+        now=now,
+        cio_channel=cio_channel,
+        organisation=organisation,
+        limit=chunk,
+        prefetched=first,
+    )
+    return True
+
+
+def _unfinished_after(
+    session: Session, round_id: int, after: int, limit: int
+) -> list[models.Participant]:
+    """The next `limit` unfinished, asked participants of a round by id, with their members."""
+    return list(
+        session.scalars(
+            select(models.Participant)
+            .options(joinedload(models.Participant.member))
+            .where(
+                models.Participant.round_id == round_id,
+                models.Participant.status.in_(UNFINISHED),
+                models.Participant.prompt_due_at.is_(None),
+                models.Participant.id > after,
+            )
+            .order_by(models.Participant.id)
+            .limit(limit)
+        )
+    )
+
+
+def _close_chunk(
+    session: Session,
+    round_: models.Round,
+    *,
+    now: datetime,
+    cio_channel: str,
+    organisation: str,
+    limit: int,
+    prefetched: list[models.Participant] | None = None,
+) -> bool:
+    """Closed notices and hand-overs for the next chunk; the digest after the last one."""
+    parts = prefetched
+    if parts is None:
+        parts = _unfinished_after(session, round_.id, round_.work_cursor or 0, limit)
+        focus.lock_members(session, (p.member_id for p in parts))
+        locked = lock_round(session, round_.id)
+        if locked is None or locked.pending_work != CLOSE:
+            return True
+    if parts:
+        title = agenda_of(round_).title
+        notices = {
+            answering: Notice(lines=(messages.round_closed_for_you(title, answering),))
+            for answering in (False, True)
+        }
+        enqueue_many(
             session,
-            key=f"closed:{round_.id}:{p.member_id}",
-            address=p.member.identity,
-            message=Notice(lines=(messages.round_closed_for_you(title, p.status == "answering"),)),
+            [
+                (
+                    f"closed:{round_.id}:{p.member_id}",
+                    p.member.identity,
+                    notices[p.status == "answering"],
+                )
+                for p in parts
+            ],
             now=now,
             round_id=round_.id,
         )
-    session.flush()
-    for p in unfinished:
-        current = busy.get(p.member_id)
-        if current is not None and current.participant_id == p.id:
-            _hand_over(session, p, now)
+        _hand_over_all(session, round_, parts, now)
+        round_.work_cursor = parts[-1].id
+    if len(parts) == limit:
+        return False
     digest = build_digest(
-        session, scope=round_.conversation.key, organisation=organisation, now=now
+        session,
+        scope=round_.conversation.key,
+        organisation=organisation,
+        now=now,
+        up_to_number=round_.number,
     )
     save_digest(session, digest, round_id=round_.id, requested_by=None)
     enqueue(
@@ -575,28 +839,98 @@ def close_round(
         now=now,
         round_id=round_.id,
     )
+    round_.pending_work = None
+    round_.work_cursor = None
     if agenda_of(round_).what_we_heard and digest.conversations:
-        queue_heard(session, round_, digest.conversations[0], now=now)
+        round_.pending_work, round_.work_cursor = HEARD, 0
+        return _heard_chunk(session, round_, now=now, limit=limit, digest=digest)
     return True
 
 
-def _hand_over(session: Session, closed: models.Participant, now: datetime) -> None:
-    """The member was answering the round that just closed: ask their next round, if any.
-
-    A round held for their local time stays held (the tick asks it then).
-    """
-    nxt = focus.next_in_line(focus.open_participations(session, closed.member_id))
-    if nxt is None or nxt.prompt_due_at is not None:
-        return
-    first_sight = nxt.shown_at is None
-    note = None if first_sight else messages.back_to(agenda_of(nxt.round).title)
-    queue_prompt(
+def _heard_chunk(
+    session: Session,
+    round_: models.Round,
+    *,
+    now: datetime,
+    limit: int,
+    digest: Digest | None = None,
+) -> bool:
+    """Tell the next `limit` people asked what we heard (`bot.flows.heard`)."""
+    if digest is None:
+        locked = lock_round(session, round_.id)
+        if locked is None or locked.pending_work != HEARD:
+            return True
+        payload = session.scalar(
+            select(models.Digest.payload)
+            .where(models.Digest.round_id == round_.id, models.Digest.requested_by.is_(None))
+            .order_by(models.Digest.id.desc())
+            .limit(1)
+        )
+        digest = Digest.model_validate(payload) if payload is not None else None
+    if digest is None or not digest.conversations:
+        round_.pending_work, round_.work_cursor = None, None
+        return True
+    _, last = queue_heard(
         session,
-        nxt,
-        prompt_for(nxt.round, nxt, opening=first_sight, note=note),
-        key=f"next:{closed.round_id}:{closed.member_id}",
-        address=closed.member.identity,
+        round_,
+        digest.conversations[0],
         now=now,
+        after=round_.work_cursor or 0,
+        limit=limit,
+    )
+    if last is not None:
+        round_.work_cursor = last
+        return False
+    round_.pending_work, round_.work_cursor = None, None
+    return True
+
+
+def _hand_over_all(
+    session: Session, closed: models.Round, parts: Sequence[models.Participant], now: datetime
+) -> None:
+    """Those who were answering the round that closed are asked their next round, if any.
+
+    One query for the whole chunk's other open participations. A round held for their
+    local time stays held (the tick asks it then).
+    """
+    others: dict[int, list[models.Participant]] = {}
+    for p in session.scalars(
+        select(models.Participant)
+        .join(models.Round, models.Round.id == models.Participant.round_id)
+        .options(joinedload(models.Participant.round))
+        .where(
+            models.Participant.member_id.in_([p.member_id for p in parts]),
+            models.Round.status == "open",
+            models.Participant.status.in_(UNFINISHED),
+        )
+        .order_by(models.Round.opened_at, models.Round.id)
+    ):
+        others.setdefault(p.member_id, []).append(p)
+    queued: list[tuple[str, str, OutboundMessage]] = []
+    for closed_part in parts:
+        theirs = others.get(closed_part.member_id, [])
+        if not _was_current(closed_part, theirs):
+            continue
+        nxt = focus.next_in_line(theirs)
+        if nxt is None or nxt.prompt_due_at is not None:
+            continue
+        first_sight = nxt.shown_at is None
+        note = None if first_sight else messages.back_to(agenda_of(nxt.round).title)
+        prompt = prompt_for(nxt.round, nxt, opening=first_sight, note=note)
+        key = f"next:{closed.id}:{closed_part.member_id}"
+        queued.append((key, closed_part.member.identity, prompt))
+        nxt.shown_at = now
+    enqueue_many(session, queued, now=now)
+
+
+def _was_current(closed: models.Participant, others: Sequence[models.Participant]) -> bool:
+    """Whether the closed round's participation was the member's current one (`focus`)."""
+    if closed.shown_at is None:
+        return False
+    shown = focus.current(others)
+    return shown is None or (shown.shown_at or closed.shown_at, shown.id) < (
+        closed.shown_at,
+        closed.id,
     )
 
 
@@ -606,60 +940,70 @@ def reminder_times(round_: models.Round) -> list[datetime]:
     return sorted(deadline_of(round_) - r for r in spec.reminders)
 
 
-def due_reminders(session: Session, round_: models.Round, now: datetime) -> int:
-    """Queue the reminders that have come due for unfinished, un-snoozed participants."""
+def due_reminders(
+    session: Session, round_: models.Round, now: datetime, *, limit: int | None = None
+) -> int:
+    """Queue the reminders that have come due for unfinished, un-snoozed participants.
+
+    At most `limit` of them (the tick calls it again, in a new transaction, until fewer
+    come back): those reminded are marked in the same transaction, so each call takes
+    the next ones.
+    """
     due = sum(1 for t in reminder_times(round_) if t <= now)
     if not due:
         return 0
-    sent = 0
-    candidates = [
-        p
-        for p in session.scalars(
-            select(models.Participant).where(
-                models.Participant.round_id == round_.id,
-                models.Participant.status.in_(UNFINISHED),
-                models.Participant.reminders_sent < due,
-                models.Participant.prompt_due_at.is_(None),  # not asked yet: nothing to remind
-            )
+    stmt = (
+        select(models.Participant)
+        .options(joinedload(models.Participant.member))
+        .where(
+            models.Participant.round_id == round_.id,
+            models.Participant.status.in_(UNFINISHED),
+            models.Participant.reminders_sent < due,
+            models.Participant.prompt_due_at.is_(None),  # not asked yet: nothing to remind
+            or_(
+                models.Participant.snoozed_until.is_(None),
+                models.Participant.snoozed_until <= now,
+            ),
         )
-        if not (p.snoozed_until and p.snoozed_until > now)
-    ]
-    busy = _lock_and_find_current(session, candidates)
+        .order_by(models.Participant.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    candidates = list(session.scalars(stmt))
     for p in candidates:
         p.reminders_sent = due
-        p.last_reminded_at = now
-        _queue_reminder(session, round_, p, busy, key=f"remind:{p.id}:{due}", now=now)
-        sent += 1
-    return sent
-
-
-def _lock_and_find_current(
-    session: Session, participants: list[models.Participant]
-) -> dict[int, focus.Current]:
-    if not participants:
-        return {}
-    focus.lock_members(session, (p.member_id for p in participants))
-    return focus.current_rounds(session, (p.member_id for p in participants))
-
-
-def _queue_reminder(
-    session: Session,
-    round_: models.Round,
-    participant: models.Participant,
-    busy: dict[int, focus.Current],
-    *,
-    key: str,
-    now: datetime,
-) -> None:
-    waiting = _waiting_for(participant, busy.get(participant.member_id))
-    queue_prompt(
-        session,
-        participant,
-        prompt_for(round_, participant, reminder=True, waiting_for=waiting),
-        key=key,
-        address=participant.member.identity,
-        now=now,
+    return _queue_reminders(
+        session, candidates, now, lambda p: f"remind:{p.id}:{due}", reminded=True
     )
+
+
+def _queue_reminders(
+    session: Session,
+    participants: Sequence[models.Participant],
+    now: datetime,
+    key: Callable[[models.Participant], str],
+    *,
+    reminded: bool,
+) -> int:
+    """Queue a reminder prompt for each (one multi-row INSERT per 500); how many."""
+    if not participants:
+        return 0
+    focus.lock_members(session, (p.member_id for p in participants))
+    busy = focus.current_rounds(session, (p.member_id for p in participants))
+    prompts: dict[tuple[int, int, str | None], Prompt] = {}
+    queued: list[tuple[str, str, OutboundMessage]] = []
+    for p in participants:
+        waiting = _waiting_for(p, busy.get(p.member_id))
+        variant = (p.round_id, p.current_question, waiting)
+        if variant not in prompts:
+            prompts[variant] = prompt_for(p.round, p, reminder=True, waiting_for=waiting)
+        queued.append((key(p), p.member.identity, prompts[variant]))
+        if reminded:
+            p.last_reminded_at = now
+        if waiting is None:
+            p.shown_at = now
+    enqueue_many(session, queued, now=now)
+    return len(participants)
 
 
 def remind_now(session: Session, round_: models.Round, now: datetime) -> int:
@@ -668,49 +1012,46 @@ def remind_now(session: Session, round_: models.Round, now: datetime) -> int:
     Those whose opening prompt still waits for their local time are left out: they have
     not been asked yet, and will be at their time.
     """
-    count = 0
     candidates = list(
         session.scalars(
-            select(models.Participant).where(
+            select(models.Participant)
+            .options(joinedload(models.Participant.member))
+            .where(
                 models.Participant.round_id == round_.id,
                 models.Participant.status.in_(UNFINISHED),
                 models.Participant.prompt_due_at.is_(None),
             )
+            .order_by(models.Participant.id)
         )
     )
-    busy = _lock_and_find_current(session, candidates)
-    for p in candidates:
-        p.last_reminded_at = now
-        key = f"remind:{p.id}:manual:{now.isoformat()}"
-        _queue_reminder(session, round_, p, busy, key=key, now=now)
-        count += 1
-    return count
-
-
-def wake_snoozed(session: Session, now: datetime) -> int:
-    """Ask again those whose snooze has run out."""
-    count = 0
-    woken = list(
-        session.scalars(
-            select(models.Participant)
-            .join(models.Round)
-            .where(
-                models.Round.status == "open",
-                models.Participant.status.in_(UNFINISHED),
-                models.Participant.snoozed_until.is_not(None),
-                models.Participant.snoozed_until <= now,
-                models.Participant.prompt_due_at.is_(None),
-            )
-        )
+    stamp = now.isoformat()
+    return _queue_reminders(
+        session, candidates, now, lambda p: f"remind:{p.id}:manual:{stamp}", reminded=True
     )
-    busy = _lock_and_find_current(session, woken)
+
+
+def wake_snoozed(session: Session, now: datetime, *, limit: int | None = None) -> int:
+    """Ask again those whose snooze has run out (at most `limit`; see `due_reminders`)."""
+    stmt = (
+        select(models.Participant)
+        .join(models.Round)
+        .options(joinedload(models.Participant.member), joinedload(models.Participant.round))
+        .where(
+            models.Round.status == "open",
+            models.Participant.status.in_(UNFINISHED),
+            models.Participant.snoozed_until.is_not(None),
+            models.Participant.snoozed_until <= now,
+            models.Participant.prompt_due_at.is_(None),
+        )
+        .order_by(models.Participant.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    woken = list(session.scalars(stmt))
+    keys = {p.id: f"snooze:{p.id}:{(p.snoozed_until or now).isoformat()}" for p in woken}
     for p in woken:
-        until = p.snoozed_until or now
         p.snoozed_until = None
-        key = f"snooze:{p.id}:{until.isoformat()}"
-        _queue_reminder(session, p.round, p, busy, key=key, now=now)
-        count += 1
-    return count
+    return _queue_reminders(session, woken, now, lambda p: keys[p.id], reminded=False)
 
 
 def capped_snooze(round_: models.Round, now: datetime, text: str) -> tuple[datetime, bool]:

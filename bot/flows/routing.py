@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from bot.flows.events import InboundEvent
 from bot.flows.outbound import (
+    ConsistencyMessage,
     DigestMessage,
     Form,
     History,
@@ -33,6 +34,8 @@ from bot.flows.outbound import (
 
 # Messages about one person's answers: never shown in a channel.
 PRIVATE_KINDS = (Prompt, Summary)
+# The CIO's reading: in the CIO channel when asked there, else in the asker's own chat.
+READING_KINDS = (DigestMessage, History, ConsistencyMessage)
 
 
 def reply_address(event: InboundEvent, message: OutboundMessage, cio_channel: str) -> str | None:
@@ -50,13 +53,13 @@ def reply_address(event: InboundEvent, message: OutboundMessage, cio_channel: st
         return None
     in_cio_channel = event.place is not None and event.place == cio_channel
     if event.private_reply is not None:
-        if isinstance(message, DigestMessage | History) and in_cio_channel:
+        if isinstance(message, READING_KINDS) and in_cio_channel:
             return cio_channel
         return event.private_reply
     if event.place is not None and event.place != event.actor:
         if isinstance(message, PRIVATE_KINDS) or (isinstance(message, Notice) and message.private):
             return event.actor
-        if isinstance(message, DigestMessage | History) and not in_cio_channel:
+        if isinstance(message, READING_KINDS) and not in_cio_channel:
             return event.actor
         return event.place
     return event.actor

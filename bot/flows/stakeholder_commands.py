@@ -27,7 +27,7 @@ def mine(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
         return participation.mine(turn, actor, take_held=True)
     what = args[0].lower()
     if what not in ("history", "export"):
-        raise UserError(messages.usage("mine", messages.MINE_USAGE))
+        raise UserError(messages.usage("mine", "mine [history|export]"))
     return privacy.mine_data(turn, actor, what)
 
 

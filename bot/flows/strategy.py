@@ -188,6 +188,11 @@ def _overdue(conv: Conversation, last: ClosedRound | None, now: datetime) -> Att
     return Attention(kind="overdue", since=since, periods=periods)
 
 
+def overdue(conv: Conversation, last: ClosedRound | None, now: datetime) -> Attention | None:
+    """Whether a conversation is overdue: the consistency view's gaps use the same rule."""
+    return _overdue(conv, last, now)
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 

@@ -22,6 +22,7 @@ from bot import messages
 from bot.errors import UserError
 from bot.flows import rounds
 from bot.flows.roles import Role, roles_of
+from bot.flows.summary import Summariser
 from bot.playbook.model import Playbook
 from storage import models
 
@@ -32,6 +33,13 @@ class EngineHooks:
 
     outbox_changed: Callable[[], None] = lambda: None
     schedule_changed: Callable[[], None] = lambda: None
+    # The optional language-model summariser of `digest all` and `consistency` (a port:
+    # `bot.flows.summary`); None unless SUMMARY_URL and SUMMARY_MODEL are set.
+    summariser: Summariser | None = None
+    # A round's opening or closing was left for chunks: run `Engine.continue_rounds`
+    # (in a worker thread, so the event that caused it is answered first). None: the
+    # engine runs it at once, before returning (tests, the CLI).
+    rounds_pending: Callable[[], None] | None = None
 
 
 def suggest(word: str, known: list[str]) -> str | None:

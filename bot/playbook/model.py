@@ -205,6 +205,9 @@ class Conversation(_Frozen):
     # How long answers are kept after their round closes ("24 months", "90d"); None: the
     # playbook's `retention`, and with neither, kept until `forget` (bot.flows.retention).
     retention: str | None = None
+    # The words of this conversation's area (intellectual property, privacy → Social
+    # Liability): a topic raised elsewhere with one of them is a hand-off to it.
+    area: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = ()
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
 
     @field_validator("retention", mode="before")

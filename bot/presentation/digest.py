@@ -32,6 +32,7 @@ from bot.presentation.figures import (
     percent,
     target_line,
 )
+from bot.presentation.listening import conversation_themes, listening_sections
 from bot.presentation.sections import (
     Bar,
     Bars,
@@ -100,7 +101,9 @@ def digest_view(digest: Digest) -> View:
     if digest.scope == "all":
         # One screen first; the trends and every conversation's round on demand.
         sections += summary_sections(digest)
-        details = [*over_time(digest), *(_conversation(c) for c in digest.conversations)]
+        # Listening across the six (themes, consistency) comes before the six themselves.
+        heard = listening_sections(digest.consistency) if digest.consistency else []
+        details = [*over_time(digest), *heard, *(_conversation(c) for c in digest.conversations)]
         if details:
             sections.append(
                 Details(label=messages.DETAILS, sections=tuple(details), role="details")
@@ -144,6 +147,7 @@ def _conversation(c: ConversationDigest) -> Group:
         rows = tuple(_group(c, g) for g in c.participation)
         head.append(Bars(rows=rows, role="participation"))
     head += _trends(c)
+    head += conversation_themes(c.themes, key=c.conversation_key)
     head += [_rollup(n, q, anonymous=c.anonymous) for n, q in enumerate(c.questions, 1)]
     return Group(sections=tuple(head), role="conversation-digest", separator=True, data=data)
 
@@ -169,6 +173,7 @@ def _range(c: ConversationDigest) -> Group:
     if c.rounds:
         sections.append(rounds_table(c.rounds))
     sections += _trends(c)
+    sections += conversation_themes(c.themes, key=c.conversation_key)
     if c.recurring:
         sections.append(
             Paragraph(text=(Span(text=messages.RECURRING, style="strong"),), role="recurring")
@@ -178,7 +183,7 @@ def _range(c: ConversationDigest) -> Group:
             sections.append(
                 _choices(QuestionType(r.type), ChoiceRollup(counts=r.counts), over=r.rounds)
             )
-    latest = _conversation(c.model_copy(update={"trends": ()}))
+    latest = _conversation(c.model_copy(update={"trends": (), "themes": ()}))
     sections.append(Details(label=messages.HISTORY_DETAILS, sections=(latest,), role="details"))
     return Group(sections=tuple(sections), role="range-digest", data={"key": c.conversation_key})
 

@@ -13,6 +13,7 @@ from typing import assert_never
 from bot import messages
 from bot.flows.events import Action
 from bot.flows.outbound import (
+    ConsistencyMessage,
     DigestMessage,
     Form,
     Heard,
@@ -26,6 +27,7 @@ from bot.flows.outbound import (
 )
 from bot.playbook.model import QuestionType
 from bot.presentation.digest import digest_view, heard_view, history_view
+from bot.presentation.listening import consistency_view
 from bot.presentation.sections import (
     Actions,
     Badge,
@@ -77,6 +79,8 @@ def build_view(message: OutboundMessage) -> View:
         return history_view(message)
     if isinstance(message, Heard):
         return heard_view(message)
+    if isinstance(message, ConsistencyMessage):
+        return consistency_view(message)
     assert_never(message)
 
 

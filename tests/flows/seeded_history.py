@@ -4,7 +4,10 @@ The figures are planted so a reader can compute every number of the strategy vie
 (`tests/flows/test_strategy.py` does): Social Media improves round after round and ends
 externally mature, Social Networking lags (and its operations executive stops answering),
 Social Support's measures improve, Social Technologies' internal maturity falls sharply,
-and Sam stops answering Social Media in round 3.
+and Sam stops answering Social Media in round 3. Round 3's text answers are the labelled
+sample of `tests/flows/theme_samples.py` (Twitter in several conversations, shadow tools,
+records retention, an IP worry in Social Innovation, a blocked Facebook request), for the
+themes and the consistency view.
 
 Ratings per round and person (round 1, 2, 3); a person missing from a round did not answer.
 """
@@ -19,6 +22,10 @@ from bot.playbook.loader import DEFAULT_PLAYBOOK, load_playbook
 from storage.db import Database
 from tests.conftest import FakeClock
 from tests.fakes.engine import EngineHarness
+from tests.flows.theme_samples import ANSWERS as WRITTEN
+
+# (conversation, question, person) -> round 3's text answer
+TEXTS = {(w.conversation, w.question, w.person): w.text for w in WRITTEN}
 
 # conversation -> question -> round -> {person: value}
 PLANTED: dict[str, dict[str, dict[int, dict[str, Any]]]] = {
@@ -121,6 +128,10 @@ def _answers(conv: Any, number: int, person: str) -> dict[str, object]:
         if q.id in planted:
             if person in given:
                 values[q.id] = given[person]
+            continue
+        written = TEXTS.get((conv.key, q.id, person)) if number == 3 else None
+        if written is not None:
+            values[q.id] = written
             continue
         if not q.required:
             continue

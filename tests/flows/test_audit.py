@@ -72,14 +72,14 @@ def test_a_long_log_says_how_much_more_there_is(bot: EngineHarness, clock: FakeC
         clock.advance(timedelta(minutes=1))
     lines = audit(bot).lines
     assert len(lines) == AUDIT_LINES + 1
-    assert lines[-1] == "… and 2 older; narrow it with `since <date>` or a conversation."
+    assert lines[-1] == "… and 2 older; narrow it with “since <date>” or a conversation."
 
 
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("audit since", "Write the day after `since`"),
-        ("audit since yesterday", "`yesterday` is not a date"),
+        ("audit since", "Write the day after “since”"),
+        ("audit since yesterday", "“yesterday” is not a date"),
         ("audit since 2099-01-01", "2099-01-01 is in the future"),
         ("audit social-medai", "social-media"),  # did you mean
         ("audit social-media social-liability", "audit [since <date>] [conversation]"),

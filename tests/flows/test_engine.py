@@ -35,7 +35,7 @@ def test_ask_prompts_every_member_once_and_tells_the_cio(bot: EngineHarness) -> 
             assert msgs[0].opening and msgs[0].purpose and msgs[0].question.id == "hearing"
     assert bot.queued("console:lee") == []  # not in the conversation's groups
     cio = bot.queued("console:#cio")
-    assert "round 1 is open. 2 stakeholder(s) prompted" in text_of(cio)
+    assert "round 1 is open. 2 stakeholders prompted" in text_of(cio)
     again = bot.command("console:admin", "ask social-media")
     assert isinstance(again[0], Notice) and again[0].level == "error"
     assert "already open" in again[0].lines[0]
@@ -200,14 +200,14 @@ def test_retried_event_is_processed_once(bot: EngineHarness) -> None:
 @pytest.mark.parametrize(
     ("actor", "command", "expected"),
     [
-        ("console:maria", "ask social-media", "Only admins can use `ask`"),
-        ("console:maria", "digest", "Only the CIO and admins can use `digest`"),
+        ("console:maria", "ask social-media", "Only admins can use “ask”"),
+        ("console:maria", "digest", "Only the CIO and admins can use “digest”"),
         ("console:cio", "schedule social-media every day", "Only admins"),
-        ("console:admin", "ask social-medai", "Did you mean `social-media`"),
-        ("console:admin", "stauts", "Did you mean `status`"),
+        ("console:admin", "ask social-medai", "Did you mean “social-media”"),
+        ("console:admin", "stauts", "Did you mean “status”"),
         ("console:admin", "schedule social-media every blue moon", "blue"),
         ("console:admin", "close social-media", "has no open round"),
-        ("console:admin", "pause", "`pause` is used like this"),
+        ("console:admin", "pause", "“pause” is used like this"),
     ],
 )
 def test_command_errors_are_specific(

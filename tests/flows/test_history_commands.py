@@ -84,12 +84,12 @@ def test_history_lists_the_rounds(bot: EngineHarness) -> None:
 @pytest.mark.parametrize(
     ("command", "said"),
     [
-        ("digest social-media rounds 0", "`0` is not a number of rounds: give one from 1 to 50"),
-        ("digest social-media rounds 51", "`51` is not a number of rounds"),
-        ("digest social-media rounds two", "`two` is not a number of rounds"),
-        ("digest social-media rounds", "`rounds` needs a number: `digest social-media rounds 3`"),
-        ("digest social-media since", "`since` needs a date"),
-        ("digest social-media since 1/9/2026", "`1/9/2026` is not a date: write it as year"),
+        ("digest social-media rounds 0", "“0” is not a number of rounds: give one from 1 to 50"),
+        ("digest social-media rounds 51", "“51” is not a number of rounds"),
+        ("digest social-media rounds two", "“two” is not a number of rounds"),
+        ("digest social-media rounds", "“rounds” needs a number: “digest social-media rounds 3”"),
+        ("digest social-media since", "“since” needs a date"),
+        ("digest social-media since 1/9/2026", "“1/9/2026” is not a date: write it as year"),
         ("digest social-media since 2027-01-01", "2027-01-01 is in the future"),
         # The seed ends two weeks after round 3 closed (Sep 29): nothing closed since Oct 10.
         (
@@ -98,10 +98,10 @@ def test_history_lists_the_rounds(bot: EngineHarness) -> None:
         ),
         ("digest all rounds 3", "A range digest is of one conversation"),
         ("digest rounds 3", "A range digest is of one conversation"),
-        ("digest social-media weeks 3", "`digest` does not take `weeks 3`"),
-        ("digest social-madia rounds 3", "Did you mean `social-media`?"),
-        ("history social-madia", "Did you mean `social-media`?"),
-        ("history", "is used like this: `history <conversation>`"),
+        ("digest social-media weeks 3", "“digest” does not take “weeks 3”"),
+        ("digest social-madia rounds 3", "Did you mean “social-media”?"),
+        ("history social-madia", "Did you mean “social-media”?"),
+        ("history", "is used like this: “history <conversation>”"),
     ],
 )
 def test_bad_input_gets_a_clear_sentence(bot: EngineHarness, command: str, said: str) -> None:

@@ -452,7 +452,7 @@ def test_the_round_waits_for_those_not_yet_asked_before_closing_early(
     assert isinstance(summary, Summary) and summary.done
     (status,) = bot.command(ADMIN, "status social-media")
     assert "round 1 open: 1 of 4 answered" in text_of([status])
-    assert "3 prompt(s) waiting for local time" in text_of([status])
+    assert "3 prompts waiting for local time" in text_of([status])
     nothing_new(bot, "console:#cio")  # no digest: the round is still open
     with bot.db.transaction() as s:
         assert s.scalars(select(models.Round.status)).all() == ["open"]
@@ -483,10 +483,10 @@ def test_closing_before_someones_local_time_leaves_them_out(
 def test_status_counts_prompts_waiting_for_local_time(bot: EngineHarness, clock: FakeClock) -> None:
     ask(bot)
     (status,) = bot.command(ADMIN, "status")
-    assert "4 prompt(s) waiting for local time" in text_of([status])
+    assert "4 prompts waiting for local time" in text_of([status])
     tick_at(bot, clock, DUE[NOWHERE])
     (status,) = bot.command(ADMIN, "status")
-    assert "1 prompt(s) waiting for local time" in text_of([status])
+    assert "1 prompt waiting for local time" in text_of([status])
     tick_at(bot, clock, DUE[BERLIN])
     (status,) = bot.command(ADMIN, "status")
     assert "waiting for local time" not in text_of([status])

@@ -104,7 +104,7 @@ def test_an_unknown_person_changes_nothing(bot: EngineHarness, who: str) -> None
     before = traces(bot.db, [MARIA])
     (reply,) = bot.command(ADMIN, f"forget {who}")
     assert isinstance(reply, Notice) and reply.level == "error"
-    assert f"I know nobody called `{who}`, so nothing was changed." in reply.lines[0]
+    assert f"I know nobody called “{who}”, so nothing was changed." in reply.lines[0]
     assert traces(bot.db, [MARIA]) == before
     assert "forget" not in text_of(bot.command(ADMIN, "audit"))
 

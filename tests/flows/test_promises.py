@@ -126,10 +126,10 @@ def test_a_reply_is_queued_with_the_answer_and_a_redelivery_adds_nothing(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("export all", "I don't know the command `export`"),
-        ("audit", "I don't know the command `audit`"),
-        ("delete maria", "I don't know the command `delete`"),
-        ("stauts", "Did you mean `status`?"),
+        ("export all", "I don't know the command “export”"),
+        ("purge all", "I don't know the command “purge”"),
+        ("delete maria", "I don't know the command “delete”"),
+        ("stauts", "Did you mean “status”?"),
     ],
 )
 def test_words_that_are_neither_answer_nor_command_get_help(
@@ -143,10 +143,10 @@ def test_words_that_are_neither_answer_nor_command_get_help(
 
 def test_a_stranger_gets_help_and_is_told_how_to_join(bot: EngineHarness) -> None:
     (reply,) = bot.say("console:nobody", "export everything")
-    assert "I don't know the command `export`" in text_of([reply])
+    assert "I don't know the command “export”" in text_of([reply])
     assert "aren't in any strategy conversation" in text_of([reply])
 
 
 def test_an_admin_typing_an_unknown_word_gets_a_did_you_mean(bot: EngineHarness) -> None:
     (reply,) = bot.say(ADMIN, "pasue social-media")
-    assert "Did you mean `pause`?" in text_of([reply])
+    assert "Did you mean “pause”?" in text_of([reply])

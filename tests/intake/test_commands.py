@@ -128,7 +128,7 @@ async def test_a_command_too_old_to_answer_is_not_run_and_its_author_is_told(
     assert await runner(bot).run_once() == 0
     assert rows(bot) == [("expired", 0)]
     (told,) = bot.queued(ADMIN)
-    assert "`close social-media`" in told.lines[0] and "not carried out" in told.lines[0]  # type: ignore[union-attr]
+    assert "“close social-media”" in told.lines[0] and "not carried out" in told.lines[0]  # type: ignore[union-attr]
 
 
 async def test_a_command_that_keeps_failing_is_given_up_with_an_apology(

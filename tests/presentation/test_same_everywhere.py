@@ -27,6 +27,7 @@ from bot import messages
 from bot.adapters.console import ConsoleAdapter, register_console_routes
 from bot.adapters.slack.render import render_message
 from bot.adapters.teams.cards import render_activity_attachments
+from bot.flows.consistency_model import Across, Consistency, Divergence, Figure, Gap, Handoff
 from bot.flows.digest_model import (
     ChoiceRollup,
     ConversationDigest,
@@ -38,6 +39,7 @@ from bot.flows.digest_model import (
     TextAnswer,
 )
 from bot.flows.outbound import (
+    ConsistencyMessage,
     DigestMessage,
     Notice,
     OutboundMessage,
@@ -46,6 +48,7 @@ from bot.flows.outbound import (
     Summary,
     SummaryItem,
 )
+from bot.flows.themes_model import Theme, ThemeQuote
 from bot.presentation import build_view
 from bot.presentation.sections import (
     Actions,
@@ -228,12 +231,89 @@ NOTICE = Notice(
     level="error", title="That did not work", lines=("Say mine for your questions.", TYPED)
 )
 
+TWITTER = Theme(
+    key="twitter",
+    label="Twitter",
+    people=3,
+    answers=3,
+    conversations=("social-media", "social-support"),
+    conversation_titles=("Social Media", "Social Support"),
+    quotes=(
+        ThemeQuote(
+            text=f"Twitter first: {TYPED}",
+            author="Maria Lopez",
+            conversation_key="social-media",
+            conversation_title="Social Media",
+            group_title="Marketing",
+        ),
+        ThemeQuote(
+            text="Outages show on Twitter",
+            conversation_key="social-liability",
+            conversation_title="Social Liability",
+        ),
+    ),
+)
+CONSISTENCY = ConsistencyMessage(
+    organisation="Acme Corp",
+    generated_at=GENERATED,
+    consistency=Consistency(
+        rounds=(("social-media", 4), ("social-support", 2)),
+        themes=(TWITTER,),
+        across=(Across(id="across:twitter", theme=TWITTER, action="Hold a joint session."),),
+        handoffs=(
+            Handoff(
+                id="handoff:social-innovation:social-liability",
+                from_key="social-innovation",
+                from_title="Social Innovation",
+                to_key="social-liability",
+                to_title="Social Liability",
+                words=("IP",),
+                people=1,
+                quotes=(
+                    ThemeQuote(
+                        text="Who owns the IP?",
+                        author="Rahul",
+                        conversation_key="social-innovation",
+                        conversation_title="Social Innovation",
+                        group_title="R&D",
+                    ),
+                ),
+                action="Put it on the agenda.",
+            ),
+        ),
+        divergences=(
+            Divergence(
+                id="divergence:maturity-internal",
+                kind="conversations",
+                what="Internal maturity",
+                figures=(
+                    Figure(key="social-support", title="Social Support", value=4.0, round_number=2),
+                    Figure(key="social-media", title="Social Media", value=2.0, round_number=4),
+                ),
+                spread=2.0,
+                action="Compare.",
+            ),
+        ),
+        gaps=(
+            Gap(
+                id="gap:overdue:social-networking",
+                kind="overdue",
+                conversation_key="social-networking",
+                conversation_title="Social Networking",
+                periods=3,
+                action="Open a round.",
+            ),
+        ),
+    ),
+)
+
 MESSAGES: dict[str, OutboundMessage] = {
     "digest": DIGEST,
     "prompt": PROMPT,
     "waiting": WAITING,
     "summary": SUMMARY,
     "notice": NOTICE,
+    "consistency": CONSISTENCY,
 }
 
 # What a reader must see, word for word, wherever they read it.
@@ -316,6 +396,22 @@ KEY_TEXT: dict[str, list[str]] = {
         "You can edit answers until the round closes.",
     ],
     "notice": ["That did not work", "Say mine for your questions.", TYPED],
+    "consistency": [
+        "Consistency across the conversations",
+        "Raised in several conversations",
+        "Twitter: 3 people, in Social Media and Social Support",
+        f"Twitter first: {TYPED}",
+        "Maria Lopez · Social Media, Marketing",
+        "Outages show on Twitter",
+        "Suggested: Hold a joint session.",
+        "Item across:twitter",
+        "Raised in Social Innovation, belongs to Social Liability (IP; 1 person)",
+        "Internal maturity: 2.0 points apart across conversations",
+        "Social Support",
+        "4.0 (round 2)",
+        "Social Networking: no round closed in 3 of its cadence periods",
+        "Item gap:overdue:social-networking",
+    ],
 }
 
 

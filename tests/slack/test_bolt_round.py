@@ -135,7 +135,7 @@ async def test_a_stakeholder_cannot_ask_for_a_digest(slack: SlackDriver) -> None
     reply = (await slack.fake.wait_for("respond"))[0]
     assert reply.path == "/respond/maria-digest"
     assert reply.body["response_type"] == "ephemeral"
-    assert "Only the CIO and admins can use `digest`" in text_of(reply.body)
+    assert "Only the CIO and admins can use “digest”" in text_of(reply.body)
     assert not slack.fake.calls("chat.postMessage")
     assert not slack.fake.calls("conversations.open")
 

@@ -185,14 +185,14 @@ async def test_a_stakeholder_forging_an_admin_button_is_refused(slack: SlackDriv
     resp = await slack.press(MARIA, forged)
     assert resp.status == 200
     dm = await slack.fake.wait_for("chat.postMessage", channel="D0MARIA")
-    assert "Only admins can use `pause`" in text_of(dm[0].body)
+    assert "Only admins can use “pause”" in text_of(dm[0].body)
     assert not paused(slack, "social-media")
     assert audit(slack) == []
 
     cadence = {**forged, "action_id": "strategy_home:cadence"}
     await slack.press(MARIA, cadence)
     dms = await slack.fake.wait_for("chat.postMessage", 2, channel="D0MARIA")
-    assert "Only admins can use `schedule`" in text_of(dms[1].body)
+    assert "Only admins can use “schedule”" in text_of(dms[1].body)
     assert not slack.fake.calls("views.open")
 
 
@@ -242,7 +242,7 @@ async def test_a_forged_cadence_submission_is_refused(slack: SlackDriver) -> Non
     resp = await slack.submit(MARIA, typed(view, "every monday at 08:00"))
     body = await resp.json()
     assert body["response_action"] == "errors"
-    assert "Only admins can use `schedule`" in body["errors"]["cadence"]
+    assert "Only admins can use “schedule”" in body["errors"]["cadence"]
     assert audit(slack) == []
 
 

@@ -32,6 +32,7 @@ from bot.presentation.sections import (
     View,
 )
 from tests.fakes.slack_api import FakeSlackApi
+from tests.presentation.chart_samples import digest_view, two_lines
 from tests.slack.test_render import check_payloads
 
 HOSTILE = "<!channel> R&D @here"
@@ -44,26 +45,17 @@ def fw(text: str) -> str:
 
 
 def chart(**kw: Any) -> Chart:
-    defaults: dict[str, Any] = {
-        "kind": "line",
-        "title": "Social Media: ratings by round",
-        "categories": ("R1", "R2", "R3"),
-        "series": (
-            Series(name="Internal", values=(2.0, 2.5, 3.25)),
-            Series(name="External", values=(3.0, 3.5, 4.0)),
-        ),
-        "x_label": "Rounds",
-        "y_label": "Mean (1-5)",
-        "described": (
-            (Span(text="Internal: 2.0 → 2.5 → 3.3"),),
-            (Span(text="External: 3.0 → 3.5 → 4.0"),),
-        ),
-    }
-    return Chart(**{**defaults, **kw})
+    return two_lines(
+        "Social Media: ratings by round",
+        ("R1", "R2", "R3"),
+        (2.0, 2.5, 3.25),
+        (3.0, 3.5, 4.0),
+        **kw,
+    )
 
 
 def view(*sections: Section) -> View:
-    return View(kind="digest", sections=(Heading(text="Digest", level=1), *sections), fallback="x")
+    return digest_view(*sections)
 
 
 def blocks_of(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:

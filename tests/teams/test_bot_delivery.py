@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import messages
-from bot.adapters.teams.adapter import classify
+from bot.adapters.teams.adapter import TeamsAdapter, classify
 from bot.flows.outbound import Notice
 from tests.teams.conftest import ADMIN, MARIA, TeamsDriver, address, chat
 
@@ -108,3 +108,16 @@ async def test_a_long_message_is_several_cards_resumed_after_a_429(teams: TeamsD
 
 def test_network_errors_are_retried() -> None:
     assert classify(ConnectionResetError()).status == "retry"
+
+
+async def test_one_connector_client_serves_every_proactive_message(teams: TeamsDriver) -> None:
+    """Without sharing, botbuilder builds a connector client (an HTTP session) per message."""
+    await teams.join(MARIA, ADMIN)
+    await teams.open_round()
+    assert (await teams.say(ADMIN, "remind social-media")).status == 200
+    await teams.settle(address(MARIA))
+    adapter = teams.runtime.adapters["teams"]
+    assert isinstance(adapter, TeamsAdapter)
+    sends = [r for r in teams.fake.requests if r.kind == "send"]
+    assert len(sends) >= 4  # welcomes, the prompt, the reminder, replies
+    assert adapter.connectors.created == 1  # one service URL, one app

@@ -191,7 +191,9 @@ async def test_unknown_commands_get_a_specific_answer(teams: TeamsDriver) -> Non
     await teams.join_channel()
     assert (await teams.say(ADMIN, "frobnicate social-media", channel=CIO_CHANNEL)).status == 200
     (reply,) = await teams.fake.wait_for("send", conversation=CIO_CHANNEL)
-    assert "I don't know the command \\\\`frobnicate\\\\`" in json.dumps(reply.cards)
+    # Commands are quoted, not in Markdown backticks: a card would show "\\`" literally.
+    shown = json.dumps(reply.cards, ensure_ascii=False)
+    assert "I don't know the command “frobnicate”" in shown and "`" not in shown
     assert (await teams.say(ADMIN, "statsu")).status == 200  # a near miss, in the chat
     (hint,) = await teams.fake.wait_for("send", conversation=chat(ADMIN))
     assert "Did you mean" in json.dumps(hint.cards)

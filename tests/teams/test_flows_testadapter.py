@@ -231,7 +231,7 @@ class TeamsTestBot:
         replies = await self.settled()
         (prompt,) = [r for r in replies if r.conversation.id == chat(MARIA)]
         (notice,) = [r for r in replies if r.conversation.id == chat(ADMIN)]
-        assert "Social Media: round 1 is open. 2 stakeholder(s) prompted" in read(notice)
+        assert "Social Media: round 1 is open. 2 stakeholders prompted" in read(notice)
         assert "What are you hearing from customers?" in read(prompt)
         return dict(prompt.attachments[0].content)
 
@@ -251,7 +251,7 @@ async def teams(db: Database, clock: FakeClock) -> AsyncIterator[TeamsTestBot]:
 async def test_installing_welcomes_once_and_says_how_to_get_help(teams: TeamsTestBot) -> None:
     flow = await teams.adapter.send(teams.installs(MARIA))
     flow = await flow.assert_reply(
-        says("Welcome to strategy-bot", "Say `help`", "`mine`", to=chat(MARIA)),
+        says("Welcome to strategy-bot", "Say “help”", "“mine”", to=chat(MARIA)),
         "the welcome",
         WAIT_MS,
     )
@@ -323,17 +323,17 @@ async def test_help_lists_what_each_role_can_do(teams: TeamsTestBot) -> None:
     flow = await flow.assert_reply(
         says(
             "strategy-bot commands",
-            "`mine`",
-            "`snooze <duration>`",
+            "“mine”",
+            "“snooze <duration>”",
             to=chat(MARIA),
-            never=("`ask",),
+            never=("“ask",),
         ),
         "a stakeholder's help",
         WAIT_MS,
     )
     flow = await flow.send(teams.says(ADMIN, "help"))
     await flow.assert_reply(
-        says("`mine`", "`status [conversation]`", "`ask <conversation>`", to=chat(ADMIN)),
+        says("“mine”", "“status [conversation]”", "“ask <conversation>”", to=chat(ADMIN)),
         "an admin's help",
         WAIT_MS,
     )
@@ -361,25 +361,25 @@ async def test_unknown_words_get_a_did_you_mean(teams: TeamsTestBot) -> None:
     await teams.join(ADMIN, MARIA)
     flow = await teams.adapter.send(teams.says(ADMIN, "stauts"))
     flow = await flow.assert_reply(
-        says("I don't know the command `stauts`. Did you mean `status`?", to=chat(ADMIN)),
+        says("I don't know the command “stauts”. Did you mean “status”?", to=chat(ADMIN)),
         "a near miss in the chat",
         WAIT_MS,
     )
     flow = await flow.send(teams.says(MARIA, "hlep"))
     flow = await flow.assert_reply(
-        says("Did you mean `help`?", to=chat(MARIA)), "a stakeholder", WAIT_MS
+        says("Did you mean “help”?", to=chat(MARIA)), "a stakeholder", WAIT_MS
     )
     # In a channel the words after the @mention are always a command.
     flow = await flow.send(teams.says(ADMIN, "frobnicate social-media", channel=CIO_CHANNEL))
     await flow.assert_reply(
-        says("I don't know the command `frobnicate`", to=CIO_CHANNEL), "in the channel", WAIT_MS
+        says("I don't know the command “frobnicate”", to=CIO_CHANNEL), "in the channel", WAIT_MS
     )
 
 
 async def test_a_stakeholder_cannot_run_admin_commands(teams: TeamsTestBot) -> None:
     await teams.join(MARIA)
     flow = await teams.adapter.send(teams.says(MARIA, "ask social-media"))
-    await flow.assert_reply(says("Only admins can use `ask`", to=chat(MARIA)), "refused", WAIT_MS)
+    await flow.assert_reply(says("Only admins can use “ask”", to=chat(MARIA)), "refused", WAIT_MS)
     await teams.settled()
     assert teams.outbox(address(SAM)) == []  # no round was opened
 

@@ -18,7 +18,6 @@ from bot.presentation.sections import (
     Cell,
     Chart,
     Details,
-    Heading,
     Paragraph,
     Quote,
     Row,
@@ -28,32 +27,24 @@ from bot.presentation.sections import (
     Table,
     View,
 )
+from tests.presentation.chart_samples import digest_view, two_lines
 from tests.teams.test_cards import check_card, fw, walk
 
 HOSTILE = "<at>CEO</at> **bold** [x](https://evil.example)"
 
 
 def chart(**kw: Any) -> Chart:
-    defaults: dict[str, Any] = {
-        "kind": "line",
-        "title": "The organisation's social maturity",
-        "categories": ("2 back", "1 back", "now"),
-        "series": (
-            Series(name="Internal", values=(2.0, 2.4, 2.6)),
-            Series(name="External", values=(2.5, 2.5, 3.1)),
-        ),
-        "x_label": "Rounds",
-        "y_label": "Mean (1-5)",
-        "described": (
-            (Span(text="Internal: 2.0 → 2.4 → 2.6"),),
-            (Span(text="External: 2.5 → 2.5 → 3.1"),),
-        ),
-    }
-    return Chart(**{**defaults, **kw})
+    return two_lines(
+        "The organisation's social maturity",
+        ("2 back", "1 back", "now"),
+        (2.0, 2.4, 2.6),
+        (2.5, 2.5, 3.1),
+        **kw,
+    )
 
 
 def view(*sections: Section) -> View:
-    return View(kind="digest", sections=(Heading(text="Digest", level=1), *sections), fallback="x")
+    return digest_view(*sections)
 
 
 def cards_of(*sections: Section) -> list[dict[str, Any]]:

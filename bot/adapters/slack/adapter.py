@@ -5,8 +5,8 @@ Why it looks like this:
 - **The outbox owns retries.** The `AsyncWebClient` is built with no retry handlers
   (slack_sdk's default retries connection errors once, and would retry 429s if asked), so
   one `send` is one attempt and its `DeliveryResult` tells the worker what happened: a
-  429 becomes `retry` with Slack's `Retry-After` (the worker then holds every Slack
-  message, since Slack's limits are per method and workspace), a 5xx or a dropped
+  429 becomes `retry` with Slack's `Retry-After` (the worker then holds that workspace's
+  messages, since Slack's limits are per method and workspace), a 5xx or a dropped
   connection becomes a plain `retry` (counted, backed off), and an error that no retry
   can fix (the user left, the channel is archived, the token was revoked) becomes
   `failed`, which admins see in `/strategy status`.
@@ -14,12 +14,23 @@ Why it looks like this:
   attempts anyway, and a code we have not classified is more often Slack having a bad
   minute than a message that can never go.
 - **Addresses.** `slack:U…`/`slack:W…` are people: the DM is opened with
-  `conversations.open` and its channel id cached (the Bolt app also records the DM
-  channel of every message it receives). `slack:C…`/`G…`/`D…` are channels, posted to as is.
+  `conversations.open` once and its channel id kept in the database (`DmChannels`, read a
+  whole workspace at a time), so a restart or a new replica opens no DM twice:
+  `conversations.open` is Tier 3, about 50 a minute. (Slack's reference for
+  `chat.postMessage` takes a channel, private group or IM channel id; posting to a user
+  id was documented only for the retired workspace apps' `conversations.app_home:create`
+  scope, so the bot does not rely on it.) The Bolt app also records the DM channel of
+  every message it receives.
+  `slack:C…`/`G…`/`D…` are channels, posted to as is.
   With the multi-workspace (OAuth) install an address names its workspace too,
   `slack:T…/U…` or `slack:T…/C…`, and is sent with that workspace's bot token from the
   installation store (see `install.py`); no installation means `failed("app_uninstalled")`
   without calling Slack. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
+- **One HTTP session.** Every client (the SLACK_BOT_TOKEN one and one per workspace token)
+  shares one aiohttp session opened at `start`, so calls reuse connections (and TLS)
+  instead of opening one each.
+- **A 429 holds its workspace and method** (`hold_scope`: `slack:T…/|chat.postMessage`),
+  in the database, so other workspaces keep going and every replica waits.
 - **Charts** are `data_visualization` blocks. A Slack that answers `invalid_blocks` to a
   message holding one (a workspace or Slack deployment without the block yet) gets the
   same message once more without it: the chart's title and its figures in words stay.
@@ -235,6 +246,12 @@ def classify(exc: Exception) -> DeliveryResult:
     raise exc
 
 
+def _method_of(exc: Exception) -> str:
+    """The Web API method a failed call was made to (`chat.postMessage`), if known."""
+    url = str(getattr(getattr(exc, "response", None), "api_url", "") or "")
+    return url.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+
+
 def _error_code(exc: SlackApiError) -> str:
     data = getattr(exc.response, "data", None)
     return str(data.get("error") or "") if isinstance(data, dict) else ""
@@ -270,23 +287,47 @@ class _Progress:
     timestamps: list[str] = field(default_factory=list)
 
 
+class DmChannels(Protocol):
+    """Where DM channel ids are kept across restarts (`storage.dm_channels`); blocking."""
+
+    def team_channels(self, team: str | None) -> dict[str, str]:
+        """Every known DM channel of a workspace: user id -> channel id."""
+
+    def save(self, team: str | None, user: str, channel: str) -> None:
+        """Keep a user's DM channel."""
+
+
+_MAX_CLIENTS = 1000  # workspace clients kept (one per bot token)
+
+
 class SlackAdapter:
     """The Slack platform as the outbox worker sees it (the `Adapter` protocol).
 
     Args:
         client: the Web API client (see `make_client`), with SLACK_BOT_TOKEN if set.
         workspaces: per-workspace bot tokens (multi-workspace install), or None.
+        dm_channels: where DM channel ids are kept; None keeps them in memory only.
     """
 
     platform = PLATFORM
 
     def __init__(
-        self, *, client: AsyncWebClient, workspaces: WorkspaceTokens | None = None
+        self,
+        *,
+        client: AsyncWebClient,
+        workspaces: WorkspaceTokens | None = None,
+        dm_channels: DmChannels | None = None,
     ) -> None:
         self.default_client = client
         self.workspaces = workspaces
+        self.dm_store = dm_channels
         self._uninstalled = False  # the SLACK_BOT_TOKEN workspace uninstalled the app
         self._dm_channels: dict[tuple[str | None, str], str] = {}  # (team, user) -> DM channel
+        self._loaded_teams: set[str | None] = set()  # workspaces read from `dm_store`
+        self._saving: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._clients: OrderedDict[str, AsyncWebClient] = OrderedDict()  # token -> client
+        self.conversations_opened = 0  # `conversations.open` calls made (bench, tests)
         self._progress: OrderedDict[str, _Progress] = OrderedDict()
         self._log = Throttled(logger)
 
@@ -302,10 +343,26 @@ class SlackAdapter:
     # -- Adapter protocol ---------------------------------------------------------------
 
     async def start(self) -> None:
-        """Nothing to connect: Slack calls us (the Bolt app checks the token on first use)."""
+        """Open the HTTP session every client shares (connections are kept and reused)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.default_client.timeout)
+            )
+        if self.default_client.session is None or self.default_client.session.closed:
+            self.default_client.session = self._session
 
     async def stop(self) -> None:
-        """Nothing to disconnect: the client opens a session per call."""
+        """Close the shared session, after the DM channels being written."""
+        if self._saving:
+            await asyncio.gather(*self._saving, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def hold_scope(self, address: str) -> str:
+        """What a 429 for this address holds back: its workspace (an address prefix)."""
+        team, _ = split_address(address)
+        return f"{PREFIX}{team}/" if team else PREFIX
 
     async def send(
         self,
@@ -360,6 +417,9 @@ class SlackAdapter:
             ts = await self._post_parts(progress, payloads, idempotency_key, client)
         except Exception as exc:
             result = classify(exc)
+            if result.retry_after is not None:  # Slack limits per method and workspace
+                method = _method_of(exc)
+                result = replace(result, hold_scope=f"{self.hold_scope(address)}|{method}")
             logger.info(
                 "slack: delivery to %s %s (%s)", address, result.status, result.error or "-"
             )
@@ -476,7 +536,26 @@ class SlackAdapter:
     def remember_dm(self, user_id: str, channel_id: str) -> None:
         """Record the DM channel of a user (seen on an incoming message)."""
         if user_id and channel_id.startswith("D"):
-            self._dm_channels[(_REQUEST_TEAM.get(), user_id)] = channel_id
+            team = _REQUEST_TEAM.get()
+            if self._dm_channels.get((team, user_id)) != channel_id:
+                self._dm_channels[(team, user_id)] = channel_id
+                self._save_dm(team, user_id, channel_id)
+
+    def _save_dm(self, team: str | None, user: str, channel: str) -> None:
+        """Write a DM channel to the store in the background (it is cached already)."""
+        store = self.dm_store
+        if store is None:
+            return
+
+        async def save() -> None:
+            try:
+                await asyncio.to_thread(store.save, team, user, channel)
+            except Exception:  # opened again after a restart, at worst
+                self._log.exception("dm-save", "slack: could not keep a DM channel id")
+
+        task = asyncio.get_running_loop().create_task(save())
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
 
     async def client_for(self, team: str | None) -> AsyncWebClient | None:
         """The client for a workspace (None: the default), or None if the app is not there.
@@ -499,7 +578,15 @@ class SlackAdapter:
         token = await self.workspaces.bot_token(team)
         if token is None:
             return None
-        return make_client(token=token, base_url=self.default_client.base_url)
+        client = self._clients.get(token)
+        if client is None:  # one client per token, all on the shared session
+            client = make_client(token=token, base_url=self.default_client.base_url)
+            client.session = self._session
+            self._clients[token] = client
+            while len(self._clients) > _MAX_CLIENTS:
+                self._clients.popitem(last=False)
+        self._clients.move_to_end(token)
+        return client
 
     async def channel_for(
         self, target: str, client: AsyncWebClient | None = None, team: str | None = None
@@ -517,11 +604,19 @@ class SlackAdapter:
         if not target.startswith(("U", "W")):
             return target
         known = self._dm_channels.get((team, target))
+        if known is None and team not in self._loaded_teams and self.dm_store is not None:
+            stored = await asyncio.to_thread(self.dm_store.team_channels, team)
+            for user, channel_id in stored.items():
+                self._dm_channels.setdefault((team, user), channel_id)
+            self._loaded_teams.add(team)
+            known = self._dm_channels.get((team, target))
         if known is not None:
             return known
         response = await (client or self.client).conversations_open(users=target)
+        self.conversations_opened += 1
         channel = str(response["channel"]["id"])
         self._dm_channels[(team, target)] = channel
+        self._save_dm(team, target, channel)
         return channel
 
     async def post(self, channel: str, payloads: list[dict[str, Any]]) -> str | None:

@@ -55,7 +55,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
-from bot.adapters.slack.adapter import SlackAdapter, make_client, user_address
+from bot.adapters.slack.adapter import DmChannels, SlackAdapter, make_client, user_address
 from bot.adapters.slack.directory import SlackDirectory
 from bot.adapters.slack.finished import done_summaries, mark_prompts_done
 from bot.adapters.slack.home import HomeListeners, register_home
@@ -333,7 +333,11 @@ def build_bolt_app(
 
 
 def mount_slack(
-    app: web.Application, core: Core, settings: Settings, sql_engine: Engine
+    app: web.Application,
+    core: Core,
+    settings: Settings,
+    sql_engine: Engine,
+    dm_channels: DmChannels | None = None,
 ) -> tuple[SlackAdapter, SlackDirectory]:
     """Serve Slack on `POST /slack/events` and register the adapter for delivery.
 
@@ -354,6 +358,7 @@ def mount_slack(
         settings: the bot's settings (the SLACK_* ones are read).
         sql_engine: the database engine slack_sdk's installation and OAuth state stores
             use (multi-workspace install); the adapter runs no queries of its own.
+        dm_channels: where the adapter keeps DM channel ids across restarts.
 
     Returns:
         The Slack adapter (for the outbox) and its directory (for Slack-sourced groups);
@@ -370,7 +375,7 @@ def mount_slack(
         )
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspaces = build_workspace_tokens(settings, sql_engine) if settings.slack_oauth else None
-    adapter = SlackAdapter(client=client, workspaces=workspaces)
+    adapter = SlackAdapter(client=client, workspaces=workspaces, dm_channels=dm_channels)
     bolt, listeners = build_bolt_app(core, adapter, settings, sql_engine)
     register_install_listeners(bolt, adapter)
 

@@ -26,6 +26,11 @@ Why it looks like this:
 - **Long messages** are several cards (`render_activity_attachments`): one activity per
   card, in order. Progress is kept per idempotency key, so a retry after a 429 on part
   three does not post parts one and two again (within this process).
+- **One connector client per service URL.** botbuilder builds a new `ConnectorClient`
+  (and with it a new HTTP session, so a new connection and TLS handshake) for every
+  proactive message; `SharedConnectors` keeps one per (service URL, audience, app) and
+  hands it out again, so a fan-out reuses its connections. The client's credentials
+  fetch and renew their own token.
 - **At least once across a crash.** The Bot Connector has no idempotency key and no way
   to list a conversation's activities, so a row the outbox redelivers (a crash or a lost
   result between posting and recording, or an attempt that timed out or got a 5xx after
@@ -250,6 +255,62 @@ class _Progress:
     ids: list[str] = field(default_factory=list)
 
 
+class SharedConnectors:
+    """botbuilder's `BotFrameworkAuthentication`, with one connector client per service URL.
+
+    Proactive messages get the client made for their (service URL, audience, app) the
+    first time, instead of a new one per message. Everything else (authenticating
+    requests, user token clients) is the wrapped object's, unchanged.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._clients: dict[tuple[str, str | None, str | None], Any] = {}
+        self.created = 0  # connector clients made (tests)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def create_connector_factory(self, claims_identity: Any) -> Any:
+        """The wrapped factory, caching what it creates."""
+        factory = self._inner.create_connector_factory(claims_identity)
+        claims = getattr(claims_identity, "claims", None) or {}
+        app = claims.get("aud") or claims.get("appid")
+        return _CachingFactory(self, factory, str(app) if app else None)
+
+    async def client(self, factory: Any, app: str | None, url: str, audience: str | None) -> Any:
+        """The kept client for this service URL, audience and app (made on first use)."""
+        key = (url, audience, app)
+        found = self._clients.get(key)
+        if found is None:
+            found = self._clients[key] = await factory.create(url, audience)
+            self.created += 1
+        return found
+
+    async def close(self) -> None:
+        """Close every kept client's HTTP session."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            closing = getattr(client, "close", None)
+            if closing is not None:
+                try:
+                    result = closing()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:  # shutting down: a client that will not close is let go
+                    logger.debug("teams: a connector client did not close", exc_info=True)
+
+
+@dataclass
+class _CachingFactory:
+    shared: SharedConnectors
+    factory: Any
+    app: str | None
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        return await self.shared.client(self.factory, self.app, service_url, audience)
+
+
 def card_activity(card: dict[str, Any]) -> Activity:
     """A message activity carrying one Adaptive Card."""
     shaped = attachment(card)
@@ -275,12 +336,15 @@ class TeamsAdapter:
         self.app_id = app_id
         self.references = references
         self._progress: OrderedDict[str, _Progress] = OrderedDict()
+        self.connectors = SharedConnectors(cloud.bot_framework_authentication)
+        cloud.bot_framework_authentication = self.connectors
 
     async def start(self) -> None:
-        """Nothing to connect: Teams calls us, and connector clients are made per call."""
+        """Nothing to connect: Teams calls us; connector clients are made on first use."""
 
     async def stop(self) -> None:
-        """Nothing to disconnect."""
+        """Close the connector clients kept for proactive messages."""
+        await self.connectors.close()
 
     async def send(
         self,

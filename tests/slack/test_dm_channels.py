@@ -1,0 +1,150 @@
+"""A restarted (or second) process reaches people already reached without opening a DM.
+
+`conversations.open` is Slack's Tier 3 (about 50 calls a minute): reopening every DM after
+a restart would hold a big round's prompts back for an hour and more. The real
+`strategy-bot serve` runs as a subprocess against the fake Slack Web API on loopback; it
+opens each member's DM once, is killed, and a fresh process closes that round and opens
+the next one: every "it closed" notice and every new prompt reaches its DM with no
+`conversations.open` at all. A 429 holds its workspace, not the platform (`hold_scope`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+import yaml
+
+from bot.adapters.slack.adapter import SlackAdapter, make_client
+from bot.flows.outbound import Notice
+from storage.db import Database
+from storage.dm_channels import DmChannelStore
+from tests.fakes.slack_api import FakeSlackApi
+from tests.slack.conftest import ADMIN, CIO, SECRET, sign, slack_playbook
+from tests.test_durability import Server
+from tests.test_fanout_crash import unfinished
+
+MEMBERS = [f"U2{n:05d}" for n in range(40)]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlackApi]:
+    api = FakeSlackApi()
+    for user in [*MEMBERS, ADMIN, CIO]:
+        api.add_user(user, f"Person {user}", tz="Europe/Berlin")
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def server(db_url: str, fake: FakeSlackApi, tmp_path: Path) -> Iterator[Server]:
+    book = slack_playbook()
+    book["groups"]["marketing"]["members"] = [
+        {"id": f"slack:{user}", "name": f"Person {user}"} for user in MEMBERS
+    ]
+    path = tmp_path / "playbook.yml"
+    path.write_text(yaml.safe_dump(book, sort_keys=False))
+    srv = Server(db_url)
+    srv.env.update(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.url,
+        PLAYBOOK_PATH=str(path),
+        CONSOLE_ENABLED="false",
+        SCHEDULER_ENABLED="false",
+        OUTBOX_POLL_SECONDS="0.2",
+        OUTBOX_DESTINATION_INTERVAL_SECONDS="0",
+    )
+    yield srv
+    if srv.proc and srv.proc.poll() is None:
+        srv.kill()
+
+
+async def command(server: Server, fake: FakeSlackApi, text: str, trigger: str) -> None:
+    """An admin types `/strategy <text>` (signed as Slack signs it)."""
+    body = urlencode(
+        {
+            "team_id": "T0TEAM",
+            "channel_id": "C0GENERAL",
+            "user_id": ADMIN,
+            "command": "/strategy",
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": fake.respond_url(trigger),
+            "trigger_id": trigger,
+        }
+    )
+    stamp = int(time.time())  # Bolt checks the signature's age against its own clock
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(stamp),
+        "X-Slack-Signature": sign(body, stamp),
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{server.port}/slack/events", data=body, headers=headers
+        ) as r,
+    ):
+        assert r.status == 200
+
+
+def dm_posts(fake: FakeSlackApi) -> int:
+    return len([c for c in fake.calls("chat.postMessage") if c.body["channel"].startswith("D")])
+
+
+async def drained(db: Database, fake: FakeSlackApi, posts: int, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while dm_posts(fake) < posts or unfinished(db):
+        assert time.monotonic() < deadline, f"{dm_posts(fake)} of {posts} DMs posted"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_fresh_process_reaches_everyone_without_opening_a_dm(
+    server: Server, fake: FakeSlackApi, db_url: str
+) -> None:
+    db = Database(db_url)
+    try:
+        await asyncio.to_thread(server.start)
+        await command(server, fake, "ask social-media", "trigger.ask.1")
+        await drained(db, fake, len(MEMBERS))
+        opened = {c.body["users"] for c in fake.calls("conversations.open")}
+        assert set(MEMBERS) <= opened
+        before = len(fake.calls("conversations.open"))
+        await asyncio.to_thread(server.kill)
+
+        await asyncio.to_thread(server.start)  # a new process: nothing in its memory
+        await command(server, fake, "close social-media", "trigger.close.1")
+        await drained(db, fake, 2 * len(MEMBERS))  # everyone hears it closed
+        await command(server, fake, "ask social-media", "trigger.ask.2")
+        await drained(db, fake, 3 * len(MEMBERS))  # and gets the next round's prompt
+    finally:
+        db.dispose()
+    assert len(fake.calls("conversations.open")) == before
+
+
+async def test_a_429_holds_its_workspace_and_method(fake: FakeSlackApi, db: Database) -> None:
+    fake.script("chat.postMessage", status=429, headers={"Retry-After": "7"})
+    adapter = SlackAdapter(
+        client=make_client(token="xoxb-test", base_url=fake.url),
+        dm_channels=DmChannelStore(db),
+    )
+    await adapter.start()
+    try:
+        result = await adapter.send(
+            address=f"slack:{MEMBERS[0]}", message=Notice(lines=("hi",)), idempotency_key="k"
+        )
+        assert (result.status, result.retry_after) == ("retry", 7.0)
+        assert result.hold_scope == "slack:|chat.postMessage"
+        assert adapter.hold_scope("slack:T0OTHER/U1") == "slack:T0OTHER/"
+        # The DM it opened is kept for the next process.
+        await adapter.stop()
+        assert DmChannelStore(db).team_channels(None) == {MEMBERS[0]: "D" + MEMBERS[0][1:]}
+    finally:
+        await adapter.stop()
