@@ -1458,6 +1458,15 @@ def status_retention(policy: str | None, next_purge: datetime) -> str:
     ).format(policy=policy, when=when(next_purge))
 
 
+def pooled_groups(smallest: int) -> str:
+    """The one participation row of an anonymous round with a group too small to show."""
+    return ngettext(
+        "All groups (a group has fewer than {n} person, so groups are not shown apart)",
+        "All groups (a group has fewer than {n} people, so groups are not shown apart)",
+        smallest,
+    ).format(n=smallest)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on

@@ -20,8 +20,8 @@ UNICODE = "Grüße aus Köln 👋 שלום, «quoted», line\nbreak"
 
 
 @pytest.fixture
-def bot(db_url: str, clock: FakeClock) -> EngineHarness:
-    return EngineHarness(Database(db_url), clock)
+def bot(db: Database, clock: FakeClock) -> EngineHarness:
+    return EngineHarness(db, clock)  # `db` is disposed by its fixture; `db_url` is its URL
 
 
 def answered(bot: EngineHarness) -> None:

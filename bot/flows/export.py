@@ -11,7 +11,9 @@ Why these choices:
 - **Anonymous conversations name nobody**: answer rows have no person and no time (times
   would tie a person's answers together), and they are sorted by question and answer,
   not as given, so one person's answers are not neighbours. Participation is counted per
-  group, never listed by name, in every conversation.
+  group, never listed by name, in every conversation; in an anonymous round with a group
+  smaller than `min_group_size`, groups are pooled (one participation row, answers
+  without a group), as in its digest.
 - **Streams**: rounds are read one at a time and answers a chunk at a time
   (`yield_per`), and each row is written as it comes, so memory stays bounded by one
   round whatever the size of the history (an anonymous round is sorted whole).
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 from bot import messages
 from bot.flows import rounds
 from bot.flows.answers import display_value
+from bot.flows.digest import POOLED, pooled_groups
 from bot.playbook.model import Question
 from storage import models
 
@@ -117,6 +120,14 @@ def _round_rows(session: Session, round_: models.Round) -> Iterator[Row]:
     groups: dict[str, dict[str, int]] = {}
     for group, status, count in counts:
         groups.setdefault(group, {})[status] = count
+    sizes = [g for g, by_status in groups.items() for _ in range(sum(by_status.values()))]
+    pooled = anonymous and pooled_groups(round_, sizes)
+    if pooled:  # a group too small to show apart (`min_group_size`): one row for all
+        merged: dict[str, int] = {}
+        for by_status in groups.values():
+            for status, count in by_status.items():
+                merged[status] = merged.get(status, 0) + count
+        groups = {POOLED: merged}
     for group, by_status in groups.items():
         yield Row(
             record="participation",
@@ -142,12 +153,15 @@ def _round_rows(session: Session, round_: models.Round) -> Iterator[Row]:
             yield _answer_row(base, questions, answer, group, name)
         return
     # Sorted so that neither order nor time ties one person's answers together.
-    pooled = [
-        (order.get(answer.question_id, len(order)), _answer_row(base, questions, answer, group))
+    mixed = [
+        (
+            order.get(answer.question_id, len(order)),
+            _answer_row(base, questions, answer, "" if pooled else group),
+        )
         for answer, group, _name in results
     ]
-    pooled.sort(key=lambda item: (item[0], item[1].group, item[1].answer))
-    yield from (row for _, row in pooled)
+    mixed.sort(key=lambda item: (item[0], item[1].group, item[1].answer))
+    yield from (row for _, row in mixed)
 
 
 def _answer_row(

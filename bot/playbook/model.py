@@ -193,6 +193,9 @@ class Conversation(_Frozen):
     response_window: timedelta = timedelta(days=3)
     reminders: tuple[timedelta, ...] = (timedelta(days=1),)
     anonymous: bool = False
+    # In an anonymous conversation, a round with a group smaller than this shows no
+    # per-group breakdown and pools its text answers across groups (bot.flows.digest).
+    min_group_size: int = Field(3, ge=1, le=50)
     local_time: str | None = None
     # Close the round as soon as everyone asked has finished (answered or skipped it),
     # instead of at its deadline. Off by default: a prompt says "you can edit until the
