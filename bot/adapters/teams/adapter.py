@@ -336,15 +336,20 @@ class TeamsAdapter:
         self.app_id = app_id
         self.references = references
         self._progress: OrderedDict[str, _Progress] = OrderedDict()
-        self.connectors = SharedConnectors(cloud.bot_framework_authentication)
-        cloud.bot_framework_authentication = self.connectors
+        # botbuilder's CloudAdapter has one; its TestAdapter (and any adapter that makes no
+        # proactive calls through the Bot Connector) has none to share.
+        auth = getattr(cloud, "bot_framework_authentication", None)
+        self.connectors = SharedConnectors(auth) if auth is not None else None
+        if self.connectors is not None:
+            cloud.bot_framework_authentication = self.connectors
 
     async def start(self) -> None:
         """Nothing to connect: Teams calls us; connector clients are made on first use."""
 
     async def stop(self) -> None:
         """Close the connector clients kept for proactive messages."""
-        await self.connectors.close()
+        if self.connectors is not None:
+            await self.connectors.close()
 
     async def send(
         self,
