@@ -51,6 +51,29 @@ _SUBSTRING_MIN = 12
 _CHUNK = 500
 
 
+def is_quote_of(text: object, texts: frozenset[str]) -> bool:
+    """Whether a quoted text is one of these answers, whole or cut around a theme ("… x …")."""
+    if not isinstance(text, str):
+        return False
+    if text in texts or text.strip() in texts:
+        return True
+    core = text.strip().strip("…").strip()
+    return len(core) >= _SUBSTRING_MIN and any(core in t for t in texts)
+
+
+def without_quotes(value: Any, texts: frozenset[str]) -> Any:
+    """A JSON document without any quote (a dict with `text` and `author`) of these texts."""
+    if isinstance(value, list):
+        return [
+            without_quotes(v, texts)
+            for v in value
+            if not (isinstance(v, dict) and "author" in v and is_quote_of(v.get("text"), texts))
+        ]
+    if isinstance(value, dict):
+        return {k: without_quotes(v, texts) for k, v in value.items()}
+    return value
+
+
 @dataclass
 class Scrubber:
     """Removes one person from JSON documents and strings: identity, name and own words."""
@@ -76,7 +99,7 @@ class Scrubber:
         if isinstance(item, str):
             return item in (self.identity, self.name)
         if isinstance(item, dict) and "text" in item and "author" in item:
-            return item.get("text") in self.texts or item.get("author") == self.name
+            return item.get("author") == self.name or is_quote_of(item.get("text"), self.texts)
         return False
 
     def json(self, value: Any) -> Any:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.flows.privacy import without_quotes
 from bot.playbook.durations import retention_cutoff
 from bot.playbook.model import Playbook
 from storage import models
@@ -58,8 +59,14 @@ class Purged:
     commands: int = 0
 
 
-def _without_texts(value: Any, rounds: set[int]) -> Any:
-    """A JSON document in which the digests of `rounds` quote nobody and name nobody."""
+def _without_texts(value: Any, rounds: set[int], texts: frozenset[str] = frozenset()) -> Any:
+    """A JSON document in which the digests of `rounds` quote nobody and name nobody.
+
+    Quotes elsewhere (the themes of `digest all` and `consistency`, which name no round)
+    are dropped when they are one of the purged `texts`, whole or cut.
+    """
+    if texts:
+        value = without_quotes(value, texts)
     if isinstance(value, list):
         return [_without_texts(v, rounds) for v in value]
     if not isinstance(value, dict):
@@ -71,7 +78,7 @@ def _without_texts(value: Any, rounds: set[int]) -> Any:
     return out
 
 
-def _scrub(session: Session, table: Any, rounds: set[int]) -> int:
+def _scrub(session: Session, table: Any, rounds: set[int], texts: frozenset[str]) -> int:
     """Rewrite the digests of `rounds` in a table of JSON payloads; drop summaries of them.
 
     A summary (a person's own answers, shown back to them) of a purged round is deleted
@@ -87,7 +94,7 @@ def _scrub(session: Session, table: Any, rounds: set[int]) -> int:
         if payload.get("kind") == "summary" and payload.get("round_id") in rounds:
             gone.append(row.id)
             continue
-        after = _without_texts(payload, rounds)
+        after = _without_texts(payload, rounds, texts)
         if after != payload:
             changed.append((row.id, after))
     for row_id, after in changed:
@@ -97,6 +104,20 @@ def _scrub(session: Session, table: Any, rounds: set[int]) -> int:
     return len(changed)
 
 
+def _texts_of(session: Session, answer_ids: list[int]) -> set[str]:
+    """The free texts among these answers and their earlier versions (to drop their quotes)."""
+    if not answer_ids:
+        return set()
+    values: list[Any] = list(
+        session.scalars(select(models.Answer.value).where(models.Answer.id.in_(answer_ids)))
+    )
+    values += session.scalars(
+        select(models.AnswerRevision.value).where(models.AnswerRevision.answer_id.in_(answer_ids))
+    )
+    # Every string: only a quote (a dict with `text` and `author`) is matched against them.
+    return {v for v in values if isinstance(v, str) and v.strip()}
+
+
 def _count(session: Session, statement: Any) -> int:
     return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
 
@@ -104,6 +125,7 @@ def _count(session: Session, statement: Any) -> int:
 def purge_answers(session: Session, playbook: Playbook, now: datetime) -> Purged:
     """Delete the answers of rounds closed longer ago than their retention (module doc)."""
     purged = Purged()
+    texts: set[str] = set()
     convs = session.scalars(select(models.Conversation).where(models.Conversation.active))
     for conv in convs:
         policy = playbook.retention_of(conv.key)
@@ -127,6 +149,7 @@ def purge_answers(session: Session, playbook: Playbook, now: datetime) -> Purged
             .where(models.Participant.round_id.in_(round_ids))
         )
         answer_ids = list(session.scalars(answers))
+        texts.update(_texts_of(session, answer_ids))
         if answer_ids:
             session.execute(
                 delete(models.AnswerRevision).where(models.AnswerRevision.answer_id.in_(answer_ids))
@@ -137,8 +160,9 @@ def purge_answers(session: Session, playbook: Playbook, now: datetime) -> Purged
             purged.rounds.extend(round_ids)
     if purged.rounds:
         rounds = set(purged.rounds)
-        purged.digests = _scrub(session, models.Digest, rounds)
-        _scrub(session, models.OutboxMessage, rounds)
+        quoted = frozenset(texts)
+        purged.digests = _scrub(session, models.Digest, rounds, quoted)
+        _scrub(session, models.OutboxMessage, rounds, quoted)
     return purged
 
 

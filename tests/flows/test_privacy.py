@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.flows.events import Action
 from bot.flows.outbound import DigestMessage, Notice
+from bot.flows.privacy import Scrubber, without_quotes
 from storage import models
 from storage.db import Database
 from tests.conftest import FakeClock
@@ -145,3 +146,17 @@ def test_mine_history_of_a_stranger_and_a_bad_word(bot: EngineHarness) -> None:
     (bad,) = bot.command(MARIA, "mine everything")
     assert isinstance(bad, Notice) and bad.level == "error"
     assert "mine [history|export]" in bad.lines[0]
+
+
+def test_a_theme_quote_cut_from_an_anonymous_answer_goes_too() -> None:
+    said = "Our retention of direct messages breaks the records policy, says counsel"
+    theme = {
+        "label": "records policy",
+        "quotes": [
+            {"text": "… direct messages breaks the records policy …", "author": None},
+            {"text": "Someone else on records policy", "author": None},
+        ],
+    }
+    kept = Scrubber("console:lee", "Lee (Counsel)", frozenset({said})).json(theme)
+    assert kept["quotes"] == [{"text": "Someone else on records policy", "author": None}]
+    assert without_quotes(theme, frozenset({said}))["quotes"] == kept["quotes"]
