@@ -1344,6 +1344,129 @@ def summary_failed(source: str) -> str:
     ).format(source=source)
 
 
+# == part-governance: forget, mine history/export, retention ==================================
+# (one block, so it can be reviewed and translated as a whole)
+
+HELP_FORGET = N_("erase a person's answers, identities and messages everywhere; says what is kept")
+HELP_MINE_DATA = N_("your open questions; “mine history” or “mine export”: all stored about you")
+FORGET_TITLE = N_("Forgotten")
+MINE_HISTORY_TITLE = N_("What is stored about you")
+MINE_EXPORT_TITLE = N_("Your data (export)")
+MINE_NOTHING_STORED = N_("Nothing is stored about you: you are not a member of any group.")
+MINE_NO_ANSWERS = N_("No answers stored.")
+
+
+def forget_unknown(word: str) -> str:
+    """`forget` of nobody the bot knows."""
+    return _(
+        "I know nobody called “{word}”, so nothing was changed. Name them by their identity"
+        " (“slack:U0123ABCD”, “teams:…”, “console:…”) or their full name."
+    ).format(word=word)
+
+
+def forget_ambiguous(word: str, identities: Sequence[str]) -> str:
+    """A name several members share."""
+    return _(
+        "Several people are called “{word}”: {identities}. Name one by identity;"
+        " nothing was changed."
+    ).format(word=word, identities=", ".join(identities))
+
+
+def forget_done(answers: int, revisions: int, rounds: int, groups: int, sent: int) -> str:
+    """What `forget` erased (never naming the person: this receipt is kept too)."""
+    return _(
+        "Erased everything stored about the person you named: {answers} ({revisions}) in"
+        " {rounds}, {groups}, {sent} to them, their identity and profile."
+    ).format(
+        answers=ngettext("{n} answer", "{n} answers", answers).format(n=answers),
+        revisions=ngettext("{n} earlier version", "{n} earlier versions", revisions).format(
+            n=revisions
+        ),
+        rounds=ngettext("{n} round", "{n} rounds", rounds).format(n=rounds),
+        groups=ngettext("{n} group membership", "{n} group memberships", groups).format(n=groups),
+        sent=ngettext("{n} message", "{n} messages", sent).format(n=sent),
+    )
+
+
+def forget_kept(digests: int, audit_entries: int) -> str:
+    """What `forget` kept."""
+    return _(
+        "Kept: the counts, means and medians of the rounds they took part in; their words"
+        " were taken out of {digests}, and {entries} now read [forgotten]."
+    ).format(
+        digests=ngettext("{n} stored digest", "{n} stored digests", digests).format(n=digests),
+        entries=ngettext("{n} audit entry", "{n} audit entries", audit_entries).format(
+            n=audit_entries
+        ),
+    )
+
+
+def forget_still_listed(groups: Sequence[str]) -> str:
+    """The person is still in the playbook: they come back at the next sync."""
+    return _(
+        "They are still listed in the playbook ({groups}): remove them there, or they will"
+        " be asked again from the next start."
+    ).format(groups=", ".join(groups))
+
+
+def mine_profile(
+    identity: str, name: str, timezone: str | None, groups: Sequence[str], rounds: int
+) -> list[str]:
+    """The profile part of `mine history`."""
+    return [
+        _("Identity: {identity}").format(identity=identity),
+        _("Name: {name}").format(name=name),
+        _("Time zone: {zone}").format(zone=timezone or _("not known")),
+        _("Groups: {groups}").format(groups=", ".join(groups) or _("none")),
+        _("Rounds you were asked in: {count}").format(count=rounds),
+    ]
+
+
+def mine_answer_line(
+    conversation: str, round_number: int, question: str, answer: str, at: str, revisions: int
+) -> str:
+    """One stored answer."""
+    if revisions:
+        return ngettext(
+            "{conversation} · round {number} · {at} · {question} → {answer} (edited {n} time)",
+            "{conversation} · round {number} · {at} · {question} → {answer} (edited {n} times)",
+            revisions,
+        ).format(
+            conversation=conversation,
+            number=round_number,
+            at=at,
+            question=question,
+            answer=answer,
+            n=revisions,
+        )
+    return _("{conversation} · round {number} · {at} · {question} → {answer}").format(
+        conversation=conversation, number=round_number, at=at, question=question, answer=answer
+    )
+
+
+def mine_export_document(lines: Sequence[str]) -> str:
+    """`mine export`: the lines as one document to copy."""
+    return "\n".join([_("strategy-bot: your stored data"), *lines])
+
+
+def status_retention(policy: str | None, next_purge: datetime) -> str:
+    """`status`: how long a conversation's answers are kept, and when the purge runs."""
+    if policy is None:
+        return _("    Retention: answers kept until someone is forgotten (no policy set).")
+    return _(
+        "    Retention: answers kept {policy} after their round closes; next purge {when}."
+    ).format(policy=policy, when=when(next_purge))
+
+
+def pooled_groups(smallest: int) -> str:
+    """The one participation row of an anonymous round with a group too small to show."""
+    return ngettext(
+        "All groups (a group has fewer than {n} person, so groups are not shown apart)",
+        "All groups (a group has fewer than {n} people, so groups are not shown apart)",
+        smallest,
+    ).format(n=smallest)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on
