@@ -1344,6 +1344,278 @@ def summary_failed(source: str) -> str:
     ).format(source=source)
 
 
+# --- Cadences: how often a conversation opens a round (bot/flows/cadence.py) ----------------
+# A cadence is written in English words ("every 2 weeks on tue at 10:00"), like a command:
+# the examples in 'single quotes' below are cadences to type, so translators keep them as
+# they are. `describe` reads a parsed cadence back to people (status, "schedule", Home tab).
+
+# (Lower-case names: the functions below read them, and the upper-case constants leave
+# the module's namespace at its end.)
+# Translators: the cadences in 'quotes' are typed in English; keep them as they are.
+_accepted_forms = N_(
+    "accepted forms: 'every day at 09:00', 'every weekday at 9:30 Europe/Paris',"
+    " 'every monday at 10:00', 'every week on mon,thu at 10:00',"
+    " 'every 2 weeks on tue at 10:00 Europe/Berlin', 'every month on the 1st at 10:00',"
+    " 'every 3 months on day 15 at 09:00', or a 5-field cron line such as"
+    " '0 10 * * tue' or '30 9 1 * * Europe/London'"
+)
+_weekday_names = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+CADENCE_ACCEPTED_FORMS = _accepted_forms
+
+
+def cadence_cron(source: str, zone: str) -> str:
+    """A cron cadence read back: the line as written and its zone."""
+    return _("cron '{line}' ({zone})").format(line=source, zone=zone)
+
+
+def day_ordinal(day: int) -> str:
+    """A day of the month as an ordinal, "1st", "22nd", "15th"."""
+    if 10 <= day % 100 <= 20:
+        # Translators: day-of-month ordinals; use your language's form ("{day}." in German).
+        return _("{day}th").format(day=day)
+    if day % 10 == 1:
+        return _("{day}st").format(day=day)
+    if day % 10 == 2:
+        return _("{day}nd").format(day=day)
+    if day % 10 == 3:
+        return _("{day}rd").format(day=day)
+    return _("{day}th").format(day=day)
+
+
+def cadence_monthly(interval: int, day: int, at: str, zone: str) -> str:
+    """A monthly cadence read back; a day past the 28th falls on a short month's last day."""
+    ordinal = day_ordinal(day)
+    if interval == 1:
+        if day > 28:
+            return _(
+                "every month on the {day} (or the month's last day) at {time} ({zone})"
+            ).format(day=ordinal, time=at, zone=zone)
+        return _("every month on the {day} at {time} ({zone})").format(
+            day=ordinal, time=at, zone=zone
+        )
+    if day > 28:
+        return ngettext(
+            "every {count} month on the {day} (or the month's last day) at {time} ({zone})",
+            "every {count} months on the {day} (or the month's last day) at {time} ({zone})",
+            interval,
+        ).format(count=interval, day=ordinal, time=at, zone=zone)
+    return ngettext(
+        "every {count} month on the {day} at {time} ({zone})",
+        "every {count} months on the {day} at {time} ({zone})",
+        interval,
+    ).format(count=interval, day=ordinal, time=at, zone=zone)
+
+
+def cadence_weekly(interval: int, weekdays: Sequence[int], at: str, zone: str) -> str:
+    """A weekly cadence read back (0 = Monday); every day and Monday to Friday have names."""
+    names = tuple(_(name) for name in _weekday_names)
+    days = sorted(weekdays)
+    if interval == 1:
+        if len(days) == 7:
+            return _("every day at {time} ({zone})").format(time=at, zone=zone)
+        if days == [0, 1, 2, 3, 4]:
+            return _("every weekday (Monday to Friday) at {time} ({zone})").format(
+                time=at, zone=zone
+            )
+        if len(days) == 1:
+            # Translators: {day} is a weekday name, "every Tuesday at 10:00 (UTC)".
+            return _("every {day} at {time} ({zone})").format(
+                day=names[days[0]], time=at, zone=zone
+            )
+        return _("every week on {days} at {time} ({zone})").format(
+            days=_and([names[d] for d in days]), time=at, zone=zone
+        )
+    return ngettext(
+        "every {count} week on {days} at {time} ({zone})",
+        "every {count} weeks on {days} at {time} ({zone})",
+        interval,
+    ).format(count=interval, days=_and([names[d] for d in days]), time=at, zone=zone)
+
+
+# Why a cadence is refused. {text}, {name}, {line} and the like are what was written,
+# already in quotes; {forms} is CADENCE_ACCEPTED_FORMS.
+
+
+def cadence_empty() -> str:
+    """An empty cadence."""
+    return _("a cadence cannot be empty; {forms}").format(forms=_(_accepted_forms))
+
+
+def cadence_too_long(limit: int, length: int) -> str:
+    """A cadence longer than anyone would write."""
+    return _("a cadence is at most {limit} characters (got {length})").format(
+        limit=limit, length=length
+    )
+
+
+def cadence_unknown(text: str) -> str:
+    """Neither "every …" nor a cron line."""
+    return _("{text} is not a cadence; {forms}").format(text=text, forms=_(_accepted_forms))
+
+
+def cadence_at_without_time() -> str:
+    """A cadence that ends with "at"."""
+    return _("'at' must be followed by a time such as 09:30")
+
+
+def cadence_words_after_zone(extra: str) -> str:
+    """Words after the time and timezone."""
+    return _(
+        "put the time and optional timezone last, e.g. 'every monday at 10:00"
+        " Europe/Berlin' (unexpected {extra})"
+    ).format(extra=extra)
+
+
+def cadence_every_alone() -> str:
+    """A cadence of just "every"."""
+    return _("say how often after 'every'; {forms}").format(forms=_(_accepted_forms))
+
+
+def cadence_no_unit(interval: int) -> str:
+    """A number of nothing: "every 2" without weeks or months."""
+    return _("'every {interval}' needs a unit: weeks or months").format(interval=interval)
+
+
+def cadence_never(interval: int, unit: str) -> str:
+    """An interval of zero: "every 0 weeks"."""
+    return _("'every {interval} {unit}' never fires; the interval must be >= 1").format(
+        interval=interval, unit=unit
+    )
+
+
+def cadence_weeks_too_rare(interval: int, limit: int) -> str:
+    """More weeks apart than a cadence may be."""
+    return _("every {interval} weeks is too rare; at most {limit} weeks").format(
+        interval=interval, limit=limit
+    )
+
+
+def cadence_months_too_rare(interval: int, limit: int) -> str:
+    """More months apart than a cadence may be."""
+    return _("every {interval} months is too rare; at most {limit} months").format(
+        interval=interval, limit=limit
+    )
+
+
+def cadence_which_weekdays(example: str) -> str:
+    """A week without its days ("on <days>"); {example} is a cadence in quotes."""
+    return _("say which day(s), e.g. {example}").format(example=example)
+
+
+def cadence_unsupported(written: str) -> str:
+    """Words after "every" that make no cadence."""
+    return _("'every {written}' is not a supported cadence; {forms}").format(
+        written=written, forms=_(_accepted_forms)
+    )
+
+
+def cadence_no_weekday() -> str:
+    """An "on" with no weekday after it."""
+    return _("name at least one weekday, e.g. 'on mon,thu'")
+
+
+def cadence_unknown_weekday(name: str, suggestion: str | None) -> str:
+    """A weekday that is none, with the closest one when there is one."""
+    if suggestion:
+        return _(
+            "unknown weekday {name}; did you mean {suggestion}? (use full names or three"
+            " letters: mon..sun)"
+        ).format(name=name, suggestion=suggestion)
+    return _("unknown weekday {name} (use full names or three letters: mon..sun)").format(name=name)
+
+
+def cadence_which_day_of_month() -> str:
+    """A month without its day ("on the <day>")."""
+    return _(
+        "say which day of the month, e.g. 'every month on the 1st at 10:00' or"
+        " 'every month on day 15'"
+    )
+
+
+def cadence_not_day_of_month(words: str) -> str:
+    """Words after "every month on" that are no day."""
+    return _(
+        "{words} is not a day of the month; e.g. 'every month on the 1st at 10:00' or"
+        " 'every month on day 15'"
+    ).format(words=words)
+
+
+def cadence_day_of_month_range(day: int) -> str:
+    """A day of the month past 31."""
+    return _("day of the month must be 1 to 31 (got {day})").format(day=day)
+
+
+def cadence_not_a_time(text: str) -> str:
+    """A time that is not HH:MM."""
+    return _("{text} is not a time; use 24-hour HH:MM such as 09:30 or 14:00").format(text=text)
+
+
+def cadence_hour_range(hour: int, text: str) -> str:
+    """An hour past 23."""
+    return _("hour {hour} in {text} is out of range; use 00 to 23").format(hour=hour, text=text)
+
+
+def cadence_minute_range(minute: int, text: str) -> str:
+    """A minute past 59."""
+    return _("minute {minute} in {text} is out of range; use 00 to 59").format(
+        minute=minute, text=text
+    )
+
+
+def cadence_unknown_zone(name: str, suggestion: str | None) -> str:
+    """A timezone that is none, with the closest IANA name when there is one."""
+    if suggestion:
+        return _(
+            "unknown timezone {name}; did you mean {suggestion}? (use an IANA name like"
+            " Europe/Berlin)"
+        ).format(name=name, suggestion=suggestion)
+    return _("unknown timezone {name} (use an IANA name like Europe/Berlin)").format(name=name)
+
+
+def cadence_cron_fields(count: int) -> str:
+    """A cron line with too few or too many fields."""
+    return ngettext(
+        "a cron cadence has 5 fields (minute hour day-of-month month day-of-week),"
+        " optionally followed by a timezone; got {count} field(s)."
+        " Example: '0 10 * * tue Europe/Berlin'",
+        "a cron cadence has 5 fields (minute hour day-of-month month day-of-week),"
+        " optionally followed by a timezone; got {count} field(s)."
+        " Example: '0 10 * * tue Europe/Berlin'",
+        count,
+    ).format(count=count)
+
+
+def cadence_bad_cron(line: str, reason: str) -> str:
+    """A cron line the scheduler refuses; {reason} is its (English) explanation."""
+    return _(
+        "bad cron line {line}: {reason}. Fields are minute hour day-of-month month"
+        " day-of-week, e.g. '0 10 * * tue'"
+    ).format(line=line, reason=reason)
+
+
+def cadence_bad_cron_weekday(field: str) -> str:
+    """A cron day-of-week with numbers outside 0-7."""
+    return _(
+        "bad cron day-of-week {field}: numbers are 0-7 (0 and 7 are Sunday),"
+        " or use names such as mon-fri"
+    ).format(field=field)
+
+
+def cadence_cron_never(line: str) -> str:
+    """A cron line that fires less than once a year (30 February)."""
+    return _(
+        "cron line {line} never fires (or less than once a year); check the day and month fields"
+    ).format(line=line)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on

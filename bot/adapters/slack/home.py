@@ -46,7 +46,7 @@ from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.slack.adapter import SlackAdapter, user_address
 from bot.adapters.slack.mrkdwn import escape, fit, plain
 from bot.adapters.slack.render import render_message
-from bot.flows.cadence import ACCEPTED_FORMS, MAX_LENGTH, parse_cadence
+from bot.flows.cadence import MAX_LENGTH, parse_cadence
 from bot.flows.commands import Role
 from bot.flows.digest_model import Digest
 from bot.flows.events import CommandInvoked
@@ -259,7 +259,8 @@ def cadence_modal(key: str, title: str, cadence: str) -> dict[str, Any]:
     Returns:
         A modal view with callback id `CADENCE_CALLBACK_ID`.
     """
-    hint = ACCEPTED_FORMS[0].upper() + ACCEPTED_FORMS[1:] + "."
+    forms = messages.CADENCE_ACCEPTED_FORMS
+    hint = forms[0].upper() + forms[1:] + "."
     return {
         "type": "modal",
         "callback_id": CADENCE_CALLBACK_ID,
