@@ -1616,6 +1616,132 @@ def cadence_cron_never(line: str) -> str:
     ).format(line=line)
 
 
+# --- The console's replies to a request it cannot act on (bot/adapters/console/routes.py) ---
+# The console's JSON API answers a bad request with one of these, which the page shows.
+# "as", "in", "text", "round_id" and the like in "quotes" are the request's field names,
+# and console:<id> its addresses: keep them as they are. {name}, {value} and the like
+# are what the request sent, already quoted.
+
+CONSOLE_ENGINE_FAILED = N_("Something went wrong on our side; nothing you sent was lost.")
+CONSOLE_MISSING_ADDRESS = N_('Missing "address": which conversation, e.g. console:#cio.')
+CONSOLE_MISSING_TEXT = N_('Missing "text": type a message first.')
+CONSOLE_EMPTY_TEXT = N_("Type a message first: the text is empty.")
+CONSOLE_COMMAND_FLAG = N_('"command" must be true or false.')
+CONSOLE_MISSING_ACTION = N_('Missing "action": which button was pressed.')
+CONSOLE_MISSING_QUESTION = N_('Missing "question_id": which question the button answers.')
+CONSOLE_MISSING_VALUE = N_('Missing "value": the answer the button gives.')
+CONSOLE_MISSING_PERSON = N_('Missing "as": choose who you are (one of the people in the chooser).')
+CONSOLE_PERSON_NOT_TEXT = N_('"as" must be a console address such as console:maria.')
+CONSOLE_BAD_JSON = N_("The request body is not valid JSON.")
+CONSOLE_NOT_AN_OBJECT = N_("The request body must be a JSON object.")
+CONSOLE_MISSING_ROUND = N_('Missing "round_id": which round the button or form belongs to.')
+CONSOLE_VALUES_NOT_AN_OBJECT = N_('"values" must be an object mapping question ids to answers.')
+CONSOLE_EMPTY_FIELD_ID = N_("A form field has an empty question id.")
+
+
+def console_no_file(name: str) -> str:
+    """A static file the page does not have."""
+    return _("No console file named {name}.").format(name=name)
+
+
+def console_bad_address(address: str) -> str:
+    """A feed asked for with an address that is not the console's."""
+    return _('"address" must be a console address (console:<id>), not {address}.').format(
+        address=address
+    )
+
+
+def console_bad_after(value: str) -> str:
+    """A feed's "after" that is not an entry id."""
+    return _('"after" must be a whole number (an entry id), not {value}.').format(value=value)
+
+
+def console_text_too_long(length: int, limit: int) -> str:
+    """A typed message longer than the console takes."""
+    return ngettext(
+        "The message is too long ({length:,} character; the limit is {limit:,}).",
+        "The message is too long ({length:,} characters; the limit is {limit:,}).",
+        length,
+    ).format(length=length, limit=limit)
+
+
+def console_unknown_action(action: str, known: Sequence[str]) -> str:
+    """A button the engine does not know."""
+    return _("Unknown action {action}; expected one of: {known}.").format(
+        action=action, known=", ".join(known)
+    )
+
+
+def console_form_submitted(count: int) -> str:
+    """What the console shows in the transcript for a submitted form."""
+    return ngettext(
+        "Submitted the form ({count} answer).", "Submitted the form ({count} answers).", count
+    ).format(count=count)
+
+
+def console_unknown_person(who: str) -> str:
+    """Someone the console does not know."""
+    return _("Unknown person {who}; choose one of the people in the chooser.").format(who=who)
+
+
+def console_bad_place(own: str, channel: str, where: str) -> str:
+    """Typing somewhere other than one's own DM or the CIO's channel."""
+    return _('"in" must be your own DM ({own}) or {channel}, not {where}.').format(
+        own=own, channel=channel, where=where
+    )
+
+
+def console_not_json(content_type: str) -> str:
+    """A request body that is not declared as JSON."""
+    return _("Send JSON with Content-Type: application/json (got {content_type}).").format(
+        content_type=content_type
+    )
+
+
+def console_too_large(limit_kb: int) -> str:
+    """A request body over the size limit."""
+    return _("The request is too large (the limit is {limit:,} KB).").format(limit=limit_kb)
+
+
+def console_bad_event_id(limit: int) -> str:
+    """A request id that is no short text."""
+    return _('"id" must be a short text id such as a UUID (up to {limit}).').format(limit=limit)
+
+
+def console_field_not_text(field: str) -> str:
+    """An optional field that is not text."""
+    return _('"{field}" must be text (or left out).').format(field=field)
+
+
+def console_field_too_long(field: str, limit: int) -> str:
+    """An optional field over the length limit."""
+    return _('"{field}" is too long (the limit is {limit:,}).').format(field=field, limit=limit)
+
+
+def console_round_not_a_number(value: str) -> str:
+    """A round id that is not a whole number; {value} is what was sent, as JSON."""
+    return _('"round_id" must be a whole number, not {value}.').format(value=value)
+
+
+def console_too_many_fields(limit: int) -> str:
+    """A form with more fields than any form has."""
+    return _("The form has too many fields (the limit is {limit}).").format(limit=limit)
+
+
+def console_bad_answer(key: str) -> str:
+    """A form answer of a kind no question takes."""
+    return _(
+        "The answer to {key} must be text, a list of texts, a number, true/false or null."
+    ).format(key=key)
+
+
+def console_answer_too_long(key: str, limit: int) -> str:
+    """A form answer over the length limit."""
+    return _("The answer to {key} is too long (the limit is {limit:,}).").format(
+        key=key, limit=limit
+    )
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on
