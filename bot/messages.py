@@ -1742,6 +1742,93 @@ def console_answer_too_long(key: str, limit: int) -> str:
     )
 
 
+# --- The Slack Home tab (bot/adapters/slack/home.py) and "Done — thanks" (finished.py) ------
+# Slack-only text: *asterisks* are bold there, so keep them around the same words; commands
+# are in “quotes” as everywhere else. {when} is a Slack date token, shown in the reader's
+# own zone.
+
+HOME_TITLE = N_("Strategy conversations")
+# Translators: the cadence in “quotes” is typed in English; keep it as it is.
+HOME_CADENCE_EMPTY = N_(
+    "Enter a cadence, for example “every 2 weeks on tue at 10:00 Europe/Berlin”."
+)
+HOME_TRUNCATED = N_("More than fits here: say “/strategy status” or “/strategy mine” for the rest.")
+HOME_PAUSED = N_("*Paused*: no new rounds open until resumed.")
+HOME_NO_ROUND_OPEN = N_("No round open.")
+HOME_EDIT_CADENCE = N_("Edit cadence")
+HOME_RESUME = N_("Resume")
+HOME_PAUSE = N_("Pause")
+HOME_OPEN_ROUND = N_("Open a round")
+HOME_CLOSE_ROUND = N_("Close round")
+HOME_CLOSE_ROUND_TITLE = N_("Close the round?")
+HOME_LATEST_DIGEST = N_("Latest digest")
+HOME_SAVE = N_("Save")
+HOME_CADENCE_LABEL = N_("Cadence")
+DONE_HEADER = N_("Done — thanks")
+DONE_NOTE = N_("Your answers are saved. Say “review” to change one until the round closes.")
+DONE_CLOSED_NOTE = N_("Your answers are saved, and the round has now closed.")
+
+
+def done_fallback(title: str) -> str:
+    """The notification text of the "Done — thanks" message."""
+    return _("Done — thanks: {title}").format(title=title)
+
+
+def home_next_round(when: str) -> str:
+    """When a conversation's next round opens."""
+    return _("Next round: {when}").format(when=when)
+
+
+def home_round_open(
+    number: int, answered: int, invited: int, skipped: int, closes: str | None
+) -> str:
+    """The open round's progress; {closes} is when it closes, if it has a deadline."""
+    if skipped and closes:
+        return _(
+            "Round {number} open: {answered} of {invited} answered, {skipped} skipped"
+            " · closes {when}"
+        ).format(number=number, answered=answered, invited=invited, skipped=skipped, when=closes)
+    if skipped:
+        return _("Round {number} open: {answered} of {invited} answered, {skipped} skipped").format(
+            number=number, answered=answered, invited=invited, skipped=skipped
+        )
+    if closes:
+        return _("Round {number} open: {answered} of {invited} answered · closes {when}").format(
+            number=number, answered=answered, invited=invited, when=closes
+        )
+    return _("Round {number} open: {answered} of {invited} answered").format(
+        number=number, answered=answered, invited=invited
+    )
+
+
+def home_last_closed(number: int, when: str | None) -> str:
+    """The conversation's latest closed round, and when it closed if known."""
+    if when:
+        return _("Last closed: round {number} on {when}").format(number=number, when=when)
+    return _("Last closed: round {number}").format(number=number)
+
+
+def home_undelivered(count: int) -> str:
+    """Messages of a conversation that could not be delivered."""
+    return ngettext(
+        "{count} message(s) could not be delivered: see “/strategy status”.",
+        "{count} message(s) could not be delivered: see “/strategy status”.",
+        count,
+    ).format(count=count)
+
+
+def home_close_round_confirm(number: int, title: str) -> str:
+    """The confirmation of the "Close round" button; {title} is escaped."""
+    return _(
+        "Close round {number} of {title} now and post its digest? Nobody can answer it afterwards."
+    ).format(number=number, title=title)
+
+
+def home_cadence_question(title: str) -> str:
+    """The cadence modal's question; {title} is escaped, *bold* in Slack."""
+    return _("When should *{title}* open its next rounds?").format(title=title)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on
