@@ -74,17 +74,17 @@ def test_a_big_round_asks_everyone_once_and_tells_the_cio_the_full_count(
     bot: EngineHarness,
 ) -> None:
     (reply,) = bot.command(ADMIN, "ask social-media")
-    assert isinstance(reply, Notice) and "30 stakeholder(s) prompted" in reply.lines[0]
+    assert isinstance(reply, Notice) and "30 stakeholders prompted" in reply.lines[0]
     assert outbox_keys(bot, "prompt:") == Counter(dict.fromkeys(PEOPLE, 1))
     assert all(isinstance(m, Prompt) and m.opening for m in bot.queued(PEOPLE[29]))
     (opened,) = bot.queued(CIO_CHANNEL)
-    assert isinstance(opened, Notice) and "30 stakeholder(s) prompted" in opened.lines[0]
+    assert isinstance(opened, Notice) and "30 stakeholders prompted" in opened.lines[0]
 
 
 def test_the_admin_hears_the_full_count_while_the_fan_out_goes_on(bot: EngineHarness) -> None:
     deferred(bot)
     (reply,) = bot.command(ADMIN, "ask social-media")
-    assert isinstance(reply, Notice) and "30 stakeholder(s) prompted" in reply.lines[0]
+    assert isinstance(reply, Notice) and "30 stakeholders prompted" in reply.lines[0]
     assert participants(bot) == 7  # the first chunk, with the command
     assert bot.queued(CIO_CHANNEL) == []  # "opened" goes with the last chunk
     assert bot.engine.continue_rounds() == 4
