@@ -1829,6 +1829,33 @@ def home_cadence_question(title: str) -> str:
     return _("When should *{title}* open its next rounds?").format(title=title)
 
 
+# --- People the directories cannot reach, in "status" (bot/flows/directory.py) -------------
+# Stored with the member when the directory answers (`Member.unreachable_reason`), so they
+# are said in the language spoken then. {platform} is a chat platform's name ("slack").
+
+UNREACHABLE_DEACTIVATED = N_("deactivated")
+UNREACHABLE_BOT = N_("a bot, not a person")
+
+
+def unreachable_not_found(platform: str) -> str:
+    """A listed person the platform's directory does not know."""
+    return _("not found in {platform}").format(platform=platform)
+
+
+def unreachable_no_email(platforms: str) -> str:
+    """An `email:` address no user of the platforms has."""
+    return _("no {platforms} user has this email address").format(platforms=platforms)
+
+
+def unreachable_line(identity: str, name: str, reason: str) -> str:
+    """One person who cannot be reached, in "status"; the name only when it says more."""
+    if name != identity:
+        return _("{identity} ({name}): {reason}").format(
+            identity=identity, name=name, reason=reason
+        )
+    return _("{identity}: {reason}").format(identity=identity, reason=reason)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on
