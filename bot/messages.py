@@ -71,7 +71,7 @@ def usage(command: str, form: str) -> str:
 
 def not_allowed(command: str, who: str) -> str:
     """A role check that failed."""
-    return _("Only {who} can use “{command}”.").format(who=who, command=command)
+    return _("Only {who} can use “{command}”.").format(who=role_name(who), command=command)
 
 
 def not_a_participant() -> str:
@@ -733,7 +733,7 @@ def digest_fallback(
 def maturity_was(stage: str) -> str:
     """The maturity stage of the previous rounds, when it differs."""
     # Translators: a suffix of "Social maturity: {stage}", keep its leading space.
-    return _(" (was {stage})").format(stage=stage)
+    return _(" (was {stage})").format(stage=stage_name(stage))
 
 
 def maturity_axis(axis: str, mean: str) -> str:
@@ -956,7 +956,7 @@ def who_makes_the_case(ahead: Sequence[tuple[str, str]], lagging: Sequence[str])
         else:
             # Translators: {stage} is a stage of social maturity, e.g. "externally mature".
             said = ngettext("{titles} is {stage}", "{titles} are {stage}", len(titles))
-        parts.append(said.format(titles=_and(titles), stage=stage))
+        parts.append(said.format(titles=_and(titles), stage=stage_name(stage)))
     lags = ngettext("{titles} lags", "{titles} lag", len(lagging)) if lagging else ""
     if parts and lagging:
         return _("{ahead}; {lagging}.").format(
@@ -1854,6 +1854,37 @@ def unreachable_line(identity: str, name: str, reason: str) -> str:
             identity=identity, name=name, reason=reason
         )
     return _("{identity}: {reason}").format(identity=identity, reason=reason)
+
+
+# --- Roles and stages, by name (bot/flows/roles.py, bot/flows/strategy_model.py) ----------
+# Both are data in English (a `Role`'s value, a `Stage` literal: compared, stored, keys of
+# NEXT_MOVES); they are translated only where a person reads them, through these tables.
+
+_role_names = {
+    "anyone": N_("anyone"),
+    # Translators: who may use a command, as in "Only the CIO and admins can use “digest”."
+    "the CIO and admins": N_("the CIO and admins"),
+    "admins": N_("admins"),
+}
+_stage_names = {
+    # Translators: stages of social maturity, as in "Social maturity: externally mature".
+    "laggard": N_("laggard"),
+    "externally mature": N_("externally mature"),
+    "internally mature": N_("internally mature"),
+    "enterprise maturity": N_("enterprise maturity"),
+}
+ROLE_NAMES = _role_names
+STAGE_NAMES = _stage_names
+
+
+def role_name(role: str) -> str:
+    """A role (a `Role`'s English value) as people read it."""
+    return _(_role_names[role]) if role in _role_names else role
+
+
+def stage_name(stage: str) -> str:
+    """A stage of social maturity (a `Stage`'s English key) as people read it."""
+    return _(_stage_names[stage]) if stage in _stage_names else stage
 
 
 # ---------------------------------------------------------------- translated when read
