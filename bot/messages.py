@@ -1887,6 +1887,40 @@ def stage_name(stage: str) -> str:
     return _(_stage_names[stage]) if stage in _stage_names else stage
 
 
+# --- The Teams app manifest (bot/adapters/teams/package.py) --------------------------------
+# What the Teams app store and the command menus show. Teams' limits: a short description
+# of 80 characters, a full name of 100 ({name} is the app's short name, "Strategy Bot"),
+# a menu description of 128 (longer ones are cut with "…").
+
+TEAMS_SHORT_DESCRIPTION = N_(
+    "A CIO's six social-business strategy conversations, answered in chat."
+)
+TEAMS_FULL_DESCRIPTION = N_(
+    "{name} runs a company's six social-business strategy conversations (Social Media,"
+    " Social Networking, Social Support, Social Innovation, Social Technologies and Social"
+    " Liability) asynchronously, in chat. Each stakeholder group is asked its conversation's"
+    " agenda on a cadence and answers when it suits them: one question at a time by replying"
+    " in the personal chat, or all at once in a form. When a round closes, the CIO channel"
+    " gets a digest: participation by group, a roll-up per question, the change since the"
+    " previous round, and where the organisation sits on the social-maturity map, with its"
+    " next move. Say help to the bot for the commands your role can use."
+)
+TEAMS_FULL_NAME = N_("{name}: six social-business strategy conversations")
+# Translators: the "help" command's entry in the Teams command menu.
+TEAMS_HELP_DESCRIPTION = N_("the commands your role can use")
+
+
+def command_help(text: str) -> str:
+    """A `HELP_*` line of the command table (built at import, in English), said now."""
+    return _(text)
+
+
+def teams_menu_description(usage: str, text: str) -> str:
+    """A command menu entry for a command that takes words: its usage, then its help line."""
+    # Translators: {usage} is a command as typed ("history <conversation>"); keep it.
+    return _("{usage}: {text}").format(usage=usage, text=_(text))
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on
