@@ -7,6 +7,8 @@ shows that each one changes with the language, that the English keys the engine 
 """
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,7 @@ GERMAN = {
     "{name}: six social-business strategy conversations": "{name}: sechs Strategiegespräche",
     "the commands your role can use": "die Befehle Ihrer Rolle",
     "stop opening rounds": "keine Runden mehr öffnen",
+    "Next round: {when}": "Nächste Runde -> {when}",
 }
 
 
@@ -129,3 +132,10 @@ def test_the_teams_manifest_and_menus_speak_the_language_spoken(german: None) ->
     assert "keine Runden mehr öffnen" in described["pause"]
     # Not in this catalogue: English.
     assert manifest["description"]["short"].startswith("A CIO's six social-business")
+
+
+def test_a_translated_home_sentence_is_escaped_and_its_date_still_works(german: None) -> None:
+    """A translator's `>` must not start Slack markup; the date token must stay a token."""
+    item = replace(overview(), next_round_at=datetime(2026, 12, 2, 9, tzinfo=UTC))
+    text = conversation_text(item)
+    assert "Nächste Runde -&gt; <!date^1796202000^" in text

@@ -19,6 +19,8 @@ Design points:
   numeric weekdays (0/7 = Sunday) into names, because APScheduler 3 numbers Monday as 0.
 - Every accepted cadence fires at least once in any ~400 days, which is what lets
   `previous_at_or_before` search a bounded window.
+- The cadence words are English, like the commands; what people read back (`describe`,
+  the reasons a cadence is refused) comes from `bot.messages`, so it follows BOT_LANGUAGE.
 """
 
 from __future__ import annotations

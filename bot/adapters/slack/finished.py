@@ -26,7 +26,7 @@ from typing import Any
 from bot import messages
 from bot.adapters.base import Core
 from bot.adapters.slack.adapter import SlackAdapter, split_address
-from bot.adapters.slack.mrkdwn import fit
+from bot.adapters.slack.mrkdwn import escape, fit
 from bot.adapters.slack.render import render_message
 from bot.flows.outbound import Outgoing, Summary
 
@@ -75,7 +75,7 @@ def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
     said = messages.DONE_NOTE if summary.editable else messages.DONE_CLOSED_NOTE
     note = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": said, "verbatim": True}],
+        "elements": [{"type": "mrkdwn", "text": escape(said), "verbatim": True}],
     }
     blocks += answers[: MAX_BLOCKS - len(blocks) - 1]
     blocks.append(note)

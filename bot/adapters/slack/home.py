@@ -101,6 +101,18 @@ def _date(moment: datetime) -> str:
     return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+_SLOT = "\x00"  # where a placeholder's mrkdwn goes in an escaped catalogue sentence
+
+
+def _said(sentence: Callable[[str], str], filled: str) -> str:
+    """A catalogue sentence escaped for mrkdwn, with one placeholder's mrkdwn put in after.
+
+    The sentences come from translators, so `&`, `<` and `>` in them are escaped; the value
+    (a Slack date token, a title `fit` already escaped) must not be escaped twice.
+    """
+    return escape(sentence(_SLOT)).replace(_SLOT, filled)
+
+
 def _button(text: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
@@ -120,28 +132,38 @@ def conversation_text(item: ConversationOverview) -> str:
         f":calendar: {fit(item.cadence_description, 600)}",
     ]
     if item.paused:
-        lines.append(f":double_vertical_bar: {messages.HOME_PAUSED}")
+        lines.append(f":double_vertical_bar: {escape(messages.HOME_PAUSED)}")
     elif item.next_round_at is not None:
-        lines.append(messages.home_next_round(_date(item.next_round_at)))
+        lines.append(_said(messages.home_next_round, _date(item.next_round_at)))
     round_ = item.open_round
     if round_ is not None:
-        progress = messages.home_round_open(
+        number, answered, invited, skipped = (
             round_.number,
             round_.answered,
             round_.invited,
             round_.skipped,
-            _date(round_.deadline) if round_.deadline else None,
+        )
+        progress = (
+            _said(
+                lambda when: messages.home_round_open(number, answered, invited, skipped, when),
+                _date(round_.deadline),
+            )
+            if round_.deadline
+            else escape(messages.home_round_open(number, answered, invited, skipped, None))
         )
         lines.append(f":large_green_circle: {progress}")
     else:
-        lines.append(messages.HOME_NO_ROUND_OPEN)
+        lines.append(escape(messages.HOME_NO_ROUND_OPEN))
     if item.last_closed is not None:
         closed = item.last_closed.closed_at
+        last = item.last_closed.number
         lines.append(
-            messages.home_last_closed(item.last_closed.number, _date(closed) if closed else None)
+            _said(lambda when: messages.home_last_closed(last, when), _date(closed))
+            if closed
+            else escape(messages.home_last_closed(last, None))
         )
     if item.delivery_failures:
-        lines.append(f":warning: {messages.home_undelivered(item.delivery_failures)}")
+        lines.append(f":warning: {escape(messages.home_undelivered(item.delivery_failures))}")
     return fit_lines(lines)
 
 
@@ -168,11 +190,15 @@ def conversation_blocks(item: ConversationOverview) -> list[Block]:
     if item.open_round is None:
         buttons.append(_button(messages.HOME_OPEN_ROUND, "ask", key))
     else:
+        number = item.open_round.number
         close = _button(messages.HOME_CLOSE_ROUND, "close", key, "danger")
         close["confirm"] = {
             "title": _pt(messages.HOME_CLOSE_ROUND_TITLE, 100),
             "text": _md(
-                messages.home_close_round_confirm(item.open_round.number, fit(item.title, 200))
+                _said(
+                    lambda title: messages.home_close_round_confirm(number, title),
+                    fit(item.title, 200),
+                )
             ),
             "confirm": _pt(messages.HOME_CLOSE_ROUND, 30),
             "deny": _pt(messages.CANCEL, 30),
@@ -233,7 +259,7 @@ def build_home_view(
     if len(blocks) > MAX_HOME_BLOCKS:
         blocks = [
             *blocks[: MAX_HOME_BLOCKS - 1],
-            {"type": "context", "elements": [_md(messages.HOME_TRUNCATED)]},
+            {"type": "context", "elements": [_md(escape(messages.HOME_TRUNCATED))]},
         ]
     return {"type": "home", "blocks": blocks}
 
@@ -272,7 +298,7 @@ def cadence_modal(key: str, title: str, cadence: str) -> dict[str, Any]:
         "blocks": [
             {
                 "type": "section",
-                "text": _md(messages.home_cadence_question(fit(title, 200))),
+                "text": _md(_said(messages.home_cadence_question, fit(title, 200))),
             },
             {
                 "type": "input",
