@@ -21,6 +21,7 @@ import argparse
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot.flows.themes import _WORD as WORD
 from bot.flows.themes import Said, find_themes, words
@@ -141,6 +142,40 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{count:,} answers ({chars / 1e6:.1f} M characters): themes in {spent:.2f} s ·"
         f" floor (words cut and counted) {floor:.2f} s · ratio {spent / floor:.1f}"
         f" · {len(built)} themes"
+    )
+    print(_laid_out(built))
+
+
+def _laid_out(themes: Sequence[Theme]) -> str:
+    """The `consistency` reply of these themes, laid out for Slack and Teams, and its limits."""
+    from bot.adapters.slack.render import MAX_BLOCKS
+    from bot.adapters.slack.render import layout_view as slack_layout
+    from bot.adapters.teams.cards import CARD_BUDGET, card_size
+    from bot.adapters.teams.cards import layout_view as teams_layout
+    from bot.flows.consistency_model import Across, Consistency
+    from bot.flows.outbound import ConsistencyMessage
+    from bot.presentation.views import build_view
+
+    across = tuple(
+        Across(id=f"across:{t.key}", theme=t, action="Hold a joint session.")
+        for t in themes
+        if len(t.conversations) >= 2
+    )
+    message = ConsistencyMessage(
+        organisation="Bench Corp",
+        generated_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        consistency=Consistency(rounds=(("social-media", 1),), themes=tuple(themes), across=across),
+    )
+    view = build_view(message)
+    payloads = slack_layout(view)
+    cards = teams_layout(view)
+    most_blocks = max(len(p["blocks"]) for p in payloads)
+    biggest = max(card_size(c) for c in cards)
+    assert most_blocks <= MAX_BLOCKS and biggest <= CARD_BUDGET
+    return (
+        f"consistency laid out: Slack {len(payloads)} messages, at most {most_blocks} of"
+        f" {MAX_BLOCKS} blocks; Teams {len(cards)} cards, the largest {biggest:,} of"
+        f" {CARD_BUDGET:,} bytes"
     )
 
 

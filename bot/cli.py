@@ -1,4 +1,4 @@
-"""The `strategy-bot` command: serve, database upgrades, playbook checks, Teams packaging.
+"""The `strategy-bot` command: serve, database upgrades, playbook checks, Teams packaging, export.
 
 argparse (standard library) is enough for a handful of subcommands; errors go to stderr,
 one line each, with exit status 2 for usage and configuration problems, 1 for a failed check
@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         help="app version; raise it for every re-upload (default: strategy-bot's version)",
     )
     package.add_argument("--name", help="app name in Teams, up to 30 characters")
+    export = sub.add_parser(
+        "export",
+        help="rounds, participation and answers (authors unless anonymous) as CSV or Markdown",
+    )
+    export.add_argument("target", metavar="CONVERSATION|all", help="a conversation key, or all")
+    export.add_argument("--since", metavar="YYYY-MM-DD", help="rounds opened on or after (UTC)")
+    export.add_argument("--format", dest="fmt", choices=("csv", "md"), default="csv")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here (default stdout)")
     return parser
 
 
@@ -80,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.adapters.teams.package import run_package
 
             return run_package(settings, args.out, args.app_version, args.name, sys.stdout)
+        if args.command == "export":
+            from bot.startup import database_errors
+
+            with database_errors(settings.database_url):
+                return run_export(settings, args.target, args.since, args.fmt, args.out)
         if args.command == "db":
             from bot.startup import database_errors
             from storage.migrate import current, upgrade
@@ -97,6 +110,80 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"strategy-bot: {exc}", file=sys.stderr)
         return 1
+
+
+def run_export(
+    settings: Settings, target: str, since: str | None, fmt: str, out: Path | None
+) -> int:
+    """`strategy-bot export`: write the export (`bot.flows.export`), audited as the operator.
+
+    Nothing is written (no file is created) when the words are wrong or there is nothing
+    to export; the reason is one line on stderr.
+    """
+    import getpass
+    import io
+    from datetime import UTC, date, datetime, time
+
+    from sqlalchemy import select
+
+    from bot.flows import export
+    from storage import models
+    from storage.db import Database
+
+    day = None
+    if since is not None:
+        try:
+            day = date.fromisoformat(since)
+        except ValueError:
+            raise ConfigError(f"--since {since!r} is not a date; write it as YYYY-MM-DD") from None
+        if day > datetime.now(UTC).date():
+            raise ConfigError(f"--since {since} is in the future; nothing could be exported")
+    start = datetime.combine(day, time(0, 0), tzinfo=UTC) if day is not None else None
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            known = list(session.scalars(select(models.Conversation.key)))
+            if target != "all" and target not in known:
+                raise ConfigError(
+                    f"there is no conversation {target!r}; known: {', '.join(known) or 'none'}"
+                )
+            keys = None if target == "all" else [target]
+            found = export.rounds_to_export(session, keys, start)
+            if not found:
+                print(
+                    f"strategy-bot: nothing to export: no round of {target}"
+                    + (f" opened since {since}" if since else "")
+                    + "; no file was written",
+                    file=sys.stderr,
+                )
+                return 1
+            binary = out.open("wb") if out is not None else sys.stdout.buffer
+            encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+            stream = io.TextIOWrapper(binary, encoding=encoding, newline="")
+            try:
+                lines = export.rows(session, [r for r, _ in found])
+                write = export.write_csv if fmt == "csv" else export.write_md
+                count = write(lines, stream)
+            finally:
+                stream.flush()
+                if out is not None:
+                    stream.close()
+                else:
+                    stream.detach()
+            session.add(
+                models.AuditEntry(
+                    at=datetime.now(UTC),
+                    actor=f"cli:{getpass.getuser()}",
+                    action="export",
+                    target=target,
+                    detail={"rows": count, "format": fmt, "since": since or "all time"},
+                )
+            )
+    finally:
+        db.dispose()
+    if out is not None:
+        print(f"strategy-bot: wrote {count} rows to {out}", file=sys.stderr)
+    return 0
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:

@@ -71,7 +71,7 @@ def usage(command: str, form: str) -> str:
 
 def not_allowed(command: str, who: str) -> str:
     """A role check that failed."""
-    return _("Only {who} can use “{command}”.").format(who=who, command=command)
+    return _("Only {who} can use “{command}”.").format(who=role_name(who), command=command)
 
 
 def not_a_participant() -> str:
@@ -733,7 +733,7 @@ def digest_fallback(
 def maturity_was(stage: str) -> str:
     """The maturity stage of the previous rounds, when it differs."""
     # Translators: a suffix of "Social maturity: {stage}", keep its leading space.
-    return _(" (was {stage})").format(stage=stage)
+    return _(" (was {stage})").format(stage=stage_name(stage))
 
 
 def maturity_axis(axis: str, mean: str) -> str:
@@ -956,7 +956,7 @@ def who_makes_the_case(ahead: Sequence[tuple[str, str]], lagging: Sequence[str])
         else:
             # Translators: {stage} is a stage of social maturity, e.g. "externally mature".
             said = ngettext("{titles} is {stage}", "{titles} are {stage}", len(titles))
-        parts.append(said.format(titles=_and(titles), stage=stage))
+        parts.append(said.format(titles=_and(titles), stage=stage_name(stage)))
     lags = ngettext("{titles} lags", "{titles} lag", len(lagging)) if lagging else ""
     if parts and lagging:
         return _("{ahead}; {lagging}.").format(
@@ -1342,6 +1342,706 @@ def summary_failed(source: str) -> str:
         "No summary this time: {source} gave none (no answer in time, or an error)."
         " The themes below stand."
     ).format(source=source)
+
+
+# == part-governance: forget, mine history/export, retention ==================================
+# (one block, so it can be reviewed and translated as a whole)
+
+HELP_FORGET = N_("erase a person's answers, identities and messages everywhere; says what is kept")
+HELP_MINE_DATA = N_("your open questions; “mine history” or “mine export”: all stored about you")
+FORGET_TITLE = N_("Forgotten")
+MINE_HISTORY_TITLE = N_("What is stored about you")
+MINE_EXPORT_TITLE = N_("Your data (export)")
+MINE_NOTHING_STORED = N_("Nothing is stored about you: you are not a member of any group.")
+MINE_NO_ANSWERS = N_("No answers stored.")
+
+
+def forget_unknown(word: str) -> str:
+    """`forget` of nobody the bot knows."""
+    return _(
+        "I know nobody called “{word}”, so nothing was changed. Name them by their identity"
+        " (“slack:U0123ABCD”, “teams:…”, “console:…”) or their full name."
+    ).format(word=word)
+
+
+def forget_ambiguous(word: str, identities: Sequence[str]) -> str:
+    """A name several members share."""
+    return _(
+        "Several people are called “{word}”: {identities}. Name one by identity;"
+        " nothing was changed."
+    ).format(word=word, identities=", ".join(identities))
+
+
+def forget_done(answers: int, revisions: int, rounds: int, groups: int, sent: int) -> str:
+    """What `forget` erased (never naming the person: this receipt is kept too)."""
+    return _(
+        "Erased everything stored about the person you named: {answers} ({revisions}) in"
+        " {rounds}, {groups}, {sent} to them, their identity and profile."
+    ).format(
+        answers=ngettext("{n} answer", "{n} answers", answers).format(n=answers),
+        revisions=ngettext("{n} earlier version", "{n} earlier versions", revisions).format(
+            n=revisions
+        ),
+        rounds=ngettext("{n} round", "{n} rounds", rounds).format(n=rounds),
+        groups=ngettext("{n} group membership", "{n} group memberships", groups).format(n=groups),
+        sent=ngettext("{n} message", "{n} messages", sent).format(n=sent),
+    )
+
+
+def forget_kept(digests: int, audit_entries: int) -> str:
+    """What `forget` kept."""
+    return _(
+        "Kept: the counts, means and medians of the rounds they took part in; their words"
+        " were taken out of {digests}, and {entries} now read [forgotten]."
+    ).format(
+        digests=ngettext("{n} stored digest", "{n} stored digests", digests).format(n=digests),
+        entries=ngettext("{n} audit entry", "{n} audit entries", audit_entries).format(
+            n=audit_entries
+        ),
+    )
+
+
+def forget_still_listed(groups: Sequence[str]) -> str:
+    """The person is still in the playbook: they come back at the next sync."""
+    return _(
+        "They are still listed in the playbook ({groups}): remove them there, or they will"
+        " be asked again from the next start."
+    ).format(groups=", ".join(groups))
+
+
+def mine_profile(
+    identity: str, name: str, timezone: str | None, groups: Sequence[str], rounds: int
+) -> list[str]:
+    """The profile part of `mine history`."""
+    return [
+        _("Identity: {identity}").format(identity=identity),
+        _("Name: {name}").format(name=name),
+        _("Time zone: {zone}").format(zone=timezone or _("not known")),
+        _("Groups: {groups}").format(groups=", ".join(groups) or _("none")),
+        _("Rounds you were asked in: {count}").format(count=rounds),
+    ]
+
+
+def mine_answer_line(
+    conversation: str, round_number: int, question: str, answer: str, at: str, revisions: int
+) -> str:
+    """One stored answer."""
+    if revisions:
+        return ngettext(
+            "{conversation} · round {number} · {at} · {question} → {answer} (edited {n} time)",
+            "{conversation} · round {number} · {at} · {question} → {answer} (edited {n} times)",
+            revisions,
+        ).format(
+            conversation=conversation,
+            number=round_number,
+            at=at,
+            question=question,
+            answer=answer,
+            n=revisions,
+        )
+    return _("{conversation} · round {number} · {at} · {question} → {answer}").format(
+        conversation=conversation, number=round_number, at=at, question=question, answer=answer
+    )
+
+
+def mine_export_document(lines: Sequence[str]) -> str:
+    """`mine export`: the lines as one document to copy."""
+    return "\n".join([_("strategy-bot: your stored data"), *lines])
+
+
+def status_retention(policy: str | None, next_purge: datetime) -> str:
+    """`status`: how long a conversation's answers are kept, and when the purge runs."""
+    if policy is None:
+        return _("    Retention: answers kept until someone is forgotten (no policy set).")
+    return _(
+        "    Retention: answers kept {policy} after their round closes; next purge {when}."
+    ).format(policy=policy, when=when(next_purge))
+
+
+def pooled_groups(smallest: int) -> str:
+    """The one participation row of an anonymous round with a group too small to show."""
+    return ngettext(
+        "All groups (a group has fewer than {n} person, so groups are not shown apart)",
+        "All groups (a group has fewer than {n} people, so groups are not shown apart)",
+        smallest,
+    ).format(n=smallest)
+
+
+# --- Cadences: how often a conversation opens a round (bot/flows/cadence.py) ----------------
+# A cadence is written in English words ("every 2 weeks on tue at 10:00"), like a command:
+# the examples in 'single quotes' below are cadences to type, so translators keep them as
+# they are. `describe` reads a parsed cadence back to people (status, "schedule", Home tab).
+
+# (Lower-case names: the functions below read them, and the upper-case constants leave
+# the module's namespace at its end.)
+# Translators: the cadences in 'quotes' are typed in English; keep them as they are.
+_accepted_forms = N_(
+    "accepted forms: 'every day at 09:00', 'every weekday at 9:30 Europe/Paris',"
+    " 'every monday at 10:00', 'every week on mon,thu at 10:00',"
+    " 'every 2 weeks on tue at 10:00 Europe/Berlin', 'every month on the 1st at 10:00',"
+    " 'every 3 months on day 15 at 09:00', or a 5-field cron line such as"
+    " '0 10 * * tue' or '30 9 1 * * Europe/London'"
+)
+_weekday_names = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+CADENCE_ACCEPTED_FORMS = _accepted_forms
+
+
+def cadence_cron(source: str, zone: str) -> str:
+    """A cron cadence read back: the line as written and its zone."""
+    return _("cron '{line}' ({zone})").format(line=source, zone=zone)
+
+
+def day_ordinal(day: int) -> str:
+    """A day of the month as an ordinal, "1st", "22nd", "15th"."""
+    if 10 <= day % 100 <= 20:
+        # Translators: day-of-month ordinals; use your language's form ("{day}." in German).
+        return _("{day}th").format(day=day)
+    if day % 10 == 1:
+        return _("{day}st").format(day=day)
+    if day % 10 == 2:
+        return _("{day}nd").format(day=day)
+    if day % 10 == 3:
+        return _("{day}rd").format(day=day)
+    return _("{day}th").format(day=day)
+
+
+def cadence_monthly(interval: int, day: int, at: str, zone: str) -> str:
+    """A monthly cadence read back; a day past the 28th falls on a short month's last day."""
+    ordinal = day_ordinal(day)
+    if interval == 1:
+        if day > 28:
+            return _(
+                "every month on the {day} (or the month's last day) at {time} ({zone})"
+            ).format(day=ordinal, time=at, zone=zone)
+        return _("every month on the {day} at {time} ({zone})").format(
+            day=ordinal, time=at, zone=zone
+        )
+    if day > 28:
+        return ngettext(
+            "every {count} month on the {day} (or the month's last day) at {time} ({zone})",
+            "every {count} months on the {day} (or the month's last day) at {time} ({zone})",
+            interval,
+        ).format(count=interval, day=ordinal, time=at, zone=zone)
+    return ngettext(
+        "every {count} month on the {day} at {time} ({zone})",
+        "every {count} months on the {day} at {time} ({zone})",
+        interval,
+    ).format(count=interval, day=ordinal, time=at, zone=zone)
+
+
+def cadence_weekly(interval: int, weekdays: Sequence[int], at: str, zone: str) -> str:
+    """A weekly cadence read back (0 = Monday); every day and Monday to Friday have names."""
+    names = tuple(_(name) for name in _weekday_names)
+    days = sorted(weekdays)
+    if interval == 1:
+        if len(days) == 7:
+            return _("every day at {time} ({zone})").format(time=at, zone=zone)
+        if days == [0, 1, 2, 3, 4]:
+            return _("every weekday (Monday to Friday) at {time} ({zone})").format(
+                time=at, zone=zone
+            )
+        if len(days) == 1:
+            # Translators: {day} is a weekday name, "every Tuesday at 10:00 (UTC)".
+            return _("every {day} at {time} ({zone})").format(
+                day=names[days[0]], time=at, zone=zone
+            )
+        return _("every week on {days} at {time} ({zone})").format(
+            days=_and([names[d] for d in days]), time=at, zone=zone
+        )
+    return ngettext(
+        "every {count} week on {days} at {time} ({zone})",
+        "every {count} weeks on {days} at {time} ({zone})",
+        interval,
+    ).format(count=interval, days=_and([names[d] for d in days]), time=at, zone=zone)
+
+
+# Why a cadence is refused. {text}, {name}, {line} and the like are what was written,
+# already in quotes; {forms} is CADENCE_ACCEPTED_FORMS.
+
+
+def cadence_empty() -> str:
+    """An empty cadence."""
+    return _("a cadence cannot be empty; {forms}").format(forms=_(_accepted_forms))
+
+
+def cadence_too_long(limit: int, length: int) -> str:
+    """A cadence longer than anyone would write."""
+    return _("a cadence is at most {limit} characters (got {length})").format(
+        limit=limit, length=length
+    )
+
+
+def cadence_unknown(text: str) -> str:
+    """Neither "every …" nor a cron line."""
+    return _("{text} is not a cadence; {forms}").format(text=text, forms=_(_accepted_forms))
+
+
+def cadence_at_without_time() -> str:
+    """A cadence that ends with "at"."""
+    return _("'at' must be followed by a time such as 09:30")
+
+
+def cadence_words_after_zone(extra: str) -> str:
+    """Words after the time and timezone."""
+    return _(
+        "put the time and optional timezone last, e.g. 'every monday at 10:00"
+        " Europe/Berlin' (unexpected {extra})"
+    ).format(extra=extra)
+
+
+def cadence_every_alone() -> str:
+    """A cadence of just "every"."""
+    return _("say how often after 'every'; {forms}").format(forms=_(_accepted_forms))
+
+
+def cadence_no_unit(interval: int) -> str:
+    """A number of nothing: "every 2" without weeks or months."""
+    return _("'every {interval}' needs a unit: weeks or months").format(interval=interval)
+
+
+def cadence_never(interval: int, unit: str) -> str:
+    """An interval of zero: "every 0 weeks"."""
+    return _("'every {interval} {unit}' never fires; the interval must be >= 1").format(
+        interval=interval, unit=unit
+    )
+
+
+def cadence_weeks_too_rare(interval: int, limit: int) -> str:
+    """More weeks apart than a cadence may be."""
+    return _("every {interval} weeks is too rare; at most {limit} weeks").format(
+        interval=interval, limit=limit
+    )
+
+
+def cadence_months_too_rare(interval: int, limit: int) -> str:
+    """More months apart than a cadence may be."""
+    return _("every {interval} months is too rare; at most {limit} months").format(
+        interval=interval, limit=limit
+    )
+
+
+def cadence_which_weekdays(example: str) -> str:
+    """A week without its days ("on <days>"); {example} is a cadence in quotes."""
+    return _("say which day(s), e.g. {example}").format(example=example)
+
+
+def cadence_unsupported(written: str) -> str:
+    """Words after "every" that make no cadence."""
+    return _("'every {written}' is not a supported cadence; {forms}").format(
+        written=written, forms=_(_accepted_forms)
+    )
+
+
+def cadence_no_weekday() -> str:
+    """An "on" with no weekday after it."""
+    return _("name at least one weekday, e.g. 'on mon,thu'")
+
+
+def cadence_unknown_weekday(name: str, suggestion: str | None) -> str:
+    """A weekday that is none, with the closest one when there is one."""
+    if suggestion:
+        return _(
+            "unknown weekday {name}; did you mean {suggestion}? (use full names or three"
+            " letters: mon..sun)"
+        ).format(name=name, suggestion=suggestion)
+    return _("unknown weekday {name} (use full names or three letters: mon..sun)").format(name=name)
+
+
+def cadence_which_day_of_month() -> str:
+    """A month without its day ("on the <day>")."""
+    return _(
+        "say which day of the month, e.g. 'every month on the 1st at 10:00' or"
+        " 'every month on day 15'"
+    )
+
+
+def cadence_not_day_of_month(words: str) -> str:
+    """Words after "every month on" that are no day."""
+    return _(
+        "{words} is not a day of the month; e.g. 'every month on the 1st at 10:00' or"
+        " 'every month on day 15'"
+    ).format(words=words)
+
+
+def cadence_day_of_month_range(day: int) -> str:
+    """A day of the month past 31."""
+    return _("day of the month must be 1 to 31 (got {day})").format(day=day)
+
+
+def cadence_not_a_time(text: str) -> str:
+    """A time that is not HH:MM."""
+    return _("{text} is not a time; use 24-hour HH:MM such as 09:30 or 14:00").format(text=text)
+
+
+def cadence_hour_range(hour: int, text: str) -> str:
+    """An hour past 23."""
+    return _("hour {hour} in {text} is out of range; use 00 to 23").format(hour=hour, text=text)
+
+
+def cadence_minute_range(minute: int, text: str) -> str:
+    """A minute past 59."""
+    return _("minute {minute} in {text} is out of range; use 00 to 59").format(
+        minute=minute, text=text
+    )
+
+
+def cadence_unknown_zone(name: str, suggestion: str | None) -> str:
+    """A timezone that is none, with the closest IANA name when there is one."""
+    if suggestion:
+        return _(
+            "unknown timezone {name}; did you mean {suggestion}? (use an IANA name like"
+            " Europe/Berlin)"
+        ).format(name=name, suggestion=suggestion)
+    return _("unknown timezone {name} (use an IANA name like Europe/Berlin)").format(name=name)
+
+
+def cadence_cron_fields(count: int) -> str:
+    """A cron line with too few or too many fields."""
+    return ngettext(
+        "a cron cadence has 5 fields (minute hour day-of-month month day-of-week),"
+        " optionally followed by a timezone; got {count} field(s)."
+        " Example: '0 10 * * tue Europe/Berlin'",
+        "a cron cadence has 5 fields (minute hour day-of-month month day-of-week),"
+        " optionally followed by a timezone; got {count} field(s)."
+        " Example: '0 10 * * tue Europe/Berlin'",
+        count,
+    ).format(count=count)
+
+
+def cadence_bad_cron(line: str, reason: str) -> str:
+    """A cron line the scheduler refuses; {reason} is its (English) explanation."""
+    return _(
+        "bad cron line {line}: {reason}. Fields are minute hour day-of-month month"
+        " day-of-week, e.g. '0 10 * * tue'"
+    ).format(line=line, reason=reason)
+
+
+def cadence_bad_cron_weekday(field: str) -> str:
+    """A cron day-of-week with numbers outside 0-7."""
+    return _(
+        "bad cron day-of-week {field}: numbers are 0-7 (0 and 7 are Sunday),"
+        " or use names such as mon-fri"
+    ).format(field=field)
+
+
+def cadence_cron_never(line: str) -> str:
+    """A cron line that fires less than once a year (30 February)."""
+    return _(
+        "cron line {line} never fires (or less than once a year); check the day and month fields"
+    ).format(line=line)
+
+
+# --- The console's replies to a request it cannot act on (bot/adapters/console/routes.py) ---
+# The console's JSON API answers a bad request with one of these, which the page shows.
+# "as", "in", "text", "round_id" and the like in "quotes" are the request's field names,
+# and console:<id> its addresses: keep them as they are. {name}, {value} and the like
+# are what the request sent, already quoted.
+
+CONSOLE_ENGINE_FAILED = N_("Something went wrong on our side; nothing you sent was lost.")
+CONSOLE_MISSING_ADDRESS = N_('Missing "address": which conversation, e.g. console:#cio.')
+CONSOLE_MISSING_TEXT = N_('Missing "text": type a message first.')
+CONSOLE_EMPTY_TEXT = N_("Type a message first: the text is empty.")
+CONSOLE_COMMAND_FLAG = N_('"command" must be true or false.')
+CONSOLE_MISSING_ACTION = N_('Missing "action": which button was pressed.')
+CONSOLE_MISSING_QUESTION = N_('Missing "question_id": which question the button answers.')
+CONSOLE_MISSING_VALUE = N_('Missing "value": the answer the button gives.')
+CONSOLE_MISSING_PERSON = N_('Missing "as": choose who you are (one of the people in the chooser).')
+CONSOLE_PERSON_NOT_TEXT = N_('"as" must be a console address such as console:maria.')
+CONSOLE_BAD_JSON = N_("The request body is not valid JSON.")
+CONSOLE_NOT_AN_OBJECT = N_("The request body must be a JSON object.")
+CONSOLE_MISSING_ROUND = N_('Missing "round_id": which round the button or form belongs to.')
+CONSOLE_VALUES_NOT_AN_OBJECT = N_('"values" must be an object mapping question ids to answers.')
+CONSOLE_EMPTY_FIELD_ID = N_("A form field has an empty question id.")
+
+
+def console_no_file(name: str) -> str:
+    """A static file the page does not have."""
+    return _("No console file named {name}.").format(name=name)
+
+
+def console_bad_address(address: str) -> str:
+    """A feed asked for with an address that is not the console's."""
+    return _('"address" must be a console address (console:<id>), not {address}.').format(
+        address=address
+    )
+
+
+def console_bad_after(value: str) -> str:
+    """A feed's "after" that is not an entry id."""
+    return _('"after" must be a whole number (an entry id), not {value}.').format(value=value)
+
+
+def console_text_too_long(length: int, limit: int) -> str:
+    """A typed message longer than the console takes."""
+    return ngettext(
+        "The message is too long ({length:,} character; the limit is {limit:,}).",
+        "The message is too long ({length:,} characters; the limit is {limit:,}).",
+        length,
+    ).format(length=length, limit=limit)
+
+
+def console_unknown_action(action: str, known: Sequence[str]) -> str:
+    """A button the engine does not know."""
+    return _("Unknown action {action}; expected one of: {known}.").format(
+        action=action, known=", ".join(known)
+    )
+
+
+def console_form_submitted(count: int) -> str:
+    """What the console shows in the transcript for a submitted form."""
+    return ngettext(
+        "Submitted the form ({count} answer).", "Submitted the form ({count} answers).", count
+    ).format(count=count)
+
+
+def console_unknown_person(who: str) -> str:
+    """Someone the console does not know."""
+    return _("Unknown person {who}; choose one of the people in the chooser.").format(who=who)
+
+
+def console_bad_place(own: str, channel: str, where: str) -> str:
+    """Typing somewhere other than one's own DM or the CIO's channel."""
+    return _('"in" must be your own DM ({own}) or {channel}, not {where}.').format(
+        own=own, channel=channel, where=where
+    )
+
+
+def console_not_json(content_type: str) -> str:
+    """A request body that is not declared as JSON."""
+    return _("Send JSON with Content-Type: application/json (got {content_type}).").format(
+        content_type=content_type
+    )
+
+
+def console_too_large(limit_kb: int) -> str:
+    """A request body over the size limit."""
+    return _("The request is too large (the limit is {limit:,} KB).").format(limit=limit_kb)
+
+
+def console_bad_event_id(limit: int) -> str:
+    """A request id that is no short text."""
+    return _('"id" must be a short text id such as a UUID (up to {limit}).').format(limit=limit)
+
+
+def console_field_not_text(field: str) -> str:
+    """An optional field that is not text."""
+    return _('"{field}" must be text (or left out).').format(field=field)
+
+
+def console_field_too_long(field: str, limit: int) -> str:
+    """An optional field over the length limit."""
+    return _('"{field}" is too long (the limit is {limit:,}).').format(field=field, limit=limit)
+
+
+def console_round_not_a_number(value: str) -> str:
+    """A round id that is not a whole number; {value} is what was sent, as JSON."""
+    return _('"round_id" must be a whole number, not {value}.').format(value=value)
+
+
+def console_too_many_fields(limit: int) -> str:
+    """A form with more fields than any form has."""
+    return _("The form has too many fields (the limit is {limit}).").format(limit=limit)
+
+
+def console_bad_answer(key: str) -> str:
+    """A form answer of a kind no question takes."""
+    return _(
+        "The answer to {key} must be text, a list of texts, a number, true/false or null."
+    ).format(key=key)
+
+
+def console_answer_too_long(key: str, limit: int) -> str:
+    """A form answer over the length limit."""
+    return _("The answer to {key} is too long (the limit is {limit:,}).").format(
+        key=key, limit=limit
+    )
+
+
+# --- The Slack Home tab (bot/adapters/slack/home.py) and "Done — thanks" (finished.py) ------
+# Slack-only text: *asterisks* are bold there, so keep them around the same words; commands
+# are in “quotes” as everywhere else. {when} is a Slack date token, shown in the reader's
+# own zone.
+
+HOME_TITLE = N_("Strategy conversations")
+# Translators: the cadence in “quotes” is typed in English; keep it as it is.
+HOME_CADENCE_EMPTY = N_(
+    "Enter a cadence, for example “every 2 weeks on tue at 10:00 Europe/Berlin”."
+)
+HOME_TRUNCATED = N_("More than fits here: say “/strategy status” or “/strategy mine” for the rest.")
+HOME_PAUSED = N_("*Paused*: no new rounds open until resumed.")
+HOME_NO_ROUND_OPEN = N_("No round open.")
+HOME_EDIT_CADENCE = N_("Edit cadence")
+HOME_RESUME = N_("Resume")
+HOME_PAUSE = N_("Pause")
+HOME_OPEN_ROUND = N_("Open a round")
+HOME_CLOSE_ROUND = N_("Close round")
+HOME_CLOSE_ROUND_TITLE = N_("Close the round?")
+HOME_LATEST_DIGEST = N_("Latest digest")
+HOME_SAVE = N_("Save")
+HOME_CADENCE_LABEL = N_("Cadence")
+DONE_HEADER = N_("Done — thanks")
+DONE_NOTE = N_("Your answers are saved. Say “review” to change one until the round closes.")
+DONE_CLOSED_NOTE = N_("Your answers are saved, and the round has now closed.")
+
+
+def done_fallback(title: str) -> str:
+    """The notification text of the "Done — thanks" message."""
+    return _("Done — thanks: {title}").format(title=title)
+
+
+def home_next_round(when: str) -> str:
+    """When a conversation's next round opens."""
+    return _("Next round: {when}").format(when=when)
+
+
+def home_round_open(
+    number: int, answered: int, invited: int, skipped: int, closes: str | None
+) -> str:
+    """The open round's progress; {closes} is when it closes, if it has a deadline."""
+    if skipped and closes:
+        return _(
+            "Round {number} open: {answered} of {invited} answered, {skipped} skipped"
+            " · closes {when}"
+        ).format(number=number, answered=answered, invited=invited, skipped=skipped, when=closes)
+    if skipped:
+        return _("Round {number} open: {answered} of {invited} answered, {skipped} skipped").format(
+            number=number, answered=answered, invited=invited, skipped=skipped
+        )
+    if closes:
+        return _("Round {number} open: {answered} of {invited} answered · closes {when}").format(
+            number=number, answered=answered, invited=invited, when=closes
+        )
+    return _("Round {number} open: {answered} of {invited} answered").format(
+        number=number, answered=answered, invited=invited
+    )
+
+
+def home_last_closed(number: int, when: str | None) -> str:
+    """The conversation's latest closed round, and when it closed if known."""
+    if when:
+        return _("Last closed: round {number} on {when}").format(number=number, when=when)
+    return _("Last closed: round {number}").format(number=number)
+
+
+def home_undelivered(count: int) -> str:
+    """Messages of a conversation that could not be delivered."""
+    return ngettext(
+        "{count} message(s) could not be delivered: see “/strategy status”.",
+        "{count} message(s) could not be delivered: see “/strategy status”.",
+        count,
+    ).format(count=count)
+
+
+def home_close_round_confirm(number: int, title: str) -> str:
+    """The confirmation of the "Close round" button; {title} is escaped."""
+    return _(
+        "Close round {number} of {title} now and post its digest? Nobody can answer it afterwards."
+    ).format(number=number, title=title)
+
+
+def home_cadence_question(title: str) -> str:
+    """The cadence modal's question; {title} is escaped, *bold* in Slack."""
+    return _("When should *{title}* open its next rounds?").format(title=title)
+
+
+# --- People the directories cannot reach, in "status" (bot/flows/directory.py) -------------
+# Stored with the member when the directory answers (`Member.unreachable_reason`), so they
+# are said in the language spoken then. {platform} is a chat platform's name ("slack").
+
+UNREACHABLE_DEACTIVATED = N_("deactivated")
+UNREACHABLE_BOT = N_("a bot, not a person")
+
+
+def unreachable_not_found(platform: str) -> str:
+    """A listed person the platform's directory does not know."""
+    return _("not found in {platform}").format(platform=platform)
+
+
+def unreachable_no_email(platforms: str) -> str:
+    """An `email:` address no user of the platforms has."""
+    return _("no {platforms} user has this email address").format(platforms=platforms)
+
+
+def unreachable_line(identity: str, name: str, reason: str) -> str:
+    """One person who cannot be reached, in "status"; the name only when it says more."""
+    if name != identity:
+        return _("{identity} ({name}): {reason}").format(
+            identity=identity, name=name, reason=reason
+        )
+    return _("{identity}: {reason}").format(identity=identity, reason=reason)
+
+
+# --- Roles and stages, by name (bot/flows/roles.py, bot/flows/strategy_model.py) ----------
+# Both are data in English (a `Role`'s value, a `Stage` literal: compared, stored, keys of
+# NEXT_MOVES); they are translated only where a person reads them, through these tables.
+
+_role_names = {
+    "anyone": N_("anyone"),
+    # Translators: who may use a command, as in "Only the CIO and admins can use “digest”."
+    "the CIO and admins": N_("the CIO and admins"),
+    "admins": N_("admins"),
+}
+_stage_names = {
+    # Translators: stages of social maturity, as in "Social maturity: externally mature".
+    "laggard": N_("laggard"),
+    "externally mature": N_("externally mature"),
+    "internally mature": N_("internally mature"),
+    "enterprise maturity": N_("enterprise maturity"),
+}
+ROLE_NAMES = _role_names
+STAGE_NAMES = _stage_names
+
+
+def role_name(role: str) -> str:
+    """A role (a `Role`'s English value) as people read it."""
+    return _(_role_names[role]) if role in _role_names else role
+
+
+def stage_name(stage: str) -> str:
+    """A stage of social maturity (a `Stage`'s English key) as people read it."""
+    return _(_stage_names[stage]) if stage in _stage_names else stage
+
+
+# --- The Teams app manifest (bot/adapters/teams/package.py) --------------------------------
+# What the Teams app store and the command menus show. Teams' limits: a short description
+# of 80 characters, a full name of 100 ({name} is the app's short name, "Strategy Bot"),
+# a menu description of 128 (longer ones are cut with "…").
+
+TEAMS_SHORT_DESCRIPTION = N_(
+    "A CIO's six social-business strategy conversations, answered in chat."
+)
+TEAMS_FULL_DESCRIPTION = N_(
+    "{name} runs a company's six social-business strategy conversations (Social Media,"
+    " Social Networking, Social Support, Social Innovation, Social Technologies and Social"
+    " Liability) asynchronously, in chat. Each stakeholder group is asked its conversation's"
+    " agenda on a cadence and answers when it suits them: one question at a time by replying"
+    " in the personal chat, or all at once in a form. When a round closes, the CIO channel"
+    " gets a digest: participation by group, a roll-up per question, the change since the"
+    " previous round, and where the organisation sits on the social-maturity map, with its"
+    " next move. Say help to the bot for the commands your role can use."
+)
+TEAMS_FULL_NAME = N_("{name}: six social-business strategy conversations")
+# Translators: the "help" command's entry in the Teams command menu.
+TEAMS_HELP_DESCRIPTION = N_("the commands your role can use")
+
+
+def command_help(text: str) -> str:
+    """A `HELP_*` line of the command table (built at import, in English), said now."""
+    return _(text)
+
+
+def teams_menu_description(usage: str, text: str) -> str:
+    """A command menu entry for a command that takes words: its usage, then its help line."""
+    # Translators: {usage} is a command as typed ("history <conversation>"); keep it.
+    return _("{usage}: {text}").format(usage=usage, text=_(text))
 
 
 # ---------------------------------------------------------------- translated when read

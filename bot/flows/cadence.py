@@ -19,6 +19,8 @@ Design points:
   numeric weekdays (0/7 = Sunday) into names, because APScheduler 3 numbers Monday as 0.
 - Every accepted cadence fires at least once in any ~400 days, which is what lets
   `previous_at_or_before` search a bounded window.
+- The cadence words are English, like the commands; what people read back (`describe`,
+  the reasons a cadence is refused) comes from `bot.messages`, so it follows BOT_LANGUAGE.
 """
 
 from __future__ import annotations
@@ -34,19 +36,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import messages
+
 MAX_LENGTH = 200
 LOOKBACK = timedelta(days=400)
 EPOCH_MONDAY = date(2024, 1, 1)
 DEFAULT_TIME = time(9, 0)
 DEFAULT_ZONE = "UTC"
-
-ACCEPTED_FORMS = (
-    "accepted forms: 'every day at 09:00', 'every weekday at 9:30 Europe/Paris',"
-    " 'every monday at 10:00', 'every week on mon,thu at 10:00',"
-    " 'every 2 weeks on tue at 10:00 Europe/Berlin', 'every month on the 1st at 10:00',"
-    " 'every 3 months on day 15 at 09:00', or a 5-field cron line such as"
-    " '0 10 * * tue' or '30 9 1 * * Europe/London'"
-)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_NAMES = {name: i for i, name in enumerate(WEEKDAYS)} | {
@@ -137,26 +133,12 @@ class Cadence:
     def describe(self) -> str:
         """A human-readable summary, e.g. "every 2 weeks on Tuesday at 10:00 (Europe/Berlin)"."""
         rule = self._rule
-        zone = f"({self.timezone})"
         if rule.kind == "cron":
-            return f"cron '{rule.source}' {zone}"
-        at = f"at {rule.at:%H:%M}"
+            return messages.cadence_cron(rule.source, self.timezone)
+        at = f"{rule.at:%H:%M}"
         if rule.kind == "monthly":
-            day = _ordinal(rule.day)
-            if rule.day > 28:
-                day += " (or the month's last day)"
-            every = "every month" if rule.interval == 1 else f"every {rule.interval} months"
-            return f"{every} on the {day} {at} {zone}"
-        days = sorted(rule.weekdays)
-        if rule.interval == 1:
-            if len(days) == 7:
-                return f"every day {at} {zone}"
-            if days == [0, 1, 2, 3, 4]:
-                return f"every weekday (Monday to Friday) {at} {zone}"
-            if len(days) == 1:
-                return f"every {WEEKDAYS[days[0]].title()} {at} {zone}"
-        every = "every week" if rule.interval == 1 else f"every {rule.interval} weeks"
-        return f"{every} on {_join([WEEKDAYS[d].title() for d in days])} {at} {zone}"
+            return messages.cadence_monthly(rule.interval, rule.day, at, self.timezone)
+        return messages.cadence_weekly(rule.interval, sorted(rule.weekdays), at, self.timezone)
 
     def _trigger(self) -> CronTrigger:
         return _cron_trigger(self._rule.cron, self.timezone)
@@ -175,16 +157,16 @@ def parse_cadence(text: str) -> Cadence:
         ValueError: With a specific message, and the accepted forms where that helps.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"a cadence cannot be empty; {ACCEPTED_FORMS}")
+        raise ValueError(messages.cadence_empty())
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"a cadence is at most {MAX_LENGTH} characters (got {len(text)})")
+        raise ValueError(messages.cadence_too_long(MAX_LENGTH, len(text)))
     tokens = text.split()
     if tokens[0].lower() == "every":
         zone, rule = _parse_human(tokens[1:])
     elif re.match(r"^[\d*]", tokens[0]):
         zone, rule = _parse_cron(tokens)
     else:
-        raise ValueError(f"{text!r} is not a cadence; {ACCEPTED_FORMS}")
+        raise ValueError(messages.cadence_unknown(repr(text)))
     cadence = Cadence(text=text, timezone=zone, _rule=rule)
     if rule.kind == "cron":
         _check_fires(cadence)
@@ -202,12 +184,9 @@ def _parse_human(tokens: list[str]) -> tuple[str, _Rule]:
         i = lowered.index("at")
         rest = tokens[i + 1 :]
         if not rest:
-            raise ValueError("'at' must be followed by a time such as 09:30")
+            raise ValueError(messages.cadence_at_without_time())
         if len(rest) > 2:
-            raise ValueError(
-                "put the time and optional timezone last, e.g. 'every monday at 10:00"
-                f" Europe/Berlin' (unexpected {' '.join(rest[2:])!r})"
-            )
+            raise ValueError(messages.cadence_words_after_zone(repr(" ".join(rest[2:]))))
         at = _parse_time(rest[0])
         if len(rest) == 2:
             zone = _parse_zone(rest[1])
@@ -216,7 +195,7 @@ def _parse_human(tokens: list[str]) -> tuple[str, _Rule]:
         zone = _parse_zone(tokens[-1])
         tokens, lowered = tokens[:-1], lowered[:-1]
     if not lowered:
-        raise ValueError(f"say how often after 'every'; {ACCEPTED_FORMS}")
+        raise ValueError(messages.cadence_every_alone())
     return zone, _parse_every(lowered, at)
 
 
@@ -232,50 +211,44 @@ def _parse_every(words: list[str], at: time) -> _Rule:
         interval = int(head)
         words = words[1:]
         if not words:
-            raise ValueError(f"'every {interval}' needs a unit: weeks or months")
+            raise ValueError(messages.cadence_no_unit(interval))
         if interval < 1:
-            raise ValueError(
-                f"'every {interval} {words[0]}' never fires; the interval must be >= 1"
-            )
+            raise ValueError(messages.cadence_never(interval, words[0]))
     unit = words[0]
     if unit in ("week", "weeks"):
         if interval > _MAX_WEEKS:
-            raise ValueError(f"every {interval} weeks is too rare; at most {_MAX_WEEKS} weeks")
+            raise ValueError(messages.cadence_weeks_too_rare(interval, _MAX_WEEKS))
         if len(words) < 2 or words[1] != "on":
-            raise ValueError(
-                f"say which day(s), e.g. 'every {_plural(interval, 'week')} on tue at 10:00'"
-            )
+            example = f"'every {_plural(interval, 'week')} on tue at 10:00'"
+            raise ValueError(messages.cadence_which_weekdays(example))
         return _Rule("weekly", interval=interval, weekdays=_parse_days(words[2:]), at=at)
     if unit in ("month", "months"):
         if interval > _MAX_MONTHS:
-            raise ValueError(f"every {interval} months is too rare; at most {_MAX_MONTHS} months")
+            raise ValueError(messages.cadence_months_too_rare(interval, _MAX_MONTHS))
         return _Rule("monthly", interval=interval, day=_parse_day_of_month(words[1:]), at=at)
     if interval != 1 or unit in ("days", "day"):
-        raise ValueError(f"'every {written}' is not a supported cadence; {ACCEPTED_FORMS}")
+        raise ValueError(messages.cadence_unsupported(written))
     return _Rule("weekly", weekdays=_parse_days(words), at=at)
 
 
 def _parse_days(words: list[str]) -> frozenset[int]:
     names = [w for w in re.split(r"[,\s]+", " ".join(words)) if w and w != "and"]
     if not names:
-        raise ValueError("name at least one weekday, e.g. 'on mon,thu'")
+        raise ValueError(messages.cadence_no_weekday())
     days: set[int] = set()
     for name in names:
         key = name[:-1] if name.endswith("s") and name[:-1] in WEEKDAYS else name
         if key not in _DAY_NAMES:
             close = difflib.get_close_matches(key, list(_DAY_NAMES), n=1, cutoff=0.6)
-            hint = f"; did you mean {WEEKDAYS[_DAY_NAMES[close[0]]]!r}?" if close else ""
-            raise ValueError(
-                f"unknown weekday {name!r}{hint} (use full names or three letters: mon..sun)"
-            )
+            hint = repr(WEEKDAYS[_DAY_NAMES[close[0]]]) if close else None
+            raise ValueError(messages.cadence_unknown_weekday(repr(name), hint))
         days.add(_DAY_NAMES[key])
     return frozenset(days)
 
 
 def _parse_day_of_month(words: list[str]) -> int:
-    example = "e.g. 'every month on the 1st at 10:00' or 'every month on day 15'"
     if not words or words[0] != "on":
-        raise ValueError(f"say which day of the month, {example}")
+        raise ValueError(messages.cadence_which_day_of_month())
     words = words[1:]
     if words[:1] == ["the"]:
         words = words[1:]
@@ -285,22 +258,22 @@ def _parse_day_of_month(words: list[str]) -> int:
     elif len(words) == 1 and (m := _ORDINAL.match(words[0])):
         number = m.group(1)
     if number is None:
-        raise ValueError(f"{' '.join(words)!r} is not a day of the month; {example}")
+        raise ValueError(messages.cadence_not_day_of_month(repr(" ".join(words))))
     day = int(number)
     if not 1 <= day <= 31:
-        raise ValueError(f"day of the month must be 1 to 31 (got {day})")
+        raise ValueError(messages.cadence_day_of_month_range(day))
     return day
 
 
 def _parse_time(text: str) -> time:
     m = _TIME.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a time; use 24-hour HH:MM such as 09:30 or 14:00")
+        raise ValueError(messages.cadence_not_a_time(repr(text)))
     hour, minute = int(m.group(1)), int(m.group(2))
     if hour > 23:
-        raise ValueError(f"hour {hour} in {text!r} is out of range; use 00 to 23")
+        raise ValueError(messages.cadence_hour_range(hour, repr(text)))
     if minute > 59:
-        raise ValueError(f"minute {minute} in {text!r} is out of range; use 00 to 59")
+        raise ValueError(messages.cadence_minute_range(minute, repr(text)))
     return time(hour, minute)
 
 
@@ -315,8 +288,7 @@ def _parse_zone(name: str) -> str:
     if exact:
         return exact
     close = difflib.get_close_matches(name, sorted(zones), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown timezone {name!r}{hint} (use an IANA name like Europe/Berlin)")
+    raise ValueError(messages.cadence_unknown_zone(repr(name), repr(close[0]) if close else None))
 
 
 @functools.cache
@@ -329,11 +301,7 @@ def _zones() -> frozenset[str]:
 
 def _parse_cron(tokens: list[str]) -> tuple[str, _Rule]:
     if len(tokens) not in (5, 6):
-        raise ValueError(
-            "a cron cadence has 5 fields (minute hour day-of-month month day-of-week),"
-            f" optionally followed by a timezone; got {len(tokens)} field(s)."
-            " Example: '0 10 * * tue Europe/Berlin'"
-        )
+        raise ValueError(messages.cadence_cron_fields(len(tokens)))
     zone = _parse_zone(tokens[5]) if len(tokens) == 6 else DEFAULT_ZONE
     fields = tokens[:5]
     fields[4] = _cron_weekdays(fields[4])
@@ -341,10 +309,7 @@ def _parse_cron(tokens: list[str]) -> tuple[str, _Rule]:
     try:
         _cron_trigger(expr, zone)
     except ValueError as exc:
-        raise ValueError(
-            f"bad cron line {' '.join(tokens[:5])!r}: {exc}. Fields are minute hour"
-            " day-of-month month day-of-week, e.g. '0 10 * * tue'"
-        ) from None
+        raise ValueError(messages.cadence_bad_cron(repr(" ".join(tokens[:5])), str(exc))) from None
     return zone, _Rule("cron", cron=expr, source=" ".join(tokens[:5]))
 
 
@@ -367,10 +332,7 @@ def _cron_weekdays(field: str) -> str:
         else:
             first = last = int(span)
         if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last) or step < 1:
-            raise ValueError(
-                f"bad cron day-of-week {field!r}: numbers are 0-7 (0 and 7 are Sunday),"
-                " or use names such as mon-fri"
-            )
+            raise ValueError(messages.cadence_bad_cron_weekday(repr(field)))
         out.extend(_CRON_DOW[n] for n in range(first, last + 1, step))
     return ",".join(dict.fromkeys(out))
 
@@ -393,10 +355,7 @@ def _check_fires(cadence: Cadence) -> None:
     for ref in (datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC)):
         nxt = cadence._trigger().get_next_fire_time(None, ref)
         if nxt is None or nxt - ref > LOOKBACK:
-            raise ValueError(
-                f"cron line {cadence._rule.source!r} never fires (or less than once a year);"
-                " check the day and month fields"
-            )
+            raise ValueError(messages.cadence_cron_never(repr(cadence._rule.source)))
 
 
 # --- wall-clock arithmetic -------------------------------------------------------------------
@@ -441,14 +400,5 @@ def _require_aware(value: datetime) -> None:
         raise ValueError(f"expected an aware datetime, got naive {value.isoformat()}")
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _plural(n: int, unit: str) -> str:
     return unit if n == 1 else f"{n} {unit}s"
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.errors import PermissionDenied, UserError
-from bot.flows import admin_commands, reader_commands, stakeholder_commands
+from bot.flows import admin_commands, privacy, reader_commands, stakeholder_commands
 from bot.flows.events import CommandInvoked, InboundEvent, TextMessage
 from bot.flows.outbound import Notice, OutboundMessage
 from bot.flows.roles import Role
@@ -52,7 +52,12 @@ def _help(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
 COMMANDS: dict[str, Spec] = {
     "help": Spec("help", 0, 1, Role.ANYONE, (), _help),
     "mine": Spec(
-        "mine", 0, 0, Role.ANYONE, (("mine", messages.HELP_MINE),), stakeholder_commands.mine
+        "mine [history|export]",
+        0,
+        1,
+        Role.ANYONE,
+        (("mine", messages.HELP_MINE_DATA),),
+        stakeholder_commands.mine,
     ),
     "review": Spec(
         "review",
@@ -171,6 +176,14 @@ COMMANDS: dict[str, Spec] = {
         Role.READER,
         (("consistency", messages.HELP_CONSISTENCY),),
         reader_commands.consistency,
+    ),
+    "forget": Spec(
+        "forget <person>",
+        1,
+        None,
+        Role.ADMIN,
+        (("forget <person>", messages.HELP_FORGET),),
+        privacy.forget,
     ),
 }
 ALIASES = {"?": "help", "open": "ask", "start": "ask", "unpause": "resume", "my": "mine"}

@@ -474,6 +474,7 @@ def _conversation_digest(
     before = data[previous.id] if previous is not None else None
     previous_questions = {q["id"]: q for q in _questions(previous)}
     partly = _partly(current.people, current)
+    pooled = anonymous and pooled_groups(chosen, (p.group_key for p in current.people))
     return ConversationDigest(
         conversation_key=conv.key,
         title=conv.title,
@@ -492,14 +493,32 @@ def _conversation_digest(
         previous_answered=(
             sum(1 for p in before.people if p.status == "done") if before is not None else None
         ),
-        participation=_participation(chosen, current, titles, anonymous, partly),
+        participation=_participation(chosen, current, titles, anonymous, partly, pooled),
         questions=tuple(
-            _question_rollup(q, current, before, previous_questions.get(q["id"]), anonymous)
+            _question_rollup(q, current, before, previous_questions.get(q["id"]), anonymous, pooled)
             for q in _questions(chosen)
         ),
         rounds=tuple(c.point for c in reversed(history)),
         trends=trends(history),
     )
+
+
+#: The participation row of a pooled anonymous round (see `pooled_groups`).
+POOLED = "all-groups"
+
+
+def pooled_groups(rnd: Round, group_keys: Iterable[str]) -> bool:
+    """Whether an anonymous round has a group too small to show on its own.
+
+    A group with fewer people than the conversation's `min_group_size` (default 3) would
+    name them through its figures and quotes, so the whole round is shown pooled: one
+    participation row for all groups, and text answers without a group.
+    """
+    sizes: dict[str, int] = {}
+    for key in group_keys:
+        sizes[key] = sizes.get(key, 0) + 1
+    smallest = int((rnd.agenda or {}).get("min_group_size") or 3)
+    return any(size < smallest for size in sizes.values())
 
 
 def _participation(
@@ -508,10 +527,15 @@ def _participation(
     titles: dict[str, str],
     anonymous: bool,
     partly: set[int],
+    pooled: bool = False,
 ) -> tuple[GroupParticipation, ...]:
     by_group: dict[str, list[_Person]] = {key: [] for key in _agenda_groups(rnd)}
     for person in current.people:
         by_group.setdefault(person.group_key, []).append(person)
+    if pooled:
+        smallest = int((rnd.agenda or {}).get("min_group_size") or 3)
+        by_group = {POOLED: [p for people in by_group.values() for p in people]}
+        titles = {POOLED: messages.pooled_groups(smallest)}
     out = []
     for key, people in by_group.items():
         missing = () if anonymous else _missing(people, partly)
@@ -540,6 +564,7 @@ def _question_rollup(
     before: _RoundData | None,
     previous_question: dict[str, Any] | None,
     anonymous: bool,
+    pooled: bool = False,
 ) -> QuestionRollup:
     qid: str = question["id"]
     qtype: str = question["type"]
@@ -594,11 +619,13 @@ def _question_rollup(
                 TextAnswer(
                     text=r.value.strip(),
                     author=None if anonymous else r.name,
-                    group_key=r.group_key,
+                    group_key=None if pooled else r.group_key,
                 )
                 for r in given
                 if isinstance(r.value, str) and r.value.strip()
             )
+            if pooled:  # in the order given, the quotes would line up with the groups
+                texts = tuple(sorted(texts, key=lambda t: t.text.casefold()))
         case _:
             assert_never(rollup)
     return QuestionRollup(

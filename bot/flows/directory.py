@@ -54,6 +54,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import messages
 from bot.flows.people import Directory, DirectoryError, Person
 from bot.playbook.model import Group as GroupSpec
 from bot.playbook.model import MemberSpec, Playbook
@@ -388,12 +389,14 @@ class _Writer:
         spec = spec or self.specs.get(member.identity)
         member.directory_checked_at = self.now
         if person is None:
-            member.unreachable_reason = _reason(f"not found in {platform_of(member.identity)}")
+            member.unreachable_reason = _reason(
+                messages.unreachable_not_found(platform_of(member.identity))
+            )
             return
         if not person.active:
-            member.unreachable_reason = "deactivated"
+            member.unreachable_reason = messages.UNREACHABLE_DEACTIVATED
         elif person.bot:
-            member.unreachable_reason = "a bot, not a person"
+            member.unreachable_reason = messages.UNREACHABLE_BOT
         else:
             member.unreachable_reason = None
         if not (spec and spec.name) and person.name:
@@ -458,9 +461,11 @@ class _Writer:
         placeholder.directory_checked_at = self.now
         if person is None or not person.promptable:
             if person is None:
-                why = f"no {self.email_platforms} user has this email address"
+                why = messages.unreachable_no_email(self.email_platforms)
+            elif not person.active:
+                why = messages.UNREACHABLE_DEACTIVATED
             else:
-                why = "deactivated" if not person.active else "a bot, not a person"
+                why = messages.UNREACHABLE_BOT
             placeholder.unreachable_reason = _reason(why)
             self.resolved.pop(email, None)
             return placeholder.id, None
@@ -547,8 +552,7 @@ def unreachable_lines(session: Session, group_keys: Iterable[str]) -> list[str]:
         .order_by(models.Member.identity)
     ).all()
     return [
-        f"{identity} ({name}): {reason}" if name != identity else f"{identity}: {reason}"
-        for identity, name, reason in rows
+        messages.unreachable_line(identity, name, reason or "") for identity, name, reason in rows
     ]
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.flows import commands, focus, participation, rounds
+from bot.flows import commands, focus, participation, retention, rounds
 from bot.flows.digest_model import Digest
 from bot.flows.events import (
     ActionPressed,
@@ -421,3 +421,8 @@ class Engine:
             finally:
                 self._work_lock.release()
         return done
+
+    def purge(self, now: datetime | None = None) -> retention.Purged:
+        """The daily retention purge (`bot.flows.retention`), in one transaction."""
+        with self.db.transaction() as session:
+            return retention.purge(session, self.playbook, now or self.clock())

@@ -44,6 +44,8 @@ class Notice(_Out):
     level: Literal["info", "success", "error"] = "info"
     title: str | None = None
     lines: tuple[str, ...] = ()
+    # About one person's own data (`mine history`): shown in their own chat only.
+    private: bool = False
 
 
 class Prompt(_Out):

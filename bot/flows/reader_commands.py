@@ -20,6 +20,7 @@ from bot.flows.digest import MAX_RANGE_ROUNDS, build_digest, save_digest
 from bot.flows.directory import unreachable_lines
 from bot.flows.history import closed_rounds, trend_rounds
 from bot.flows.outbound import ConsistencyMessage, DigestMessage, History, Notice, OutboundMessage
+from bot.flows.retention import next_purge
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
 from storage import models
@@ -59,6 +60,9 @@ def status(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
             held = rounds.held_count(turn.session, open_round)
             if held:
                 lines.append(messages.status_held(held))
+        lines.append(
+            messages.status_retention(turn.playbook.retention_of(conv.key), next_purge(turn.now))
+        )
     problems = failures(turn.session, limit=10)
     if problems:
         lines.extend(["", messages.STATUS_DELIVERY_PROBLEMS])

@@ -12,7 +12,11 @@ from bot.playbook.model import Playbook
 
 
 class Role(StrEnum):
-    """Who may use a command (the value is how a refusal names them)."""
+    """Who may use a command.
+
+    The value is how a refusal names them, in English: it is data (the command table's
+    roles), said in the active language through `messages.role_name`.
+    """
 
     ANYONE = "anyone"
     READER = "the CIO and admins"

@@ -10,9 +10,10 @@ the console cannot disagree about it:
   goes there, visible to the actor only, except a digest asked for in the CIO channel,
   which is posted in the channel for everyone there.
 - **In a channel** (a Teams @mention, the console's CIO channel), what concerns one
-  person's answers (prompts, summaries) goes to their own chat; a digest is posted in
-  the channel only if it is the CIO channel (only the CIO and admins read digests), else
-  it goes to the asker's own chat; notices answer in the channel.
+  person's answers (prompts, summaries, a private notice such as `mine history`) goes to
+  their own chat; a digest is posted in the channel only if it is the CIO channel (only
+  the CIO and admins read digests), else it goes to the asker's own chat; notices answer
+  in the channel.
 - **Otherwise** (a DM, a personal chat, a button on a message in either), the reply goes
   to the actor's own chat.
 """
@@ -25,6 +26,7 @@ from bot.flows.outbound import (
     DigestMessage,
     Form,
     History,
+    Notice,
     OutboundMessage,
     Prompt,
     Summary,
@@ -55,7 +57,7 @@ def reply_address(event: InboundEvent, message: OutboundMessage, cio_channel: st
             return cio_channel
         return event.private_reply
     if event.place is not None and event.place != event.actor:
-        if isinstance(message, PRIVATE_KINDS):
+        if isinstance(message, PRIVATE_KINDS) or (isinstance(message, Notice) and message.private):
             return event.actor
         if isinstance(message, READING_KINDS) and not in_cio_channel:
             return event.actor

@@ -10,14 +10,25 @@ from collections.abc import Sequence
 
 from bot import messages
 from bot.errors import UserError
-from bot.flows import participation
+from bot.flows import participation, privacy
 from bot.flows.outbound import OutboundMessage
 from bot.flows.turn import Turn
 
 
 def mine(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
-    """`mine`: your open rounds, and the question to answer now."""
-    return participation.mine(turn, actor, take_held=True)
+    """`mine`: your open rounds, and the question to answer now.
+
+    `mine history` and `mine export` show everything stored about you (`bot.flows.privacy`).
+
+    Raises:
+        UserError: another word follows.
+    """
+    if not args:
+        return participation.mine(turn, actor, take_held=True)
+    what = args[0].lower()
+    if what not in ("history", "export"):
+        raise UserError(messages.usage("mine", "mine [history|export]"))
+    return privacy.mine_data(turn, actor, what)
 
 
 def review(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:

@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+#: The four stages, as English keys: compared, stored in digests and the keys of
+#: `messages.NEXT_MOVES`; shown to people as `messages.stage_name(stage)`.
 Stage = Literal["laggard", "externally mature", "internally mature", "enterprise maturity"]
 Axis = Literal["internal", "external"]
 Better = Literal["higher", "lower"]

@@ -32,6 +32,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from bot.flows.themes_model import Theme, ThemeQuote
@@ -127,6 +128,7 @@ class _Token(NamedTuple):  # a tuple: millions are made for 100,000 answers
     end: int
 
 
+@lru_cache(maxsize=100_000)  # answers repeat their words: fold each spelling once
 def fold(word: str) -> str:
     """A word's key: case-folded and singular ("Policies" → "policy"); acronyms as typed."""
     if _ACRONYM.match(word):
@@ -157,11 +159,11 @@ def words(text: str) -> list[_Token]:
     return out
 
 
-def _is_stop(token: _Token) -> bool:
-    if _ACRONYM.match(token.surface):
+@lru_cache(maxsize=100_000)
+def _is_stop(surface: str, key: str) -> bool:
+    if _ACRONYM.match(surface):
         # "IP" stays a word; "IT", "WE" and "OK" typed in capitals are still stop words.
-        return token.key.casefold() in STOP_WORDS or token.key == "OK"
-    key = token.key
+        return key.casefold() in STOP_WORDS or key == "OK"
     return key in STOP_WORDS or len(key) < 2 or (len(key) < 3 and key.isascii())
 
 
@@ -188,26 +190,29 @@ def candidates(
     text: str, asked: frozenset[str] = frozenset()
 ) -> list[tuple[tuple[str, ...], int, int]]:
     """Each candidate of one answer: (its words' keys, start, end), in the order written."""
-    tokens = words(text)
     runs: list[list[_Token]] = [[]]
-    for token in tokens:
-        if _is_stop(token):
+    for token in words(text):
+        if _is_stop(token.surface, token.key):
             if runs[-1]:
                 runs.append([])
         else:
             runs[-1].append(token)
     out = []
     for run in runs:
+        if not run:
+            continue
+        keys = [t.key for t in run]
+        plain = [k.casefold() for k in keys]
+        domain = [p in DOMAIN_WORDS for p in plain]
+        known = [d or p in asked for d, p in zip(domain, plain, strict=True)]
         for size in range(1, MAX_WORDS + 1):
             for i in range(len(run) - size + 1):
-                part = run[i : i + size]
-                keys = tuple(t.key for t in part)
-                plain = {k.casefold() for k in keys}
-                if plain <= asked | DOMAIN_WORDS:
+                j = i + size - 1
+                if all(known[i : j + 1]):
                     continue  # only what was asked: not something heard
-                if keys[0].casefold() in DOMAIN_WORDS or keys[-1].casefold() in DOMAIN_WORDS:
+                if domain[i] or domain[j]:
                     continue
-                out.append((keys, part[0].start, part[-1].end))
+                out.append((tuple(keys[i : j + 1]), run[i].start, run[j].end))
     return out
 
 
@@ -225,7 +230,8 @@ def find_themes(
         The themes, each with its people, conversations, groups and quotes; none for no
         text, or for text in which no topic recurs.
     """
-    found: dict[tuple[str, ...], _Candidate] = {}
+    # candidate -> answer -> where it first stands in that answer
+    found: dict[tuple[str, ...], dict[int, tuple[int, int]]] = {}
     asked_cache: dict[str, frozenset[str]] = {}
     for index, answer in enumerate(said):
         if not answer.text.strip():
@@ -234,23 +240,39 @@ def find_themes(
         if asked is None:
             asked = asked_cache[answer.question_text] = _question_words(answer.question_text)
         for keys, start, end in candidates(answer.text, asked):
-            cand = found.get(keys)
-            if cand is None:
-                cand = found[keys] = _Candidate(keys, set(), Counter(), Counter(), {})
-            if index not in cand.answers:
-                cand.answers.add(index)
-                cand.spans[index] = (start, end)
-            surface = " ".join(answer.text[start:end].split())
-            cand.surfaces[surface] += 1
-            if not _sentence_start(answer.text, start):
-                # Inside a sentence, a capital means a name ("Trello"); opening one, not.
-                cand.inside[surface] += 1
-                if surface != surface.casefold():
-                    cand.named += 1
-    people = {k: {said[i].person for i in c.answers} for k, c in found.items()}
-    recurring = {k: c for k, c in found.items() if len(people[k]) >= min_people}
+            spans = found.get(keys)
+            if spans is None:
+                found[keys] = {index: (start, end)}
+            elif index not in spans:
+                spans[index] = (start, end)
+    recurring: dict[tuple[str, ...], _Candidate] = {}
+    people: dict[tuple[str, ...], set[str]] = {}
+    for keys, spans in found.items():
+        if len(spans) < min_people:
+            continue  # fewer answers than people needed: not worth counting people
+        who = {said[i].person for i in spans}
+        if len(who) >= min_people:
+            recurring[keys] = _candidate(keys, spans, said)
+            people[keys] = who
     chosen = _choose(recurring, people, said, limit)
     return tuple(_theme(c, people[c.key], said) for c in chosen)
+
+
+def _candidate(
+    keys: tuple[str, ...], spans: dict[int, tuple[int, int]], said: Sequence[Said]
+) -> _Candidate:
+    """A recurring candidate with how it was typed (once per answer, where it first stands)."""
+    cand = _Candidate(keys, set(spans), Counter(), Counter(), spans)
+    for index, (start, end) in spans.items():
+        text = said[index].text
+        surface = " ".join(text[start:end].split())
+        cand.surfaces[surface] += 1
+        if not _sentence_start(text, start):
+            # Inside a sentence, a capital means a name ("Trello"); opening one, not.
+            cand.inside[surface] += 1
+            if surface != surface.casefold():
+                cand.named += 1
+    return cand
 
 
 def _sentence_start(text: str, at: int) -> bool:

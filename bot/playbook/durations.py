@@ -6,8 +6,9 @@ as pytimeparse would accept forms we then could not explain in help text.
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 _UNITS = {"m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d{1,6})\s*(min|hr|m|h|d|w)", re.IGNORECASE)
@@ -37,3 +38,58 @@ def format_duration(delta: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return " ".join(parts) or "0m"
+
+
+# -- retention ("24 months", "2 years", "90d") ------------------------------------------------
+# A retention is long, so it also takes calendar months and years; anything else goes through
+# the duration grammar above. It is kept as normalised text ("24 months", "90d") so the
+# conversation's JSON snapshot reads back unchanged.
+
+_CALENDAR = re.compile(r"^\s*(\d{1,4})\s*(months?|mo|years?|y)\s*$", re.IGNORECASE)
+
+
+def parse_retention(text: object) -> str:
+    """Normalise a retention: "24 months", "1 year" (= "12 months") or a duration ("90d").
+
+    Raises:
+        ValueError: neither form (the message shows both).
+    """
+    if isinstance(text, str):
+        match = _CALENDAR.match(text)
+        if match:
+            count = int(match[1]) * (12 if match[2].lower().startswith("y") else 1)
+            if count <= 0:
+                raise ValueError(f"{text!r} is not a positive retention")
+            return f"{count} month{'s' if count != 1 else ''}"
+        try:
+            return format_duration(parse_duration(text))
+        except ValueError:
+            pass
+    raise ValueError(
+        f"{text!r} is not a retention; use forms like 24 months, 2 years or a duration (90d)"
+    )
+
+
+def _months(text: str) -> int | None:
+    match = _CALENDAR.match(text)
+    return int(match[1]) if match else None
+
+
+def retention_shortest(text: str) -> timedelta:
+    """The shortest time a normalised retention can mean (a month is at least 28 days)."""
+    months = _months(text)
+    return timedelta(days=28 * months) if months is not None else parse_duration(text)
+
+
+def retention_cutoff(text: str, now: datetime) -> datetime:
+    """The moment before which data under this retention is due to go: `now` minus it.
+
+    Calendar months step back by month (31 March minus one month is 28 or 29 February).
+    """
+    months = _months(text)
+    if months is None:
+        return now - parse_duration(text)
+    total = now.year * 12 + (now.month - 1) - months
+    year, month = divmod(total, 12)
+    day = min(now.day, calendar.monthrange(year, month + 1)[1])
+    return now.replace(year=year, month=month + 1, day=day)

@@ -24,7 +24,12 @@ from pydantic import (
     model_validator,
 )
 
-from bot.playbook.durations import format_duration, parse_duration
+from bot.playbook.durations import (
+    format_duration,
+    parse_duration,
+    parse_retention,
+    retention_shortest,
+)
 
 KEY_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 IDENTITY_PATTERN = re.compile(r"^(console|slack|teams|email):\S{1,200}$")
@@ -188,6 +193,9 @@ class Conversation(_Frozen):
     response_window: timedelta = timedelta(days=3)
     reminders: tuple[timedelta, ...] = (timedelta(days=1),)
     anonymous: bool = False
+    # In an anonymous conversation, a round with a group smaller than this shows no
+    # per-group breakdown and pools its text answers across groups (bot.flows.digest).
+    min_group_size: int = Field(3, ge=1, le=50)
     local_time: str | None = None
     # Close the round as soon as everyone asked has finished (answered or skipped it),
     # instead of at its deadline. Off by default: a prompt says "you can edit until the
@@ -197,10 +205,24 @@ class Conversation(_Frozen):
     trend_rounds: int = Field(6, ge=2, le=50)
     # When a round closes, tell each participant what the group said (no names, no quotes).
     what_we_heard: bool = True
+    # How long answers are kept after their round closes ("24 months", "90d"); None: the
+    # playbook's `retention`, and with neither, kept until `forget` (bot.flows.retention).
+    retention: str | None = None
     # The words of this conversation's area (intellectual property, privacy → Social
     # Liability): a topic raised elsewhere with one of them is a hand-off to it.
     area: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = ()
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
+        text = parse_retention(value)
+        window = info.data.get("response_window")
+        if isinstance(window, timedelta):
+            _check_retention(text, window)
+        return text
 
     @field_validator("response_window", mode="before")
     @classmethod
@@ -317,6 +339,28 @@ class Playbook(_Frozen):
     roles: Roles
     groups: dict[Annotated[str, Field(pattern=KEY_PATTERN)], Group]
     conversations: tuple[Conversation, ...] = Field(min_length=1)
+    # The default retention of every conversation that sets none (see Conversation).
+    retention: str | None = None
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
+        text = parse_retention(value)
+        for conv in info.data.get("conversations") or ():
+            if conv.retention is None:
+                try:
+                    _check_retention(text, conv.response_window)
+                except ValueError as exc:
+                    raise ValueError(f"{conv.key}: {exc}") from None
+        return text
+
+    def retention_of(self, key: str) -> str | None:
+        """The retention in force for a conversation: its own, else the playbook's."""
+        conv = self.conversation(key)
+        own = conv.retention if conv is not None else None
+        return own or self.retention
 
     @field_validator("cio_channel")
     @classmethod
@@ -358,6 +402,15 @@ def _unknown_groups(key: str, unknown: list[str], known: Iterable[str]) -> str:
         f"conversation {key!r} names unknown group(s) {', '.join(unknown)};"
         f" known groups: {', '.join(sorted(known)) or '(none)'}"
     )
+
+
+def _check_retention(retention: str, window: timedelta) -> None:
+    """A retention must outlast a round: answers would go while people can still edit them."""
+    if retention_shortest(retention) < window:
+        raise ValueError(
+            f"a retention of {retention} is shorter than the response window"
+            f" ({format_duration(window)}): answers would be deleted before their round closes"
+        )
 
 
 def _check_zone(name: str) -> None:

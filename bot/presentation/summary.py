@@ -86,7 +86,7 @@ def placement(m: MaturityView) -> Group:
         )
     stage = fill(
         messages.SOCIAL_MATURITY,
-        stage=Span(text=m.stage, style="strong", role="maturity-stage"),
+        stage=Span(text=messages.stage_name(m.stage), style="strong", role="maturity-stage"),
         change=moved,
     )
     axes: list[Inline] = [
@@ -147,7 +147,7 @@ def _row(s: Standing) -> Row:
         _answered(last, previous),
         _axis(last.internal if last else None, previous.internal if previous else None),
         _axis(last.external if last else None, previous.external if previous else None),
-        Cell(text=(Span(text=s.stage or MISSING, role="stage"),)),
+        Cell(text=(Span(text=messages.stage_name(s.stage) if s.stage else MISSING, role="stage"),)),
         Cell(text=_notable(s.notable)),
     )
     return Row(cells=cells, data={"key": s.conversation_key})
@@ -268,7 +268,7 @@ def map_chart(m: MaturityView) -> Chart | None:
                 Span(
                     text=f"{p.title}: {messages.MATURITY_INTERNAL.lower()}"
                     f" {one_decimal(p.internal)}, {messages.MATURITY_EXTERNAL.lower()}"
-                    f" {one_decimal(p.external)} ({p.stage})"
+                    f" {one_decimal(p.external)} ({messages.stage_name(p.stage)})"
                 ),
             )
             for p in placed

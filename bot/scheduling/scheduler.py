@@ -57,12 +57,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.flows.cadence import Cadence, parse_cadence
+from bot.flows.retention import PURGE_AT
 from bot.logs import Throttled
 
 logger = logging.getLogger(__name__)
 
 TICK_JOB = "__tick__"  # conversation keys cannot contain underscores, so no clash
 RESYNC_JOB = "__resync__"
+PURGE_JOB = "__purge__"
 
 
 class SchedulerTarget(Protocol):
@@ -96,6 +98,10 @@ class SchedulerTarget(Protocol):
 
     def tick(self, now: datetime) -> None:
         """Close rounds past deadline, send due reminders, re-prompt expired snoozes."""
+        ...
+
+    def purge(self, now: datetime) -> object:
+        """The daily retention purge (`bot.flows.retention`)."""
         ...
 
 
@@ -209,6 +215,17 @@ class RoundScheduler:
             "interval",
             seconds=self._resync_seconds,
             id=RESYNC_JOB,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        scheduler.add_job(
+            self._purge,
+            "cron",
+            hour=PURGE_AT.hour,
+            minute=PURGE_AT.minute,
+            timezone=UTC,
+            id=PURGE_JOB,
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
@@ -372,6 +389,16 @@ class RoundScheduler:
             self._throttled.exception("tick", "tick failed")
         else:
             self._throttled.recovered("tick", "tick works again")
+
+    async def _purge(self) -> None:
+        # Daily (`bot.flows.retention.PURGE_AT` UTC); every replica runs it, and a second
+        # run at the same time finds nothing left to delete.
+        try:
+            await asyncio.to_thread(self._target.purge, self._clock())
+        except Exception:
+            self._throttled.exception("purge", "retention purge failed")
+        else:
+            self._throttled.recovered("purge", "retention purge works again")
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         key = str(event.job_id)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bench.themes import names
 from bot.flows.consistency_model import Consistency
 from bot.flows.digest_text import render_digest_text
 from bot.flows.outbound import ConsistencyMessage, Notice
@@ -20,7 +21,7 @@ from storage.db import Database
 from tests.conftest import FakeClock
 from tests.fakes.engine import EngineHarness
 from tests.flows.seeded_history import digest_all, seed
-from tests.flows.theme_samples import ACROSS
+from tests.flows.theme_samples import ACROSS, TOPICS
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 
@@ -49,7 +50,12 @@ def test_topics_raised_in_several_conversations_are_shown_side_by_side(
     assert twitter.id == "across:twitter"
     assert len({q.conversation_key for q in twitter.theme.quotes}) == 3
     assert "joint session" in twitter.action
-    # Nothing invented: every topic shown is quoted from what people wrote.
+    # Nothing invented: every topic shown is one a careful reader lists, quoted from what
+    # people wrote.
+    for a in c.across:
+        assert any(names(a.theme, topic) for topic in TOPICS), a.theme.label
+    for t in c.themes:
+        assert any(names(t, topic) for topic in TOPICS), t.label
     for a in c.across:
         for q in a.theme.quotes:
             assert a.theme.label.split()[0].casefold().rstrip("s") in q.text.casefold()

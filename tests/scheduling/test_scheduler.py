@@ -28,6 +28,7 @@ class RecordingTarget:
         self.opened: list[tuple[str, datetime, str]] = []
         self.missed: list[tuple[str, datetime]] = []
         self.ticks: list[datetime] = []
+        self.purges: list[datetime] = []
         self.tick_error: Exception | None = None
         self.tick_attempts = 0
 
@@ -51,6 +52,9 @@ class RecordingTarget:
     def record_missed_round(self, key: str, scheduled_for: datetime) -> None:
         self.rounds.setdefault(key, set()).add(scheduled_for)
         self.missed.append((key, scheduled_for))
+
+    def purge(self, now: datetime) -> None:
+        self.purges.append(now)
 
     def tick(self, now: datetime) -> None:
         self.tick_attempts += 1
@@ -186,7 +190,17 @@ async def test_start_schedules_one_job_per_conversation(make: Make) -> None:
     assert job.coalesce is True and job.max_instances == 1
     assert job.misfire_grace_time == 3600
     assert job.next_run_time.astimezone(UTC).strftime("%a %H:%M") == "Mon 08:30"
-    assert {j.id for j in scheduler.get_jobs()} == {"social-media", "__tick__", "__resync__"}
+    assert {j.id for j in scheduler.get_jobs()} == {
+        "social-media",
+        "__tick__",
+        "__resync__",
+        "__purge__",
+    }
+    # The retention purge runs daily at 03:30 UTC (bot.flows.retention.PURGE_AT).
+    purge = scheduler.get_job("__purge__")
+    assert purge.next_run_time.astimezone(UTC).strftime("%H:%M") == "03:30"
+    await purge.func()
+    assert target.purges == [rs._clock()]
     with pytest.raises(RuntimeError, match="already running"):
         await rs.start()
 

@@ -45,7 +45,9 @@ MAX_TEXT_CHARS = 40_000
 MAX_EVENT_ID_CHARS = 200
 MAX_ADDRESS_CHARS = 200
 MAX_FORM_FIELDS = 200
-ENGINE_FAILED = "Something went wrong on our side; nothing you sent was lost."
+#: The apology for an engine failure, as read at import (tests compare with it); each reply
+#: reads it again, in the language spoken then.
+ENGINE_FAILED: str = messages.CONSOLE_ENGINE_FAILED
 COMMAND_PREFIX = "/strategy "
 
 # The only files the page needs; anything else under /console/static is a 404, so no
@@ -148,7 +150,7 @@ class _ConsoleRoutes:
         name = request.match_info["name"]
         content_type = _STATIC_FILES.get(name)
         if content_type is None:
-            return _error(f"No console file named {name[:80]!r}.", status=404)
+            return _error(messages.console_no_file(repr(name[:80])), status=404)
         return web.Response(
             body=self._files[name],
             content_type=content_type,
@@ -171,16 +173,14 @@ class _ConsoleRoutes:
         """Entries of one conversation after a given id (``?address=console:x&after=N``)."""
         address = request.query.get("address", "")
         if not address:
-            return _error('Missing "address": which conversation, e.g. console:#cio.')
+            return _error(messages.CONSOLE_MISSING_ADDRESS)
         if not address.startswith(PREFIX) or len(address) > MAX_ADDRESS_CHARS:
-            return _error(
-                f'"address" must be a console address (console:<id>), not {address[:80]!r}.'
-            )
+            return _error(messages.console_bad_address(repr(address[:80])))
         raw_after = request.query.get("after", "0")
         try:
             after = int(raw_after)
         except ValueError:
-            return _error(f'"after" must be a whole number (an entry id), not {raw_after[:40]!r}.')
+            return _error(messages.console_bad_after(repr(raw_after[:40])))
         entries = self.adapter.feed(address, after)
         return _ok({"entries": entries, "last_id": self.adapter.last_id})
 
@@ -199,17 +199,14 @@ class _ConsoleRoutes:
             where = self._where(body, person)
             text = body.get("text")
             if not isinstance(text, str):
-                raise BadRequest('Missing "text": type a message first.')
+                raise BadRequest(messages.CONSOLE_MISSING_TEXT)
             if not text.strip():
-                raise BadRequest("Type a message first: the text is empty.")
+                raise BadRequest(messages.CONSOLE_EMPTY_TEXT)
             if len(text) > MAX_TEXT_CHARS:
-                raise BadRequest(
-                    f"The message is too long ({len(text):,} characters; "
-                    f"the limit is {MAX_TEXT_CHARS:,})."
-                )
+                raise BadRequest(messages.console_text_too_long(len(text), MAX_TEXT_CHARS))
             command = body.get("command", False)
             if not isinstance(command, bool):
-                raise BadRequest('"command" must be true or false.')
+                raise BadRequest(messages.CONSOLE_COMMAND_FLAG)
         except BadRequest as exc:
             return _error(exc.message, exc.status)
         is_command = command or text.lstrip().startswith(COMMAND_PREFIX)
@@ -248,13 +245,13 @@ class _ConsoleRoutes:
             where = self._where(body, person)
             raw_action = body.get("action")
             if not isinstance(raw_action, str) or not raw_action:
-                raise BadRequest('Missing "action": which button was pressed.')
+                raise BadRequest(messages.CONSOLE_MISSING_ACTION)
             try:
                 action = Action(raw_action)
             except ValueError:
-                known = ", ".join(a.value for a in Action)
+                known = [a.value for a in Action]
                 raise BadRequest(
-                    f"Unknown action {raw_action[:40]!r}; expected one of: {known}."
+                    messages.console_unknown_action(repr(raw_action[:40]), known)
                 ) from None
             round_id = _round_id(body)
             value = _optional_text(body, "value")
@@ -284,10 +281,10 @@ class _ConsoleRoutes:
             round_id = _round_id(body)
             question_id = _optional_text(body, "question_id")
             if not question_id:
-                raise BadRequest('Missing "question_id": which question the button answers.')
+                raise BadRequest(messages.CONSOLE_MISSING_QUESTION)
             value = _optional_text(body, "value")
             if value is None:
-                raise BadRequest('Missing "value": the answer the button gives.')
+                raise BadRequest(messages.CONSOLE_MISSING_VALUE)
         except BadRequest as exc:
             return _error(exc.message, exc.status)
         event = AnswerGiven(
@@ -321,7 +318,7 @@ class _ConsoleRoutes:
             place=None if where == person.address else where,
         )
         count = sum(1 for v in values.values() if v not in (None, "", []))
-        shown = f"Submitted the form ({count} answer{'s' if count != 1 else ''})."
+        shown = messages.console_form_submitted(count)
         return await self._dispatch(event, where=where, shown=shown, kind="form")
 
     # -- Shared steps -----------------------------------------------------------------
@@ -329,14 +326,12 @@ class _ConsoleRoutes:
     def _person(self, body: dict[str, Any]) -> Person:
         who = body.get("as")
         if who is None or who == "":
-            raise BadRequest('Missing "as": choose who you are (one of the people in the chooser).')
+            raise BadRequest(messages.CONSOLE_MISSING_PERSON)
         if not isinstance(who, str):
-            raise BadRequest('"as" must be a console address such as console:maria.')
+            raise BadRequest(messages.CONSOLE_PERSON_NOT_TEXT)
         person = self.adapter.person(who)
         if person is None:
-            raise BadRequest(
-                f"Unknown person {who[:80]!r}; choose one of the people in the chooser."
-            )
+            raise BadRequest(messages.console_unknown_person(repr(who[:80])))
         return person
 
     def _where(self, body: dict[str, Any], person: Person) -> str:
@@ -347,8 +342,7 @@ class _ConsoleRoutes:
         if where == CIO_CHANNEL or where == person.address:
             return where
         raise BadRequest(
-            f'"in" must be your own DM ({person.address}) or {CIO_CHANNEL}, '
-            f"not {str(where)[:80]!r}."
+            messages.console_bad_place(person.address, CIO_CHANNEL, repr(str(where)[:80]))
         )
 
     async def _dispatch(
@@ -369,7 +363,7 @@ class _ConsoleRoutes:
             logger.exception(
                 "console: engine failed on %s from %s", type(event).__name__, event.actor
             )
-            return _error(ENGINE_FAILED, status=500)
+            return _error(messages.CONSOLE_ENGINE_FAILED, status=500)
         for outgoing in replies:
             if not outgoing.address.startswith(PREFIX):
                 logger.warning(
@@ -391,12 +385,10 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     """The request's JSON object, read with a size limit that does not trust headers."""
     if request.content_type != "application/json":
         raise BadRequest(
-            f"Send JSON with Content-Type: application/json (got {request.content_type!r}).",
+            messages.console_not_json(repr(request.content_type)),
             status=415,
         )
-    too_big = BadRequest(
-        f"The request is too large (the limit is {MAX_BODY_BYTES // 1024:,} KB).", status=413
-    )
+    too_big = BadRequest(messages.console_too_large(MAX_BODY_BYTES // 1024), status=413)
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise too_big
     raw = await request.content.read(MAX_BODY_BYTES + 1)
@@ -410,9 +402,9 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest("The request body is not valid JSON.") from None
+        raise BadRequest(messages.CONSOLE_BAD_JSON) from None
     if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        raise BadRequest(messages.CONSOLE_NOT_AN_OBJECT)
     return body
 
 
@@ -422,27 +414,25 @@ def _event_id(body: dict[str, Any]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_EVENT_ID_CHARS:
-        raise BadRequest(
-            f'"id" must be a short text id such as a UUID (up to {MAX_EVENT_ID_CHARS}).'
-        )
+        raise BadRequest(messages.console_bad_event_id(MAX_EVENT_ID_CHARS))
     return value
 
 
 def _optional_text(body: dict[str, Any], field: str) -> str | None:
     value = body.get(field)
     if value is not None and not isinstance(value, str):
-        raise BadRequest(f'"{field}" must be text (or left out).')
+        raise BadRequest(messages.console_field_not_text(field))
     if value is not None and len(value) > MAX_TEXT_CHARS:
-        raise BadRequest(f'"{field}" is too long (the limit is {MAX_TEXT_CHARS:,}).')
+        raise BadRequest(messages.console_field_too_long(field, MAX_TEXT_CHARS))
     return value
 
 
 def _round_id(body: dict[str, Any]) -> int:
     value = body.get("round_id")
     if value is None:
-        raise BadRequest('Missing "round_id": which round the button or form belongs to.')
+        raise BadRequest(messages.CONSOLE_MISSING_ROUND)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f'"round_id" must be a whole number, not {json.dumps(value)[:40]}.')
+        raise BadRequest(messages.console_round_not_a_number(json.dumps(value)[:40]))
     try:
         return check_round_id(value)
     except ValueError:
@@ -452,26 +442,21 @@ def _round_id(body: dict[str, Any]) -> int:
 def _form_values(raw: object) -> dict[str, object]:
     """Check a form's values: question id to text, list of texts, number, yes/no or empty."""
     if not isinstance(raw, dict):
-        raise BadRequest('"values" must be an object mapping question ids to answers.')
+        raise BadRequest(messages.CONSOLE_VALUES_NOT_AN_OBJECT)
     if len(raw) > MAX_FORM_FIELDS:
-        raise BadRequest(f"The form has too many fields (the limit is {MAX_FORM_FIELDS}).")
+        raise BadRequest(messages.console_too_many_fields(MAX_FORM_FIELDS))
     values: dict[str, object] = {}
     for key, value in raw.items():
         if not key:
-            raise BadRequest("A form field has an empty question id.")
+            raise BadRequest(messages.CONSOLE_EMPTY_FIELD_ID)
         ok = (
             value is None
             or isinstance(value, (str, bool, int))
             or (isinstance(value, list) and all(isinstance(v, str) for v in value))
         )
         if not ok:
-            raise BadRequest(
-                f"The answer to {key[:80]!r} must be text, a list of texts, a number, "
-                "true/false or null."
-            )
+            raise BadRequest(messages.console_bad_answer(repr(key[:80])))
         if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
-            raise BadRequest(
-                f"The answer to {key[:80]!r} is too long (the limit is {MAX_TEXT_CHARS:,})."
-            )
+            raise BadRequest(messages.console_answer_too_long(repr(key[:80]), MAX_TEXT_CHARS))
         values[key] = value
     return values

@@ -23,18 +23,16 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from bot import messages
 from bot.adapters.base import Core
 from bot.adapters.slack.adapter import SlackAdapter, split_address
-from bot.adapters.slack.mrkdwn import fit
+from bot.adapters.slack.mrkdwn import escape, fit
 from bot.adapters.slack.render import render_message
 from bot.flows.outbound import Outgoing, Summary
 
 logger = logging.getLogger(__name__)
 
 MAX_BLOCKS = 50
-DONE_HEADER = "Done — thanks"
-DONE_NOTE = "Your answers are saved. Say `review` to change one until the round closes."
-DONE_CLOSED_NOTE = "Your answers are saved, and the round has now closed."
 
 
 def done_summaries(replies: Sequence[Outgoing]) -> list[Summary]:
@@ -56,13 +54,17 @@ def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
     answers = render_message(read_only)[0]["blocks"][1:]  # drop its own header
     title = summary.conversation_title
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": DONE_HEADER, "emoji": True}},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": messages.DONE_HEADER, "emoji": True},
+        },
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f":white_check_mark: *{fit(title, 500)}* · Round {round_number}",
+                    "text": f":white_check_mark: *{fit(title, 500)}*"
+                    f" · {messages.round_label(round_number)}",
                     "verbatim": True,
                 }
             ],
@@ -70,14 +72,14 @@ def render_done(summary: Summary, round_number: int) -> dict[str, Any]:
     ]
     # The last answer may have closed the round (close_when_all_answered): then there is
     # nothing left to change, and the note must not offer it.
-    said = DONE_NOTE if summary.editable else DONE_CLOSED_NOTE
+    said = messages.DONE_NOTE if summary.editable else messages.DONE_CLOSED_NOTE
     note = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": said, "verbatim": True}],
+        "elements": [{"type": "mrkdwn", "text": escape(said), "verbatim": True}],
     }
     blocks += answers[: MAX_BLOCKS - len(blocks) - 1]
     blocks.append(note)
-    return {"text": fit(f"{DONE_HEADER}: {title}", 3000), "blocks": blocks}
+    return {"text": fit(messages.done_fallback(title), 3000), "blocks": blocks}
 
 
 async def mark_prompts_done(

@@ -46,7 +46,7 @@ from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.slack.adapter import SlackAdapter, user_address
 from bot.adapters.slack.mrkdwn import escape, fit, plain
 from bot.adapters.slack.render import render_message
-from bot.flows.cadence import ACCEPTED_FORMS, MAX_LENGTH, parse_cadence
+from bot.flows.cadence import MAX_LENGTH, parse_cadence
 from bot.flows.commands import Role
 from bot.flows.digest_model import Digest
 from bot.flows.events import CommandInvoked
@@ -75,10 +75,9 @@ COMMANDS = {
     "close": "close {key}",
     "digest": "digest",
 }
-HOME_TITLE = "Strategy conversations"
-NO_PERMISSION_CADENCE = messages.not_allowed("schedule", Role.ADMIN.value)
-CADENCE_EMPTY = "Enter a cadence, for example `every 2 weeks on tue at 10:00 Europe/Berlin`."
-TRUNCATED = "More than fits here: say `/strategy status` or `/strategy mine` for the rest."
+# The words on the Home tab are in `bot.messages` (HOME_*), read when a view is built, so
+# they follow BOT_LANGUAGE. The example cadence is typed in English, so it stays as it is.
+CADENCE_EXAMPLE = "every 2 weeks on tue at 10:00 Europe/Berlin"
 
 Ack = Callable[..., Awaitable[Any]]
 Block = dict[str, Any]
@@ -102,6 +101,18 @@ def _date(moment: datetime) -> str:
     return f"<!date^{int(aware.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+_SLOT = "\x00"  # where a placeholder's mrkdwn goes in an escaped catalogue sentence
+
+
+def _said(sentence: Callable[[str], str], filled: str) -> str:
+    """A catalogue sentence escaped for mrkdwn, with one placeholder's mrkdwn put in after.
+
+    The sentences come from translators, so `&`, `<` and `>` in them are escaped; the value
+    (a Slack date token, a title `fit` already escaped) must not be escaped twice.
+    """
+    return escape(sentence(_SLOT)).replace(_SLOT, filled)
+
+
 def _button(text: str, action: str, value: str, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
@@ -121,28 +132,38 @@ def conversation_text(item: ConversationOverview) -> str:
         f":calendar: {fit(item.cadence_description, 600)}",
     ]
     if item.paused:
-        lines.append(":double_vertical_bar: *Paused*: no new rounds open until resumed.")
+        lines.append(f":double_vertical_bar: {escape(messages.HOME_PAUSED)}")
     elif item.next_round_at is not None:
-        lines.append(f"Next round: {_date(item.next_round_at)}")
+        lines.append(_said(messages.home_next_round, _date(item.next_round_at)))
     round_ = item.open_round
     if round_ is not None:
-        closes = f" · closes {_date(round_.deadline)}" if round_.deadline else ""
-        skipped = f", {round_.skipped} skipped" if round_.skipped else ""
-        lines.append(
-            f":large_green_circle: Round {round_.number} open: {round_.answered} of"
-            f" {round_.invited} answered{skipped}{closes}"
+        number, answered, invited, skipped = (
+            round_.number,
+            round_.answered,
+            round_.invited,
+            round_.skipped,
         )
+        progress = (
+            _said(
+                lambda when: messages.home_round_open(number, answered, invited, skipped, when),
+                _date(round_.deadline),
+            )
+            if round_.deadline
+            else escape(messages.home_round_open(number, answered, invited, skipped, None))
+        )
+        lines.append(f":large_green_circle: {progress}")
     else:
-        lines.append("No round open.")
+        lines.append(escape(messages.HOME_NO_ROUND_OPEN))
     if item.last_closed is not None:
         closed = item.last_closed.closed_at
-        on = f" on {_date(closed)}" if closed else ""
-        lines.append(f"Last closed: round {item.last_closed.number}{on}")
-    if item.delivery_failures:
+        last = item.last_closed.number
         lines.append(
-            f":warning: {item.delivery_failures} message(s) could not be delivered:"
-            " see `/strategy status`."
+            _said(lambda when: messages.home_last_closed(last, when), _date(closed))
+            if closed
+            else escape(messages.home_last_closed(last, None))
         )
+    if item.delivery_failures:
+        lines.append(f":warning: {escape(messages.home_undelivered(item.delivery_failures))}")
     return fit_lines(lines)
 
 
@@ -160,24 +181,27 @@ def fit_lines(lines: Sequence[str]) -> str:
 def conversation_blocks(item: ConversationOverview) -> list[Block]:
     """A section and its admin buttons for one conversation."""
     key = item.key
-    buttons = [_button("Edit cadence", "cadence", key)]
+    buttons = [_button(messages.HOME_EDIT_CADENCE, "cadence", key)]
     buttons.append(
-        _button("Resume", "resume", key, "primary")
+        _button(messages.HOME_RESUME, "resume", key, "primary")
         if item.paused
-        else _button("Pause", "pause", key)
+        else _button(messages.HOME_PAUSE, "pause", key)
     )
     if item.open_round is None:
-        buttons.append(_button("Open a round", "ask", key))
+        buttons.append(_button(messages.HOME_OPEN_ROUND, "ask", key))
     else:
-        close = _button("Close round", "close", key, "danger")
+        number = item.open_round.number
+        close = _button(messages.HOME_CLOSE_ROUND, "close", key, "danger")
         close["confirm"] = {
-            "title": _pt("Close the round?", 100),
+            "title": _pt(messages.HOME_CLOSE_ROUND_TITLE, 100),
             "text": _md(
-                f"Close round {item.open_round.number} of {fit(item.title, 200)} now and post"
-                " its digest? Nobody can answer it afterwards."
+                _said(
+                    lambda title: messages.home_close_round_confirm(number, title),
+                    fit(item.title, 200),
+                )
             ),
-            "confirm": _pt("Close round", 30),
-            "deny": _pt("Cancel", 30),
+            "confirm": _pt(messages.HOME_CLOSE_ROUND, 30),
+            "deny": _pt(messages.CANCEL, 30),
             "style": "danger",
         }
         buttons.append(close)
@@ -208,7 +232,7 @@ def build_home_view(
         A `home` view with at most 100 blocks, all text escaped.
     """
     blocks: list[Block] = [
-        {"type": "header", "text": _pt(HOME_TITLE, 150)},
+        {"type": "header", "text": _pt(messages.HOME_TITLE, 150)},
         {"type": "context", "elements": [_md(escape(messages.HOME_INTRO))]},
     ]
     if reader:
@@ -218,7 +242,7 @@ def build_home_view(
             {
                 "type": "actions",
                 "block_id": f"{HOME_ACTION_PREFIX}reader",
-                "elements": [_button("Latest digest", "digest", "all", "primary")],
+                "elements": [_button(messages.HOME_LATEST_DIGEST, "digest", "all", "primary")],
             }
         )
     if admin:
@@ -233,7 +257,10 @@ def build_home_view(
             for payload in render_message(message):
                 blocks.extend(payload.get("blocks") or [])
     if len(blocks) > MAX_HOME_BLOCKS:
-        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], {"type": "context", "elements": [_md(TRUNCATED)]}]
+        blocks = [
+            *blocks[: MAX_HOME_BLOCKS - 1],
+            {"type": "context", "elements": [_md(escape(messages.HOME_TRUNCATED))]},
+        ]
     return {"type": "home", "blocks": blocks}
 
 
@@ -259,30 +286,31 @@ def cadence_modal(key: str, title: str, cadence: str) -> dict[str, Any]:
     Returns:
         A modal view with callback id `CADENCE_CALLBACK_ID`.
     """
-    hint = ACCEPTED_FORMS[0].upper() + ACCEPTED_FORMS[1:] + "."
+    forms = messages.CADENCE_ACCEPTED_FORMS
+    hint = forms[0].upper() + forms[1:] + "."
     return {
         "type": "modal",
         "callback_id": CADENCE_CALLBACK_ID,
         "private_metadata": key,
-        "title": _pt("Edit cadence", 24),
-        "submit": _pt("Save", 24),
-        "close": _pt("Cancel", 24),
+        "title": _pt(messages.HOME_EDIT_CADENCE, 24),
+        "submit": _pt(messages.HOME_SAVE, 24),
+        "close": _pt(messages.CANCEL, 24),
         "blocks": [
             {
                 "type": "section",
-                "text": _md(f"When should *{fit(title, 200)}* open its next rounds?"),
+                "text": _md(_said(messages.home_cadence_question, fit(title, 200))),
             },
             {
                 "type": "input",
                 "block_id": CADENCE_BLOCK_ID,
-                "label": _pt("Cadence", 2000),
+                "label": _pt(messages.HOME_CADENCE_LABEL, 2000),
                 "hint": _pt(hint, HINT_CHARS),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": CADENCE_ACTION_ID,
                     "initial_value": cadence[:MAX_LENGTH],
                     "max_length": MAX_LENGTH,
-                    "placeholder": _pt("every 2 weeks on tue at 10:00 Europe/Berlin", 150),
+                    "placeholder": _pt(CADENCE_EXAMPLE, 150),
                 },
             },
         ],
@@ -395,7 +423,9 @@ class HomeListeners:
             await self._reply(actor, [UNREADABLE_CLICK_NOTICE])
             return
         if not text:
-            await ack(response_action="errors", errors={CADENCE_BLOCK_ID: CADENCE_EMPTY})
+            await ack(
+                response_action="errors", errors={CADENCE_BLOCK_ID: messages.HOME_CADENCE_EMPTY}
+            )
             return
         try:  # a typo stays in the modal, without a DM about it
             parse_cadence(text)
@@ -445,7 +475,14 @@ class HomeListeners:
 
     async def _open_cadence(self, trigger_id: str, actor: str, key: str) -> None:
         if not self.is_admin(actor):
-            await self._reply(actor, [Notice(level="error", lines=(NO_PERMISSION_CADENCE,))])
+            await self._reply(
+                actor,
+                [
+                    Notice(
+                        level="error", lines=(messages.not_allowed("schedule", Role.ADMIN.value),)
+                    )
+                ],
+            )
             return
         conversations = await self.core.overview()
         item = next((c for c in conversations if c.key == key), None)

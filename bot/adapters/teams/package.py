@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from bot import messages
 from bot.adapters.teams.icons import ACCENT_COLOR, color_icon, outline_icon
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -60,22 +61,9 @@ MAX_FULL_DESCRIPTION = 4000
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 APP_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
-SHORT_DESCRIPTION = "A CIO's six social-business strategy conversations, answered in chat."
-FULL_DESCRIPTION = (
-    "{name} runs a company's six social-business strategy conversations (Social Media,"
-    " Social Networking, Social Support, Social Innovation, Social Technologies and Social"
-    " Liability) asynchronously, in chat. Each stakeholder group is asked its conversation's"
-    " agenda on a cadence and answers when it suits them: one question at a time by replying"
-    " in the personal chat, or all at once in a form. When a round closes, the CIO channel"
-    " gets a digest: participation by group, a roll-up per question, the change since the"
-    " previous round, and where the organisation sits on the social-maturity map, with its"
-    " next move. Say help to the bot for the commands your role can use."
-)
-TAGLINE = ": six social-business strategy conversations"
-
-# `help` is the one command the help lines in bot.messages do not describe (they are what
-# it prints); every other menu entry takes its text from those lines.
-HELP_DESCRIPTION = "the commands your role can use"
+# The descriptions, the full name and the menus' help lines are in `bot.messages`
+# (TEAMS_*, HELP_*), read when the manifest is built, so the package speaks BOT_LANGUAGE.
+# `help` is the one command the help lines do not describe (they are what it prints).
 
 # Which commands each bot scope's menu offers, by the role the command needs (`help` is
 # in every menu). A personal chat is where a stakeholder answers, so it offers their
@@ -116,7 +104,7 @@ def grammar_menu() -> list[MenuCommand]:
         RuntimeError: a help line names no command, or a command has no help line. That
             is a programming error (the tests catch it), not something a user can fix.
     """
-    entries = [MenuCommand("help", "help", HELP_DESCRIPTION, COMMANDS["help"].role)]
+    entries = [MenuCommand("help", "help", messages.TEAMS_HELP_DESCRIPTION, COMMANDS["help"].role)]
     lines = [line for spec in COMMANDS.values() for line in spec.help]
     for usage, text in lines:
         name = usage.split()[0]
@@ -131,7 +119,11 @@ def grammar_menu() -> list[MenuCommand]:
             # "rounds" where the conversation goes; `help` lists it, the menu cannot.
             continue
         title = " ".join(w for w in words if not w.startswith(("<", "[")))
-        described = text if title == usage else f"{usage}: {text}"
+        described = (
+            messages.command_help(text)
+            if title == usage
+            else messages.teams_menu_description(usage, text)
+        )
         entries.append(MenuCommand(name, title, described.replace("`", ""), COMMANDS[name].role))
     undescribed = sorted(set(COMMANDS) - {entry.name for entry in entries})
     if undescribed:
@@ -264,7 +256,7 @@ def build_manifest(app_id: str, public_url: str, *, version: str, name: str) -> 
         name: the short name (see `check_name`).
     """
     host = urlsplit(public_url).hostname or ""
-    full_name = name + TAGLINE
+    full_name = messages.TEAMS_FULL_NAME.format(name=name)
     entries = grammar_menu()
     return {
         "$schema": SCHEMA_URL,
@@ -280,8 +272,8 @@ def build_manifest(app_id: str, public_url: str, *, version: str, name: str) -> 
         },
         "name": {"short": name, "full": full_name if len(full_name) <= MAX_FULL_NAME else name},
         "description": {
-            "short": _fit(SHORT_DESCRIPTION, MAX_SHORT_DESCRIPTION),
-            "full": _fit(FULL_DESCRIPTION.format(name=name), MAX_FULL_DESCRIPTION),
+            "short": _fit(messages.TEAMS_SHORT_DESCRIPTION, MAX_SHORT_DESCRIPTION),
+            "full": _fit(messages.TEAMS_FULL_DESCRIPTION.format(name=name), MAX_FULL_DESCRIPTION),
         },
         "icons": {"color": COLOR_ICON, "outline": OUTLINE_ICON},
         "accentColor": ACCENT_COLOR,

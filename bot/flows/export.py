@@ -1,0 +1,216 @@
+"""Export for operators (`strategy-bot export`): rounds, participation and answers as a table.
+
+Why these choices:
+
+- **One table, a `record` column** (`round`, `participation`, `answer`), so a spreadsheet
+  opens one sheet that filters by kind, and a CSV stays one CSV.
+- **CSV that spreadsheets open right**: UTF-8 with a byte-order mark (Excel otherwise reads
+  it as the local code page and "ü" becomes "Ã¼"), and every cell that starts with `=`,
+  `+`, `-`, `@`, a tab or a carriage return prefixed with `'`, so nobody's answer can be
+  run as a formula (OWASP's "CSV injection").
+- **Anonymous conversations name nobody**: answer rows have no person and no time (times
+  would tie a person's answers together), and they are sorted by question and answer,
+  not as given, so one person's answers are not neighbours. Participation is counted per
+  group, never listed by name, in every conversation; in an anonymous round with a group
+  smaller than `min_group_size`, groups are pooled (one participation row, answers
+  without a group), as in its digest.
+- **Streams**: rounds are read one at a time and answers a chunk at a time
+  (`yield_per`), and each row is written as it comes, so memory stays bounded by one
+  round whatever the size of the history (an anonymous round is sorted whole).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime
+from typing import TextIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import messages
+from bot.flows import rounds
+from bot.flows.answers import display_value
+from bot.flows.digest import POOLED, pooled_groups
+from bot.playbook.model import Question
+from storage import models
+
+FORMATS = ("csv", "md")
+_CHUNK = 500
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the export (columns in this order; empty where they do not apply)."""
+
+    record: str
+    conversation: str
+    round: str
+    opened_at: str = ""
+    closed_at: str = ""
+    group: str = ""
+    person: str = ""
+    question: str = ""
+    answer: str = ""
+    answered_at: str = ""
+    invited: str = ""
+    finished: str = ""
+    skipped: str = ""
+
+
+HEADER = tuple(f.name for f in fields(Row))
+
+
+def _at(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a leading formula character gets a `'`."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def rounds_to_export(
+    session: Session, keys: list[str] | None, since: datetime | None
+) -> list[tuple[int, int]]:
+    """(round id, conversation id) of the opened rounds in scope, oldest first."""
+    query = (
+        select(models.Round.id, models.Round.conversation_id)
+        .join(models.Conversation)
+        .where(models.Round.status.in_(("open", "closed")))
+        .order_by(models.Conversation.id, models.Round.number)
+    )
+    if keys is not None:
+        query = query.where(models.Conversation.key.in_(keys))
+    if since is not None:
+        query = query.where(models.Round.opened_at >= since)
+    return [(r, c) for r, c in session.execute(query).all()]
+
+
+def rows(session: Session, round_ids: Iterable[int]) -> Iterator[Row]:
+    """The export's rows, round by round (see the module docstring)."""
+    for round_id in round_ids:
+        round_ = session.get(models.Round, round_id)
+        if round_ is None:
+            continue
+        yield from _round_rows(session, round_)
+        session.expunge_all()  # what was read for this round is not needed again
+
+
+def _round_rows(session: Session, round_: models.Round) -> Iterator[Row]:
+    agenda = rounds.agenda_of(round_)
+    conv = round_.conversation
+    anonymous = agenda.anonymous or bool((conv.spec or {}).get("anonymous"))
+    base = {"conversation": conv.key, "round": str(round_.number)}
+    yield Row(
+        record="round",
+        opened_at=_at(round_.opened_at),
+        closed_at=_at(round_.closed_at),
+        **base,
+    )
+    counts = session.execute(
+        select(models.Participant.group_key, models.Participant.status, func.count())
+        .where(models.Participant.round_id == round_.id)
+        .group_by(models.Participant.group_key, models.Participant.status)
+        .order_by(models.Participant.group_key)
+    ).all()
+    groups: dict[str, dict[str, int]] = {}
+    for group, status, count in counts:
+        groups.setdefault(group, {})[status] = count
+    sizes = [g for g, by_status in groups.items() for _ in range(sum(by_status.values()))]
+    pooled = anonymous and pooled_groups(round_, sizes)
+    if pooled:  # a group too small to show apart (`min_group_size`): one row for all
+        merged: dict[str, int] = {}
+        for by_status in groups.values():
+            for status, count in by_status.items():
+                merged[status] = merged.get(status, 0) + count
+        groups = {POOLED: merged}
+    for group, by_status in groups.items():
+        yield Row(
+            record="participation",
+            group=group,
+            invited=str(sum(by_status.values())),
+            finished=str(by_status.get("done", 0)),
+            skipped=str(by_status.get("skipped", 0)),
+            **base,
+        )
+    questions = {q.id: q for q in agenda.questions}
+    order = {q.id: i for i, q in enumerate(agenda.questions)}
+    query = (
+        select(models.Answer, models.Participant.group_key, models.Member.display_name)
+        .join(models.Participant, models.Answer.participant_id == models.Participant.id)
+        .join(models.Member, models.Participant.member_id == models.Member.id)
+        .where(models.Participant.round_id == round_.id)
+        .order_by(models.Answer.id)
+        .execution_options(yield_per=_CHUNK)
+    )
+    results = session.execute(query)
+    if not anonymous:
+        for answer, group, name in results:
+            yield _answer_row(base, questions, answer, group, name)
+        return
+    # Sorted so that neither order nor time ties one person's answers together.
+    mixed = [
+        (
+            order.get(answer.question_id, len(order)),
+            _answer_row(base, questions, answer, "" if pooled else group),
+        )
+        for answer, group, _name in results
+    ]
+    mixed.sort(key=lambda item: (item[0], item[1].group, item[1].answer))
+    yield from (row for _, row in mixed)
+
+
+def _answer_row(
+    base: dict[str, str],
+    questions: dict[str, Question],
+    answer: models.Answer,
+    group: str,
+    name: str | None = None,
+) -> Row:
+    question = questions.get(answer.question_id)
+    text = question.text if question is not None else answer.question_id
+    if answer.skipped:
+        shown = messages.SKIPPED
+    elif question is None:
+        shown = str(answer.value)
+    else:
+        shown = display_value(question, answer.value)
+    return Row(
+        record="answer",
+        group=group,
+        person=name or "",
+        question=text,
+        answer=shown,
+        answered_at="" if name is None else _at(answer.answered_at),
+        **base,
+    )
+
+
+def write_csv(lines: Iterable[Row], stream: TextIO) -> int:
+    """Write rows as CSV (the stream should be UTF-8 with BOM); how many rows."""
+    writer = csv.writer(stream)
+    writer.writerow(HEADER)
+    count = 0
+    for row in lines:
+        writer.writerow([neutralise(cell) for cell in astuple(row)])
+        count += 1
+    return count
+
+
+def _md_cell(cell: str) -> str:
+    return cell.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+
+
+def write_md(lines: Iterable[Row], stream: TextIO) -> int:
+    """Write rows as one Markdown table; how many rows."""
+    stream.write("| " + " | ".join(HEADER) + " |\n")
+    stream.write("|" + "---|" * len(HEADER) + "\n")
+    count = 0
+    for row in lines:
+        stream.write("| " + " | ".join(_md_cell(c) for c in astuple(row)) + " |\n")
+        count += 1
+    return count
