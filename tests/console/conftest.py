@@ -9,14 +9,16 @@ rather than skipping it, so the browser tests can never silently stop running.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from bot.adapters.console import ConsoleAdapter, register_console_routes
+from bot.flows.outbound import OutboundMessage
 from tests.console.samples import PEOPLE, EchoEngine
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,3 +108,28 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+# A laptop screen: what "one screen" means for the console.
+LAPTOP: ViewportSize = {"width": 1280, "height": 900}
+
+
+@asynccontextmanager
+async def console_showing(
+    browser: Browser, serve_app: ServeApp, address: str, message: OutboundMessage, name: str
+) -> AsyncIterator[Page]:
+    """A laptop-sized page (1280x900, Berlin time) of a console that delivered `message` to
+    `address`, who is the only person on it: what they see when they open the console.
+    """
+    adapter = ConsoleAdapter(handle=EchoEngine(), people=[(address, "Chris CIO", "it")])
+    app = web.Application()
+    register_console_routes(app, adapter)
+    base = await serve_app(app)
+    await adapter.send(address=address, message=message, idempotency_key=name)
+    context = await browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    try:
+        page = await context.new_page()
+        await page.goto(base + "/")
+        yield page
+    finally:
+        await context.close()

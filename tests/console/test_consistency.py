@@ -14,15 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.adapters.console import ConsoleAdapter, register_console_routes
 from bot.flows.outbound import ConsistencyMessage
 from storage.db import Database
 from tests.conftest import FakeClock
-from tests.console.conftest import ServeApp
-from tests.console.samples import EchoEngine
+from tests.console.conftest import ServeApp, console_showing
 from tests.flows.seeded_history import seed
 
 pytestmark = pytest.mark.browser
@@ -48,19 +45,9 @@ def reply(sqlite_template: Path, tmp_path: Path) -> ConsistencyMessage:
 async def page(
     browser: Browser, serve_app: ServeApp, reply: ConsistencyMessage
 ) -> AsyncIterator[Page]:
-    adapter = ConsoleAdapter(handle=EchoEngine(), people=[(CIO, "Chris CIO", "it")])
-    app = web.Application()
-    register_console_routes(app, adapter)
-    base = await serve_app(app)
-    await adapter.send(address=CIO, message=reply, idempotency_key="consistency")
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin"
-    )
-    page = await context.new_page()
-    await page.goto(base + "/")
-    await expect(page.get_by_test_id("consistency-title")).to_be_visible()
-    yield page
-    await context.close()
+    async with console_showing(browser, serve_app, CIO, reply, "consistency") as page:
+        await expect(page.get_by_test_id("consistency-title")).to_be_visible()
+        yield page
 
 
 async def test_the_console_shows_topics_hand_offs_and_divergence(page: Page) -> None:

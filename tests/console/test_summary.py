@@ -18,23 +18,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from bot.adapters.console import ConsoleAdapter, register_console_routes
 from bot.flows.outbound import DigestMessage
 from storage.db import Database
 from tests.conftest import FakeClock
-from tests.console.conftest import ServeApp
-from tests.console.samples import EchoEngine
+from tests.console.conftest import LAPTOP, ServeApp, console_showing
 from tests.flows.seeded_history import digest_all, seed
 
 pytestmark = pytest.mark.browser
 
 CIO = "console:cio"
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
-# A laptop screen: what "one screen" means for the console.
-SCREEN = {"width": 1280, "height": 900}
+SCREEN = LAPTOP
 
 
 @pytest.fixture
@@ -52,17 +48,9 @@ def seeded_digest(sqlite_template: Path, tmp_path: Path) -> DigestMessage:
 async def page(
     browser: Browser, serve_app: ServeApp, seeded_digest: DigestMessage
 ) -> AsyncIterator[Page]:
-    adapter = ConsoleAdapter(handle=EchoEngine(), people=[(CIO, "Chris CIO", "it")])
-    app = web.Application()
-    register_console_routes(app, adapter)
-    base = await serve_app(app)
-    await adapter.send(address=CIO, message=seeded_digest, idempotency_key="summary")
-    context = await browser.new_context(viewport=SCREEN, timezone_id="Europe/Berlin")
-    page = await context.new_page()
-    await page.goto(base + "/")
-    await expect(page.get_by_test_id("digest")).to_be_visible()
-    yield page
-    await context.close()
+    async with console_showing(browser, serve_app, CIO, seeded_digest, "summary") as page:
+        await expect(page.get_by_test_id("digest")).to_be_visible()
+        yield page
 
 
 async def test_the_summary_is_a_table_with_a_row_per_conversation(page: Page) -> None:
