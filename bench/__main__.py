@@ -204,7 +204,7 @@ def bench_ingest(url: str | None, workdir: Path, n: int) -> None:
     product = time.perf_counter() - start
     with db.transaction() as s:
         # The engine's own reply (the next question's prompt), so the floor writes as much.
-        reply = s.scalars(
+        reply: dict[str, Any] = s.scalars(
             select(models.OutboxMessage.payload).where(
                 models.OutboxMessage.idempotency_key == "reply:console:E0:0"
             )
@@ -289,7 +289,7 @@ def open_floor(conn: Connection, prompt: dict[str, Any], others: dict[str, dict[
         conversation = conn.execute(
             text("SELECT id, spec FROM conversations WHERE key = 'social-media'")
         ).one()
-        round_id = conn.execute(
+        round_id: int = conn.execute(
             text(
                 'INSERT INTO rounds (conversation_id, number, scheduled_for, status, "trigger",'
                 " opened_by, opened_at, deadline, agenda)"
@@ -307,13 +307,15 @@ def open_floor(conn: Connection, prompt: dict[str, Any], others: dict[str, dict[
             ).bindparams(NOW_PARAM),
             {"rid": round_id, "now": NOW},
         )
-        members = conn.execute(
-            text(
-                "SELECT m.identity FROM participants p JOIN members m ON m.id = p.member_id"
-                " WHERE p.round_id = :rid ORDER BY p.id"
-            ),
-            {"rid": round_id},
-        ).scalars()
+        members: list[str] = list(
+            conn.execute(
+                text(
+                    "SELECT m.identity FROM participants p JOIN members m ON m.id = p.member_id"
+                    " WHERE p.round_id = :rid ORDER BY p.id"
+                ),
+                {"rid": round_id},
+            ).scalars()
+        )
         outbox = text(
             "INSERT INTO outbox (idempotency_key, platform, destination, payload, status,"
             " attempts, next_attempt_at, round_id, created_at)"
@@ -419,7 +421,7 @@ def bench_fanout(url: str | None, workdir: Path, n: int) -> None:
             .where(models.OutboxMessage.status == "sent")
         )
         # A prompt as the product wrote it, so the floor's rows are as large.
-        prompt = s.scalars(
+        prompt: dict[str, Any] = s.scalars(
             select(models.OutboxMessage.payload)
             .where(models.OutboxMessage.destination == "console:p0")
             .limit(1)
@@ -451,7 +453,7 @@ def bench_fanout(url: str | None, workdir: Path, n: int) -> None:
             .where(models.OutboxMessage.status == "sent")
         )
     assert sent == n + 2, sent
-    ratio(f"fan-out to {n:,} participants (open + deliver)", product, floor, "s")
+    ratio(f"fan-out to {n:,} participants (open + deliver)", product * 1000, floor * 1000, "ms")
     db.dispose()
 
 

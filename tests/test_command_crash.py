@@ -15,9 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -33,7 +31,7 @@ from tests.slack.conftest import (
     MARIA,
     SAM,
     SECRET,
-    sign,
+    post_slash_command,
     slack_playbook,
     text_of,
 )
@@ -72,29 +70,7 @@ def server(db_url: str, fake: FakeSlackApi, tmp_path: Path) -> Iterator[Server]:
 
 async def slash(server: Server, fake: FakeSlackApi, text: str, name: str) -> None:
     """`/strategy <text>` by the admin, signed as Slack signs it; returns once acked."""
-    body = urlencode(
-        {
-            "team_id": "T0TEAM",
-            "channel_id": "C0GENERAL",
-            "user_id": ADMIN,
-            "command": "/strategy",
-            "text": text,
-            "response_url": fake.respond_url(name),
-            "trigger_id": f"trigger.{name}",
-        }
-    )
-    stamp = int(time.time())  # Bolt checks the signature's age against its own clock
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": str(stamp),
-        "X-Slack-Signature": sign(body, stamp),
-    }
-    url = f"http://127.0.0.1:{server.port}/slack/events"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=body, headers=headers) as r,
-    ):
-        assert r.status == 200
+    await post_slash_command(server.port, fake, text, f"trigger.{name}", response=name)
 
 
 async def until(check: object, within: float = 20.0) -> None:

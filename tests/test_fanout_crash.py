@@ -18,9 +18,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -28,7 +26,7 @@ from sqlalchemy import func, select
 from storage.db import Database
 from storage.models import OutboxMessage
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import ADMIN, CIO, SECRET, sign, slack_playbook
+from tests.slack.conftest import ADMIN, CIO, SECRET, post_slash_command, slack_playbook
 from tests.test_durability import Server
 
 MEMBERS = [f"U1{n:05d}" for n in range(300)]
@@ -77,33 +75,10 @@ def server(db_url: str, fake: FakeSlackApi, playbook: Path) -> Iterator[Server]:
 
 
 async def ask(server: Server, fake: FakeSlackApi, conversation: str) -> None:
-    """An admin types `/strategy ask <conversation>` (signed as Slack signs it)."""
-    body = urlencode(
-        {
-            "token": "legacy-token",
-            "team_id": "T0TEAM",
-            "channel_id": "C0GENERAL",
-            "user_id": ADMIN,
-            "command": "/strategy",
-            "text": f"ask {conversation}",
-            "api_app_id": "A0APP",
-            "response_url": fake.respond_url("ask"),
-            "trigger_id": "trigger.ask.1",
-        }
+    """The admin's `/strategy ask <conversation>`, signed as Slack signs it."""
+    await post_slash_command(
+        server.port, fake, f"ask {conversation}", "trigger.ask.1", response="ask"
     )
-    stamp = int(time.time())  # Bolt checks the signature's age against its own clock
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": str(stamp),
-        "X-Slack-Signature": sign(body, stamp),
-    }
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"http://127.0.0.1:{server.port}/slack/events", data=body, headers=headers
-        ) as r,
-    ):
-        assert r.status == 200
 
 
 def prompts_posted(fake: FakeSlackApi) -> int:

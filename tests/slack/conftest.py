@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 import yaml
 from aiohttp import ClientResponse, web
@@ -55,6 +56,46 @@ def sign(body: str, timestamp: int, secret: str = SECRET) -> str:
     """Slack's request signature."""
     base = f"v0:{timestamp}:{body}".encode()
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+async def post_slash_command(
+    port: int,
+    fake: FakeSlackApi,
+    text: str,
+    trigger: str,
+    *,
+    user: str | None = None,
+    response: str | None = None,
+) -> None:
+    """`/strategy <text>` sent to a real server on `port` as Slack sends it: form-encoded,
+    signed with the current time (Bolt checks the signature's age against its own clock),
+    with a `response_url` on the fake named `response` (default: the trigger); asserts the
+    ack.
+    """
+    body = urlencode(
+        {
+            "team_id": "T0TEAM",
+            "channel_id": "C0GENERAL",
+            "user_id": user or ADMIN,
+            "command": "/strategy",
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": fake.respond_url(response or trigger),
+            "trigger_id": trigger,
+        }
+    )
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(stamp),
+        "X-Slack-Signature": sign(body, stamp),
+    }
+    url = f"http://127.0.0.1:{port}{EVENTS_PATH}"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as r,
+    ):
+        assert r.status == 200
 
 
 def slack_settings(

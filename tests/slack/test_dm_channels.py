@@ -14,9 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 import yaml
 
@@ -25,7 +23,7 @@ from bot.flows.outbound import Notice
 from storage.db import Database
 from storage.dm_channels import DmChannelStore
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import ADMIN, CIO, SECRET, sign, slack_playbook
+from tests.slack.conftest import ADMIN, CIO, SECRET, post_slash_command, slack_playbook
 from tests.test_durability import Server
 from tests.test_fanout_crash import unfinished
 
@@ -68,31 +66,7 @@ def server(db_url: str, fake: FakeSlackApi, tmp_path: Path) -> Iterator[Server]:
 
 async def command(server: Server, fake: FakeSlackApi, text: str, trigger: str) -> None:
     """An admin types `/strategy <text>` (signed as Slack signs it)."""
-    body = urlencode(
-        {
-            "team_id": "T0TEAM",
-            "channel_id": "C0GENERAL",
-            "user_id": ADMIN,
-            "command": "/strategy",
-            "text": text,
-            "api_app_id": "A0APP",
-            "response_url": fake.respond_url(trigger),
-            "trigger_id": trigger,
-        }
-    )
-    stamp = int(time.time())  # Bolt checks the signature's age against its own clock
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": str(stamp),
-        "X-Slack-Signature": sign(body, stamp),
-    }
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"http://127.0.0.1:{server.port}/slack/events", data=body, headers=headers
-        ) as r,
-    ):
-        assert r.status == 200
+    await post_slash_command(server.port, fake, text, trigger)
 
 
 def dm_posts(fake: FakeSlackApi) -> int:
