@@ -1,8 +1,8 @@
 """Slack ack latency: `python -m bench.slack_ack [--requests N] [--quick]`.
 
 Slack gives an app three seconds to acknowledge a slash command or a button, and our
-listeners store an answer *before* acking (DESIGN.md), so the ack carries real work. This
-measures what that costs: signed requests over loopback to
+listeners store an answer *before* acking (README, "Invariants and how they hold"), so the
+ack carries real work. This measures what that costs: signed requests over loopback to
 
 - **the full app**: `build_app` + `mount_slack` on a SQLite file, with the outbox worker
   running and delivering every reply to the fake Slack Web API (`tests/fakes/slack_api`);
