@@ -51,6 +51,7 @@ SECRET = "bench-secret"  # noqa: S105 - signs loopback requests only
 TOKEN = "xoxb-test"  # noqa: S105 - what the fake Web API accepts
 ADMIN, MEMBERS = "U0ADMIN", ("U0MARIA", "U0SAM")
 Request = Callable[[int], tuple[str, str]]  # n -> (body, content type)
+WIDTH = 50  # requests in flight at once in the burst phase
 
 
 def playbook() -> dict[str, Any]:
@@ -189,22 +190,68 @@ def full_app(fake: FakeSlackApi, workdir: Path) -> web.Application:
     return build_app(settings, migrate=True)
 
 
+async def one(session: aiohttp.ClientSession, url: str, body: str, content_type: str) -> float:
+    """One signed request; its latency (ms) from send to the full response."""
+    headers = {"Content-Type": content_type, **signed(body)}
+    start = time.perf_counter()
+    async with session.post(url, data=body.encode(), headers=headers) as resp:
+        await resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{url} answered {resp.status}")
+    return (time.perf_counter() - start) * 1000
+
+
 async def timed(
-    session: aiohttp.ClientSession, url: str, make: Request, n: int, warmup: int
+    session: aiohttp.ClientSession,
+    url: str,
+    make: Request,
+    n: int,
+    warmup: int,
+    settled: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[float]:
-    """Send `warmup + n` requests one at a time; returns the last n latencies (ms)."""
+    """Send `warmup + n` requests one at a time; returns the last n latencies (ms).
+
+    `settled(i)` waits, between requests, until the work request i left for after its ack
+    is done (a slash command's reply through its `response_url`), so each ack is measured
+    on an idle app rather than behind a backlog the benchmark itself piled up.
+    """
     latencies = []
     for i in range(warmup + n):
         body, content_type = make(i)
-        headers = {"Content-Type": content_type, **signed(body)}
-        start = time.perf_counter()
-        async with session.post(url, data=body.encode(), headers=headers) as resp:
-            await resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"{url} answered {resp.status}")
+        latency = await one(session, url, body, content_type)
         if i >= warmup:
-            latencies.append((time.perf_counter() - start) * 1000)
+            latencies.append(latency)
+        if settled is not None:
+            await settled(i)
     return latencies
+
+
+async def concurrent(
+    session: aiohttp.ClientSession, url: str, make: Request, n: int, width: int, first: int
+) -> list[float]:
+    """`n` requests, `width` in flight at once (a burst, as when a round's prompts land)."""
+    gate = asyncio.Semaphore(width)
+
+    async def go(i: int) -> float:
+        async with gate:
+            return await one(session, url, *make(first + i))
+
+    return list(await asyncio.gather(*(go(i) for i in range(n))))
+
+
+def responded(fake: FakeSlackApi, app_is_full: bool) -> Callable[[int], Awaitable[None]] | None:
+    """For the full app: wait until slash command i has had its reply posted."""
+    if not app_is_full:
+        return None
+
+    async def wait(i: int) -> None:
+        for _ in range(2000):
+            if any(c.path == f"/respond/bench{i}" for c in fake.calls("respond")):
+                return
+            await asyncio.sleep(0.002)
+        raise RuntimeError(f"slash command {i} got no reply")
+
+    return wait
 
 
 def pct(values: list[float], q: float) -> float:
@@ -240,6 +287,12 @@ async def run(n: int) -> None:
     await fake.start()
     warmup = max(20, n // 20)
     results: dict[tuple[str, str], list[float]] = {}
+    kinds = (
+        "slash command",
+        "button",
+        f"slash command, {WIDTH} at once",
+        f"button, {WIDTH} at once",
+    )
     with tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp:
         full = full_app(fake, Path(tmp))
         full_runner, full_url = await serve(full)
@@ -252,7 +305,11 @@ async def run(n: int) -> None:
                     ("button", button_request(round_id)),
                 ):
                     for name, url in (("bare", bare_url), ("full", full_url)):
-                        results[kind, name] = await timed(session, url, make, n, warmup)
+                        settled = responded(fake, name == "full") if kind != "button" else None
+                        results[kind, name] = await timed(session, url, make, n, warmup, settled)
+                        results[f"{kind}, {WIDTH} at once", name] = await concurrent(
+                            session, url, make, n, WIDTH, first=warmup + n
+                        )
         finally:
             # The worker paces each DM at one message a second; the replies still queued
             # would take minutes to deliver, and nobody is waiting for them here.
@@ -263,10 +320,10 @@ async def run(n: int) -> None:
             await fake.stop()
     print(f"Slack ack latency over loopback, {n} signed requests each (after {warmup} warm-up)")
     print(
-        f"{'':16}{'full p50':>10}{'bare p50':>10}{'ratio':>7}{'full p99':>11}{'bare p99':>10}"
+        f"{'':30}{'full p50':>10}{'bare p50':>10}{'ratio':>7}{'full p99':>11}{'bare p99':>10}"
         f"{'ratio':>7}"
     )
-    for kind in ("slash command", "button"):
+    for kind in kinds:
         full_l, bare_l = results[kind, "full"], results[kind, "bare"]
         f50, b50, f99, b99 = (
             pct(full_l, 0.5),
@@ -275,7 +332,7 @@ async def run(n: int) -> None:
             pct(bare_l, 0.99),
         )
         print(
-            f"{kind:16}{f50:>8.2f}ms{b50:>8.2f}ms{f50 / b50:>6.1f}x"
+            f"{kind:30}{f50:>8.2f}ms{b50:>8.2f}ms{f50 / b50:>6.1f}x"
             f"{f99:>9.2f}ms{b99:>8.2f}ms{f99 / b99:>6.1f}x"
             f"   (full mean {statistics.fmean(full_l):.2f} ms)"
         )
