@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +73,9 @@ class Runtime:
     commands: CommandRunner | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Threads carrying on a big round's chunks: joined before the database is closed, so
+    # none is left holding a connection of a pool that is gone.
+    _threads: list[threading.Thread] = field(default_factory=list)
 
     async def handle(self, event: InboundEvent) -> list[Outgoing]:
         """Run an inbound event through the engine (in a worker thread)."""
@@ -289,7 +293,10 @@ async def _start(app: web.Application) -> None:
     def rounds_pending() -> None:
         # A big round's remaining chunks run in a thread of their own, so the event (or
         # the scheduler's job) that opened or closed it is answered at once.
-        threading.Thread(target=continue_rounds, name="rounds", daemon=True).start()
+        thread = threading.Thread(target=continue_rounds, name="rounds", daemon=True)
+        rt._threads[:] = [t for t in rt._threads if t.is_alive()]
+        rt._threads.append(thread)
+        thread.start()
 
     hooks = EngineHooks(
         outbox_changed=outbox_changed,
@@ -346,7 +353,19 @@ async def _stop(app: web.Application) -> None:
     await asyncio.gather(*rt._tasks, return_exceptions=True)
     for adapter in rt.adapters.values():
         await adapter.stop()
+    await asyncio.to_thread(_join, rt._threads, STOP_WAIT_SECONDS)
     rt.db.dispose()
+
+
+# How long shutdown waits for a thread still doing a round's chunk (each chunk is one short
+# transaction; a thread past this is abandoned, and its chunk is redone after the restart).
+STOP_WAIT_SECONDS = 10.0
+
+
+def _join(threads: list[threading.Thread], within: float) -> None:
+    deadline = time.monotonic() + within
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 async def _metrics(request: web.Request) -> web.Response:
