@@ -4,7 +4,7 @@
 conversation (job id = conversation key, trigger = `CadenceTrigger` over
 `Cadence.next_after`), one interval job for `SchedulerTarget.tick` and one interval job for
 `resync`. It talks to the engine only through the synchronous `SchedulerTarget` protocol,
-called with `asyncio.to_thread` so database work never blocks the event loop.
+called in the scheduler's own threads so database work never blocks the event loop.
 
 Why the database decides, not the scheduler: APScheduler keeps its jobs in memory, and
 several replicas may run at once. A round is unique per (conversation, scheduled time) in the
@@ -49,8 +49,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -59,6 +60,8 @@ from apscheduler.triggers.base import BaseTrigger
 from bot.flows.cadence import Cadence, parse_cadence
 from bot.flows.retention import PURGE_AT
 from bot.logs import Throttled
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +178,10 @@ class RoundScheduler:
         self._active: dict[str, Cadence] = {}
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        # The engine's database work runs in these threads (never on the event loop); `stop`
+        # waits for the ones still running, so none holds a connection when the process
+        # closes the database (a cancelled task does not stop its thread).
+        self._threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scheduler")
 
     @property
     def running(self) -> bool:
@@ -246,12 +253,21 @@ class RoundScheduler:
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next loop iteration
         for task in list(self._background):
             task.cancel()
+        threads, self._threads = (
+            self._threads,
+            ThreadPoolExecutor(max_workers=4, thread_name_prefix="scheduler"),
+        )
+        await asyncio.to_thread(threads.shutdown, True, cancel_futures=True)
         logger.info("scheduler stopped")
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in one of the scheduler's threads (see `__init__`)."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     async def catch_up(self) -> None:
         """Apply the missed-round policy (module docstring) to every active conversation."""
         now = self._clock()
-        rows = await asyncio.to_thread(self._target.cadences)
+        rows = await self._in_thread(self._target.cadences)
         for key, text, paused in rows:
             if paused:
                 continue
@@ -264,7 +280,7 @@ class RoundScheduler:
         due = cadence.previous_at_or_before(now)
         if due is None:
             return
-        since = await asyncio.to_thread(self._target.scheduled_since, key)
+        since = await self._in_thread(self._target.scheduled_since, key)
         if since is None or due < _as_utc(since):
             logger.info(
                 "catch-up for %s: nothing owed (last occurrence %s, in the bot's care since %s)",
@@ -273,15 +289,13 @@ class RoundScheduler:
                 since.isoformat() if since else "never",
             )
             return
-        last = await asyncio.to_thread(self._target.last_scheduled_for, key)
+        last = await self._in_thread(self._target.last_scheduled_for, key)
         if last is not None and due <= _as_utc(last):
             return
         late = now - due
         if late <= self._grace:
             await self._prepare(key)
-            opened = await asyncio.to_thread(
-                self._target.open_scheduled_round, key, due, "catch-up"
-            )
+            opened = await self._in_thread(self._target.open_scheduled_round, key, due, "catch-up")
             logger.info(
                 "catch-up for %s at %s (%s late): %s",
                 key,
@@ -290,7 +304,7 @@ class RoundScheduler:
                 "opened" if opened else "already open",
             )
         else:
-            await asyncio.to_thread(self._target.record_missed_round, key, due)
+            await self._in_thread(self._target.record_missed_round, key, due)
             logger.warning(
                 "round of %s due at %s missed (%s late, grace %s)",
                 key,
@@ -310,7 +324,7 @@ class RoundScheduler:
             if scheduler is None:
                 return
             try:
-                rows = await asyncio.to_thread(self._target.cadences)
+                rows = await self._in_thread(self._target.cadences)
             except Exception:
                 self._throttled.exception(
                     "resync", "could not read cadences; keeping the current schedule"
@@ -363,7 +377,7 @@ class RoundScheduler:
             logger.warning("job for %s fired but no occurrence is due", key)
             return
         await self._prepare(key)
-        opened = await asyncio.to_thread(
+        opened = await self._in_thread(
             self._target.open_scheduled_round, key, scheduled_for, "schedule"
         )
         logger.info(
@@ -384,7 +398,7 @@ class RoundScheduler:
 
     async def _tick(self) -> None:
         try:
-            await asyncio.to_thread(self._target.tick, self._clock())
+            await self._in_thread(self._target.tick, self._clock())
         except Exception:
             self._throttled.exception("tick", "tick failed")
         else:
@@ -394,7 +408,7 @@ class RoundScheduler:
         # Daily (`bot.flows.retention.PURGE_AT` UTC); every replica runs it, and a second
         # run at the same time finds nothing left to delete.
         try:
-            await asyncio.to_thread(self._target.purge, self._clock())
+            await self._in_thread(self._target.purge, self._clock())
         except Exception:
             self._throttled.exception("purge", "retention purge failed")
         else:
@@ -412,7 +426,7 @@ class RoundScheduler:
 
     async def _record_missed(self, key: str, scheduled_for: datetime) -> None:
         try:
-            await asyncio.to_thread(self._target.record_missed_round, key, scheduled_for)
+            await self._in_thread(self._target.record_missed_round, key, scheduled_for)
             logger.warning("round of %s due at %s missed", key, scheduled_for.isoformat())
         except Exception:
             logger.exception("could not record missed round of %s", key)
