@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
+import bench.__main__ as bench_main
 from bot.adapters.slack.render import layout_view as slack_layout
 from bot.adapters.teams.cards import CARD_BUDGET, card_size
 from bot.adapters.teams.cards import layout_view as teams_layout
@@ -39,7 +40,6 @@ from bot.flows.history import closed_rounds
 from bot.presentation.digest import digest_view
 from storage import models
 from storage.db import Database
-from storage.migrate import upgrade
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 QUESTIONS = [
@@ -65,15 +65,8 @@ QUESTIONS = [
 
 
 def fresh_db(url: str | None, workdir: Path) -> Database:
-    if url is None:
-        url = f"sqlite:///{workdir / 'history'}.db"
-    else:
-        db = Database(url)
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.dispose()
-    upgrade(url)
-    return Database(url)
+    """An empty, migrated database for this benchmark (`bench.__main__.fresh_db`)."""
+    return bench_main.fresh_db(url, workdir, "history")
 
 
 def seed(db: Database, rounds: int, people: int) -> int:

@@ -12,15 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
 
-from bot import i18n, messages
+from bot import messages
 from bot.adapters.slack.home import build_home_view, conversation_text
 from bot.adapters.teams.package import build_manifest
 from bot.flows.cadence import parse_cadence
 from bot.flows.overview import ConversationOverview
 from bot.flows.roles import Role
+from tests.test_messages import speaking_german
 
 GERMAN = {
     "every day at {time} ({zone})": "täglich um {time} ({zone})",
@@ -46,16 +45,8 @@ GERMAN = {
 
 @pytest.fixture
 def german(tmp_path: Path) -> Iterator[None]:
-    catalog = Catalog(locale="de", domain=i18n.DOMAIN)
-    for msgid, msgstr in GERMAN.items():
-        catalog.add(msgid, msgstr)
-    folder = tmp_path / "de" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / f"{i18n.DOMAIN}.mo").open("wb") as f:
-        write_mo(f, catalog)
-    with i18n.speaking("de", localedir=tmp_path):
+    with speaking_german(tmp_path, GERMAN):
         yield
-    assert i18n.language() == "en"
 
 
 def overview() -> ConversationOverview:

@@ -12,6 +12,7 @@ import re
 import string
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -66,19 +67,28 @@ def ids(catalog: Catalog) -> set[str | tuple[str, ...]]:
     return {m.id for m in catalog if m.id}
 
 
+@contextmanager
+def speaking_german(folder: Path, translations: dict[str, str]) -> Iterator[Path]:
+    """`translations` compiled as a German catalogue under `folder`, spoken while open;
+    English again afterwards.
+    """
+    catalog = Catalog(locale="de", domain=i18n.DOMAIN)
+    for msgid, msgstr in translations.items():
+        catalog.add(msgid, msgstr)
+    messages_dir = folder / "de" / "LC_MESSAGES"
+    messages_dir.mkdir(parents=True)
+    with (messages_dir / f"{i18n.DOMAIN}.mo").open("wb") as f:
+        write_mo(f, catalog)
+    with i18n.speaking("de", localedir=folder):
+        yield folder
+    assert i18n.language() == "en"
+
+
 @pytest.fixture
 def german(tmp_path: Path) -> Iterator[Path]:
     """A compiled German catalogue in a locale folder of its own; English again afterwards."""
-    catalog = Catalog(locale="de", domain=i18n.DOMAIN)
-    for msgid, msgstr in GERMAN.items():
-        catalog.add(msgid, msgstr)
-    folder = tmp_path / "de" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / f"{i18n.DOMAIN}.mo").open("wb") as f:
-        write_mo(f, catalog)
-    with i18n.speaking("de", localedir=tmp_path):
-        yield tmp_path
-    assert i18n.language() == "en"
+    with speaking_german(tmp_path, GERMAN) as folder:
+        yield folder
 
 
 # --- the template is the source's sentences, all of them ------------------------------------
