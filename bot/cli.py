@@ -227,12 +227,19 @@ def run_secrets(settings: Settings, *, decrypt: bool = False) -> int:
     from bot.encryption import VARIABLE, SecretBox
     from storage import models
     from storage.db import Database
+    from storage.migrate import current, head
 
     keys = settings.secret_keys
     if not keys and not decrypt:
         raise ConfigError(
             f"{VARIABLE} is not set: there is no key to encrypt the stored tokens with"
             " (make one with 'strategy-bot secrets new-key')"
+        )
+    at, newest = current(settings.database_url), head()
+    if at != newest:  # the wide token columns (0010) may be missing: never write half
+        raise ConfigError(
+            f"the database is at revision {at or '(empty)'}, this strategy-bot needs {newest}:"
+            " run 'strategy-bot db upgrade' first"
         )
     db = Database(settings.database_url)
     try:

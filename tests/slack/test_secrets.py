@@ -39,6 +39,7 @@ from bot.config import load_settings
 from bot.encryption import SecretBox, looks_encrypted, new_key
 from bot.errors import ConfigError
 from storage import models
+from storage.migrate import upgrade
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack.conftest import SECRET, SlackDriver, slack_playbook
 from tests.slack.test_oauth import (
@@ -306,22 +307,41 @@ async def _install_team(slack: SlackDriver, team: str) -> str:
     return token
 
 
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`strategy-bot <args>` as an operator runs it, in a subprocess."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    full.pop("SECRETS_KEYS", None)
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**full, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_secrets_commands(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    made = cli("secrets", "new-key")
+    assert made.returncode == 0
+    key = made.stdout.strip()
+    Fernet(key)  # a usable key
+    rotated = cli("secrets", "rotate", DATABASE_URL=url, SECRETS_KEYS=key)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "encrypted 0 token(s) stored in clear and re-encrypted 0" in rotated.stdout
+    keyless = cli("secrets", "rotate", DATABASE_URL=url)
+    assert keyless.returncode == 2 and "SECRETS_KEYS is not set" in keyless.stderr
+
+
 def test_an_invalid_key_is_one_clear_start_up_line(tmp_path: Path) -> None:
     bad = "not-a-fernet-key"
     with pytest.raises(ConfigError, match=r"SECRETS_KEYS: .*key 2 of 2 is not a Fernet key") as e:
         load_settings(SECRETS_KEYS=f"{KEY_A},{bad}")
     assert bad not in str(e.value) and KEY_A not in str(e.value)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
-    env.update(SECRETS_KEYS=bad, DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
     for args in (["serve"], ["secrets", "rotate"]):
-        result = subprocess.run(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "bot", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        result = cli(*args, SECRETS_KEYS=bad, DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert lines[0].startswith("strategy-bot: invalid configuration")
@@ -348,3 +368,10 @@ def test_a_slack_token_is_never_taken_for_an_encrypted_one(value: str) -> None:
     assert not looks_encrypted(value)
     assert SecretBox([KEY_A]).open(value) == value
     assert looks_encrypted(SecretBox([KEY_A]).seal(value) or "")
+
+
+def test_rotate_needs_the_database_upgraded_first(tmp_path: Path, fake: FakeSlackApi) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0009")  # before the token columns were widened
+    with pytest.raises(ConfigError, match=r"revision 0009.*strategy-bot db upgrade"):
+        run_secrets(_settings(fake, url, tmp_path, KEY_A))

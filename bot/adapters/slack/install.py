@@ -471,12 +471,20 @@ def log_stored_tokens(engine: Engine, box: SecretBox) -> StoredTokens:
                 state.clear,
                 VARIABLE,
             )
+    by_team: dict[str | None, list[str]] = {}
     for unreadable in state.unreadable:
+        by_team.setdefault(unreadable.team_id, []).append(
+            f"{unreadable.column} in {unreadable.table}"
+        )
+    for team_id, where in by_team.items():
         logger.error(
-            "slack: %s; messages to that workspace fail (%s) until the key is back in %s",
-            unreadable,
-            TOKEN_UNREADABLE,
+            "slack: the stored tokens of workspace %s (%s) are encrypted with a key that is "
+            "not in %s%s; messages to that workspace fail (%s) until that key is back",
+            team_id,
+            ", ".join(where),
             VARIABLE,
+            "" if box.enabled else " (it is not set)",
+            TOKEN_UNREADABLE,
         )
     return state
 
