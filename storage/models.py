@@ -164,6 +164,10 @@ class Round(Base):
     # How far that work got: the last member id (open) or participant id (close) done, so
     # a crash resumes at the next chunk.
     work_cursor: Mapped[int | None] = mapped_column(Integer)
+    # Set when a retention purge deleted the round's answers: the figures computed from
+    # them (who answered part, each rating's mean and measure's median), so its trend
+    # points stay readable (`bot.flows.retention`, `bot.flows.history`).
+    kept_figures: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     conversation: Mapped[Conversation] = relationship()
 
 

@@ -186,6 +186,22 @@ def _question(rnd: Round, question_id: str) -> dict[str, Any] | None:
     return None
 
 
+def _partly(session: Session, ids: Sequence[int]) -> Any:
+    """(round id, group, how many) who answered something, then the round closed on them."""
+    return session.execute(
+        select(
+            Participant.round_id, Participant.group_key, func.count(func.distinct(Participant.id))
+        )
+        .join(Answer, Answer.participant_id == Participant.id)
+        .where(
+            Participant.round_id.in_(ids),
+            Participant.status.in_(("pending", "answering")),
+            Answer.skipped.is_(False),
+        )
+        .group_by(Participant.round_id, Participant.group_key)
+    )
+
+
 def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
     ids = [r.id for r in rounds]
     if not ids:
@@ -203,18 +219,7 @@ def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
             asked[round_id][group_key][1] += n
     # Answered something, then the round closed on them (as the digest counts "partly").
     partly: dict[int, int] = defaultdict(int)
-    for part_round, part_group, n_partly in session.execute(
-        select(
-            Participant.round_id, Participant.group_key, func.count(func.distinct(Participant.id))
-        )
-        .join(Answer, Answer.participant_id == Participant.id)
-        .where(
-            Participant.round_id.in_(ids),
-            Participant.status.in_(("pending", "answering")),
-            Answer.skipped.is_(False),
-        )
-        .group_by(Participant.round_id, Participant.group_key)
-    ):
+    for part_round, part_group, n_partly in _partly(session, ids):
         partly[part_round] += n_partly
         asked[part_round][part_group][1] += n_partly
     wanted = {r.id: {q["id"]: q["type"] for q in measured_questions(r)} for r in rounds}
@@ -244,6 +249,13 @@ def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
         for qid, kind in wanted[rnd.id].items():
             given = values[rnd.id].get(qid, [])
             figures[qid] = (_mean(given) if kind == "rating" else _median(given)) if given else None
+        if rnd.kept_figures:  # its answers were purged: what was computed from them before
+            kept = rnd.kept_figures
+            figures = {qid: kept["figures"].get(qid) for qid in wanted[rnd.id]}
+            partly[rnd.id] = kept["partly"]
+            for group_key, n_kept in kept["partly_by_group"].items():
+                if group_key in asked[rnd.id]:
+                    asked[rnd.id][group_key][1] += n_kept
         means = _axis_means(rnd, figures)
         point = RoundPoint(
             round_number=rnd.number,
@@ -258,6 +270,26 @@ def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
         groups = {key: (a, b) for key, (a, b) in asked[rnd.id].items()}
         out[rnd.id] = ClosedRound(round=rnd, point=point, figures=figures, groups=groups)
     return out
+
+
+def figures_to_keep(session: Session, rounds: Sequence[Round]) -> dict[int, dict[str, Any]]:
+    """What history computes from these rounds' answers, to keep once the answers go.
+
+    The retention purge stores it in `Round.kept_figures` before deleting the answers, so
+    `_load` gives the same trend points, participation and silent groups afterwards.
+    """
+    loaded = _load(session, rounds)
+    partly_by_group: dict[int, dict[str, int]] = defaultdict(dict)
+    for part_round, part_group, n_partly in _partly(session, [r.id for r in rounds]):
+        partly_by_group[part_round][part_group] = n_partly
+    return {
+        rid: {
+            "partly": closed.point.partly,
+            "partly_by_group": partly_by_group.get(rid, {}),
+            "figures": closed.figures,
+        }
+        for rid, closed in loaded.items()
+    }
 
 
 def _figure(kind: str | None, value: Any) -> float | None:
