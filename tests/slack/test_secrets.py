@@ -220,7 +220,11 @@ async def test_rotation_with_two_keys(fake: FakeSlackApi, db_url: str, tmp_path:
     posts = fake.calls("chat.postMessage")
     assert [p.headers["Authorization"] for p in posts] == [f"Bearer {token}"] * 3
     # running it again changes nothing
-    again = reseal_tokens(create_engine(db_url), SecretBox([KEY_B]))
+    engine = create_engine(db_url)
+    try:
+        again = reseal_tokens(engine, SecretBox([KEY_B]))
+    finally:
+        engine.dispose()
     assert (again.encrypted, again.rotated, again.unreadable) == (0, 0, [])
     assert secrets_of(raw_rows(db_url)) == values
 
