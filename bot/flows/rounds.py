@@ -73,6 +73,7 @@ from bot import messages
 from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
+from bot.flows.confidential import channel_view
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.digest_model import Digest
 from bot.flows.heard import queue_heard
@@ -874,7 +875,8 @@ def post_digest(
         session,
         key=f"digest:round:{round_.id}",
         address=cio_channel,
-        message=DigestMessage(digest=digest),
+        # Everyone in the channel reads it: confidential answers as counts only.
+        message=DigestMessage(digest=channel_view(digest)),
         now=now,
         round_id=round_.id,
     )
