@@ -121,9 +121,7 @@ def _round_rows(session: Session, round_: models.Round, reader: frozenset[str]) 
     agenda = rounds.agenda_of(round_)
     conv = round_.conversation
     withheld = {
-        qid
-        for qid, roles in secrets_of(conv.spec, round_.agenda).items()
-        if not roles & reader
+        qid for qid, roles in secrets_of(conv.spec, round_.agenda).items() if not roles & reader
     }
     anonymous = agenda.anonymous or bool((conv.spec or {}).get("anonymous"))
     base = {"conversation": conv.key, "round": str(round_.number)}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
