@@ -2070,6 +2070,13 @@ def playbook_roles(names: Sequence[str]) -> str:
     return _("{first} and {last}").format(first=", ".join(shown[:-1]), last=shown[-1])
 
 
+def confidential_answer(roles: Sequence[str]) -> str:
+    """Under a confidential question put to a stakeholder: who will read the answer."""
+    return _(
+        "Confidential: only {roles} will read your answer; others see how many answered."
+    ).format(roles=playbook_roles(roles))
+
+
 def confidential_withheld(roles: Sequence[str]) -> str:
     """Under a confidential question in a view that may not read it: who may, instead."""
     return _("Confidential: only {roles} read these answers; here, how many answered.").format(

@@ -126,6 +126,7 @@ def _parsed_agenda(agenda_json: str) -> ConversationSpec:
 def question_view(spec: ConversationSpec, index: int) -> QuestionView:
     """The question at `index` (0-based) as shown to a stakeholder."""
     q = spec.questions[index]
+    readers = q.confidential or spec.confidential  # as the round was asked: its promise
     return QuestionView(
         id=q.id,
         text=q.text,
@@ -137,6 +138,7 @@ def question_view(spec: ConversationSpec, index: int) -> QuestionView:
         unit=q.unit,
         index=index + 1,
         total=len(spec.questions),
+        confidential=readers,
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bot.flows import export
 from bot.flows.engine import EngineHooks
-from bot.flows.events import CommandInvoked
+from bot.flows.events import Action, CommandInvoked
 from bot.flows.outbound import (
     ConsistencyMessage,
     DigestMessage,
@@ -29,9 +29,12 @@ from bot.flows.outbound import (
     Notice,
     OutboundMessage,
     Outgoing,
+    Prompt,
 )
+from bot.flows.overview import strategy_digest
 from bot.flows.summary import OpenAICompatible
 from bot.presentation import build_view
+from bot.presentation.sections import Field
 from bot.presentation.text import lines
 from storage import models
 from storage.db import Database
@@ -353,4 +356,26 @@ def test_a_playbook_without_confidential_questions_shows_and_audits_as_before(
     answer_media(bot)
     (out,) = handle(bot, ADMIN, "digest social-media")
     assert HEARING_SAID in shown(out.message)
+    assert audited(bot) == []
+
+
+def test_the_people_asked_are_told_who_will_read_their_answer(bot: EngineHarness) -> None:
+    bot.command(ADMIN, "ask social-liability")
+    (prompt,) = [m for m in bot.queued("console:lee") if isinstance(m, Prompt)]
+    told = "Confidential: only the CIO and general counsel will read your answer"
+    assert told in shown(prompt)
+    (form,) = bot.press("console:lee", Action.ANSWER_ALL, prompt.round_id)
+    hints = [f.help for f in build_view(form).sections if isinstance(f, Field)]
+    assert len(hints) == 4 and all(h and told in h for h in hints)  # in the form too
+    bot.command(ADMIN, "ask social-media")
+    (media,) = [m for m in bot.queued("console:maria") if isinstance(m, Prompt)]
+    assert "only general counsel will read your answer" in shown(media)  # its listening one
+
+
+def test_the_slack_home_look_shows_no_confidential_answer(
+    bot: EngineHarness, clock: FakeClock
+) -> None:
+    answer_liability(bot)
+    look = strategy_digest(bot.db, clock(), "Acme")
+    assert leaks(DigestMessage(digest=look)) == []
     assert audited(bot) == []
