@@ -2079,6 +2079,12 @@ def confidential_answer(roles: Sequence[str]) -> str:
 
 def confidential_withheld(roles: Sequence[str]) -> str:
     """Under a confidential question in a view that may not read it: who may, instead."""
+    if not roles:
+        return _(
+            "Confidential: nobody reads these answers, since the roles named when it was"
+            " asked and those the playbook names now have none in common; here, how many"
+            " answered."
+        )
     return _("Confidential: only {roles} read these answers; here, how many answered.").format(
         roles=playbook_roles(roles)
     )
@@ -2091,6 +2097,12 @@ def confidential_shown(roles: Sequence[str]) -> str:
 
 def confidential_how(count: int, roles: Sequence[str], key: str) -> str:
     """Atop a conversation whose confidential questions this view shows as counts."""
+    if not roles:
+        return ngettext(
+            "{count} question is confidential: here, how many answered.",
+            "{count} questions are confidential: here, how many answered.",
+            count,
+        ).format(count=count)
     return ngettext(
         "{count} question is confidential to {roles}: they read its answers in their own chat"
         " with the bot, with “digest {key}” there; each reading is recorded in the audit log.",

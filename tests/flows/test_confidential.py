@@ -13,12 +13,15 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.flows import export
+from bot.flows.confidential import counts_only, secrets_of
+from bot.flows.digest_model import ConversationDigest, Digest, QuestionRollup
 from bot.flows.engine import EngineHooks
 from bot.flows.events import Action, CommandInvoked
 from bot.flows.outbound import (
@@ -379,3 +382,36 @@ def test_the_slack_home_look_shows_no_confidential_answer(
     look = strategy_digest(bot.db, clock(), "Acme")
     assert leaks(DigestMessage(digest=look)) == []
     assert audited(bot) == []
+
+
+def test_a_round_and_the_playbook_with_no_role_in_common_leave_nobody_to_read_it() -> None:
+    agenda = {"confidential": ["cio", "general_counsel"], "questions": [{"id": "risk"}]}
+    now = {"questions": [{"id": "risk", "confidential": ["admins"]}]}
+    assert secrets_of(now, agenda) == {"risk": frozenset()}
+    assert secrets_of({"questions": [{"id": "risk"}]}, {"questions": [{"id": "risk"}]}) == {}
+    nobody = counts_only(
+        QuestionRollup(
+            question_id="risk", text="Risk?", type="text", answered=2, skipped=0, confidential=()
+        )
+    )
+    text = "\n".join(lines(build_view(DigestMessage(digest=_one(nobody)))))
+    assert "Confidential: nobody reads these answers" in text
+
+
+def _one(question: QuestionRollup) -> Digest:
+    return Digest(
+        scope="social-liability",
+        organisation="Acme",
+        generated_at=datetime(2026, 11, 23, tzinfo=UTC),
+        conversations=(
+            ConversationDigest(
+                conversation_key="social-liability",
+                title="Social Liability",
+                round_id=1,
+                round_number=1,
+                status="closed",
+                questions=(question,),
+                withheld=1,
+            ),
+        ),
+    )
