@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+import time_machine
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -117,6 +118,10 @@ class Platform(ABC):
     def escaped(self, text: str) -> str:
         """How a message of this platform carries typed text (its markup's escaping)."""
 
+    def footprints(self, person: str) -> list[str]:
+        """The platform's own ids and names for the person, besides their identity."""
+        return []
+
     @abstractmethod
     async def _command(self, person: str, text: str, *, in_channel: bool) -> None: ...
 
@@ -131,8 +136,9 @@ class Platform(ABC):
     async def channel_posts(self) -> list[str]:
         """Everything the bot showed in a channel, where others read it."""
 
+    @abstractmethod
     async def start(self) -> None:
-        """Whatever people do before they can be reached (a Teams install)."""
+        """Whatever people do before the bot can reach them (a Teams install)."""
 
     async def say(self, person: str, text: str, *, in_channel: bool = False) -> None:
         """The person gives a command, in their own chat or in the CIO channel; returns
@@ -205,6 +211,12 @@ class Slack(Platform):
     def escaped(self, text: str) -> str:
         return mrkdwn.escape(text)
 
+    def footprints(self, person: str) -> list[str]:
+        return [self.USERS[person]]  # the bare user id (a DM channel's row, "@U0…")
+
+    async def start(self) -> None:
+        """Nothing: the bot opens a DM with anyone in the workspace."""
+
     async def _command(self, person: str, text: str, *, in_channel: bool) -> None:
         user = self.USERS[person]
         channel = slack_harness.CIO_CHANNEL if in_channel else "D" + user[1:]
@@ -234,7 +246,9 @@ class Slack(Platform):
             if not str(r.body.get("channel", "")).startswith("D")
         ]
         # A response_url reply that is not ephemeral is seen by the whole channel.
-        public += [r for r in self.fake.calls("respond") if r.body.get("response_type") != "ephemeral"]
+        public += [
+            r for r in self.fake.calls("respond") if r.body.get("response_type") != "ephemeral"
+        ]
         return [shown(r.body) for r in public]
 
 
@@ -257,6 +271,11 @@ class Teams(Platform):
     def escaped(self, text: str) -> str:
         return markdown.escape(text)
 
+    def footprints(self, person: str) -> list[str]:
+        # What an activity says of its sender: AAD object id, Teams user id and name.
+        sender = self.driver.activity("message", person)["from"]
+        return [sender["aadObjectId"], sender["id"], sender["name"]]
+
     async def start(self) -> None:
         await self.driver.join(MARIA, SAM, ADMIN, CIO)
         await self.driver.join_channel()
@@ -274,7 +293,11 @@ class Teams(Platform):
 
     async def replies(self, person: str) -> list[str]:
         chat = teams_harness.chat(person)
-        return [self._text(r) for r in self.fake.requests if r.kind != "update" and r.conversation == chat]
+        return [
+            self._text(r)
+            for r in self.fake.requests
+            if r.kind != "update" and r.conversation == chat
+        ]
 
     async def channel_posts(self) -> list[str]:
         return [
@@ -302,6 +325,9 @@ class Console(Platform):
 
     def escaped(self, text: str) -> str:
         return text  # the view carries text as typed; the page escapes it (tests/console)
+
+    async def start(self) -> None:
+        """Nothing: everyone in the playbook has a console DM."""
 
     async def _post(self, person: str, text: str, where: str | None) -> None:
         body: dict[str, Any] = {"as": self.identity(person), "text": text, "id": str(uuid.uuid4())}
@@ -439,12 +465,29 @@ async def answered_round(bot: Platform) -> None:
 def display_name(bot: Platform, person: str) -> str:
     with bot.db.transaction() as s:
         name = s.scalar(
-            select(models.Member.display_name).where(
-                models.Member.identity == bot.identity(person)
-            )
+            select(models.Member.display_name).where(models.Member.identity == bot.identity(person))
         )
     assert name is not None
     return name
+
+
+def needles(bot: Platform, person: str, said: str) -> list[str]:
+    """What would be a trace of the person: identity, names, ids, their words."""
+    return [bot.identity(person), display_name(bot, person), said, *bot.footprints(person)]
+
+
+def kept(bot: Platform, wanted: list[str]) -> list[str]:
+    """Traces outside the commands received (Slack's intake keeps each, refused or not)."""
+    return [t for t in traces(bot.db, wanted) if not t.startswith("pending_commands.")]
+
+
+def line_of(text: str, part: str) -> str:
+    """The line of a message that holds `part` (the shortest: Slack's fallback text is
+    every line in one).
+    """
+    found = [line for line in text.splitlines() if part in line]
+    assert found, (part, text)
+    return min(found, key=len)
 
 
 def audit_count(bot: Platform) -> int:
@@ -500,13 +543,13 @@ async def test_a_stakeholder_is_refused_the_admin_commands_and_nothing_changes(
         await platform.answer(MARIA, text)
     # Sam's question is waiting: a complete command is still a command, not his answer.
     words = f"forget {platform.naming(MARIA)}" if command == "forget" else "audit"
-    needles = [platform.identity(MARIA), display_name(platform, MARIA), MARIA_SAID]
-    before, entries = traces(platform.db, needles), audit_count(platform)
+    maria = needles(platform, MARIA, MARIA_SAID)
+    before, entries = kept(platform, maria), audit_count(platform)
 
     refusal = await platform.reply_to(SAM, words)
 
     assert f"Only admins can use “{command}”." in refusal
-    assert traces(platform.db, needles) == before
+    assert kept(platform, maria) == before
     assert platform.answers(MARIA)["hearing"] == MARIA_SAID
     assert platform.answers(SAM) == {}
     assert audit_count(platform) == entries
@@ -517,9 +560,9 @@ async def test_forget_by_an_admin_erases_the_persons_words_everywhere(
     platform: Platform,
 ) -> None:
     await answered_round(platform)
-    await platform.say(MARIA, "mine history")
-    needles = [platform.identity(MARIA), display_name(platform, MARIA), MARIA_SAID]
-    assert len(traces(platform.db, needles)) > 5  # the scan finds her before
+    await platform.say(MARIA, "mine history", in_channel=True)  # she was there too
+    maria = needles(platform, MARIA, MARIA_SAID)
+    assert len(traces(platform.db, maria)) > 5  # the scan finds her before
 
     receipt = await platform.reply_to(ADMIN, f"forget {platform.naming(MARIA)}")
 
@@ -528,7 +571,7 @@ async def test_forget_by_an_admin_erases_the_persons_words_everywhere(
     assert "Kept: the counts, means and medians" in receipt
     assert "still listed in the playbook (marketing)" in receipt
     assert MARIA_NAME not in receipt and platform.identity(MARIA) not in receipt
-    assert traces(platform.db, needles) == []
+    assert traces(platform.db, maria) == []
     assert traces(platform.db, [SAM_SAID])  # what others said stays
     assert platform.answers(MARIA) == {}
 
@@ -542,26 +585,32 @@ async def test_audit_lists_the_governance_actions_by_actor_and_platform(
     await platform.say(ADMIN, f"forget {platform.naming(MARIA)}")
     admin = platform.identity(ADMIN)
     assert admin.startswith(f"{platform.name}:")  # the identity names the platform
+    first = instant.utc.date()
+    later = first + timedelta(days=3)
+    with time_machine.travel(instant.utc + timedelta(days=3), tick=True):
+        await platform.say(ADMIN, "pause social-media")
 
-    log = await platform.reply_to(ADMIN, "audit")
+        log = await platform.reply_to(ADMIN, "audit")
+        since = await platform.reply_to(ADMIN, f"audit since {later:%Y-%m-%d}")
+        one = await platform.reply_to(ADMIN, "audit social-media")
+        future = await platform.reply_to(ADMIN, f"audit since {later + timedelta(days=1):%Y-%m-%d}")
 
-    day = instant.utc.date()
     assert "Audit log" in log
-    for line in (
-        f"{admin} · ask social-media (round 1)",
-        f"{admin} · close social-media (round 1)",
-        f"{admin} · forget a person (answers 4, digests 1, rounds 1)",
-        "[forgotten] · mine history their own data",
-        "[forgotten] · mine export their own data",
+    for day, entry in (
+        (later, f"{admin} · pause social-media"),
+        (first, f"{admin} · forget a person (answers 4, digests 1, rounds 1)"),
+        (first, "[forgotten] · mine export their own data"),
+        (first, "[forgotten] · mine history their own data"),
+        (first, f"{admin} · close social-media (round 1)"),
+        (first, f"{admin} · ask social-media (round 1)"),
     ):
-        assert line in log, (line, log)
-    assert f"{day:%Y-%m-%d} " in log
+        line = line_of(log, platform.escaped(entry))
+        assert line.startswith(f"{day:%Y-%m-%d} ") and " UTC · " in line, (entry, log)
+    order = [log.index(w) for w in ("pause", "forget a", "mine export", "close", "ask social")]
+    assert order == sorted(order)  # newest first
     assert platform.identity(MARIA) not in log
-
-    since = await platform.reply_to(ADMIN, f"audit since {day:%Y-%m-%d}")
-    assert "forget a person" in since and "ask social-media" in since
-    one = await platform.reply_to(ADMIN, "audit social-media")
-    assert "ask social-media" in one and "close social-media" in one
+    assert "pause social-media" in since and "ask social-media" not in since
+    assert all(w in one for w in ("pause social-media", "close social-media", "ask social-media"))
     assert "forget" not in one and "mine history" not in one
-    later = await platform.reply_to(ADMIN, f"audit since {day + timedelta(days=2):%Y-%m-%d}")
-    assert "Audit log" not in later and "forget a person" not in later
+    assert f"{later + timedelta(days=1):%Y-%m-%d} is in the future" in future
+    assert "Audit log" not in future

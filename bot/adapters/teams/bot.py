@@ -6,9 +6,11 @@ Activity types are routed with a dict; types we do not use are accepted and igno
 
 - **Installation** (`conversationUpdate` with the bot in `membersAdded`, or
   `installationUpdate` "add") stores the conversation reference, keyed by the person's
-  address in a personal chat and by the channel's address in a team. Removal marks it
-  uninstalled. Every later activity refreshes the reference (a service URL can move) and
-  makes a chat that refused a delivery (403/404, see `adapter.py`) reachable again.
+  address in a personal chat and by the channel's address in a team (without the user
+  who spoke there: only a person's own reference names them, and `forget` deletes it).
+  Removal marks it uninstalled. Every later activity refreshes the reference (a service
+  URL can move) and makes a chat that refused a delivery (403/404, see `adapter.py`)
+  reachable again.
 - **Welcome**: when an install makes a chat reachable (Teams sends both activities above
   for one install; only the first changes the stored state), the bot says what it is and
   how to get `help`, through the outbox like every other message. In a personal chat it
@@ -204,6 +206,9 @@ class TeamsBot:
         kind = str(activity.conversation.conversation_type or PERSONAL)
         if kind != PERSONAL:
             reference.conversation.id = address.split(":", 1)[1]  # the channel, not a thread
+            # The channel's, not whoever spoke last: a person is kept only in their own
+            # reference, which `forget` deletes.
+            reference.user = None
         fresh = await asyncio.to_thread(self.references.save, address, kind, reference, on_install)
         return address, fresh
 
