@@ -2044,6 +2044,105 @@ def teams_menu_description(usage: str, text: str) -> str:
     return _("{usage}: {text}").format(usage=usage, text=_(text))
 
 
+# == part-chatexport: export as a file ============================================================
+# (one block, so it can be reviewed and translated as a whole)
+
+HELP_EXPORT = N_("rounds, participation and answers as a file, sent to your own chat")
+EXPORT_ALL = N_("all conversations")
+EXPORT_SINCE_NEEDS_DATE = N_("“since” needs a date: “export all since 2026-09-01”.")
+EXPORT_DOWNLOAD = N_("Download")
+EXPORT_LINK_EXPIRED = N_(
+    "This export was made more than a day ago, so its file is no longer handed out:"
+    " ask for it again with “export”."
+)
+EXPORT_NO_SUCH_FILE = N_("There is no such export for you: ask for one with “export”.")
+EXPORT_DECLINED = N_(
+    "You declined the file, so nothing was saved. Ask again with “export” whenever you like."
+)
+EXPORT_UPLOAD_FAILED = N_(
+    "The file could not be saved to your OneDrive, so nothing was saved:"
+    " ask again with “export” in a little while."
+)
+
+
+def export_words(word: str) -> str:
+    """A word `export` does not take."""
+    return _(
+        "“export” does not take “{word}”: write it like “export social-media since"
+        " 2026-09-01 xlsx” (the format is csv, xlsx or md; csv when left out)."
+    ).format(word=word[:40])
+
+
+def export_future_date(day: str) -> str:
+    """`export … since` a day after today."""
+    return _(
+        "{day} is in the future: no round has been opened since then, so there is nothing"
+        " to export."
+    ).format(day=day)
+
+
+def export_nothing(what: str, since: str | None) -> str:
+    """An export of nothing (no round opened in scope): no file is made."""
+    if since is not None:
+        return _(
+            "No round of {what} has been opened since {since}, so there is nothing to"
+            " export and no file was made."
+        ).format(what=what, since=since)
+    return _(
+        "No round of {what} has been opened yet, so there is nothing to export and no file"
+        " was made."
+    ).format(what=what)
+
+
+def export_rounds(count: int) -> str:
+    """How many rounds an export holds."""
+    return ngettext("{n} round", "{n} rounds", count).format(n=count)
+
+
+def export_on_its_way(what: str, rounds: int, fmt: str) -> str:
+    """The reply to `export`, where it was asked."""
+    return _(
+        "Exporting {rounds} of {what} as {format}: the file is sent to your own chat with"
+        " the bot. If you have never opened that chat, open it and ask there."
+    ).format(rounds=export_rounds(rounds), what=what, format=fmt)
+
+
+def export_title(what: str) -> str:
+    """The title of an export's file message."""
+    return _("Export: {what}").format(what=what)
+
+
+def export_scope(what: str, rounds: int, fmt: str, since: str | None) -> str:
+    """What an export's file holds."""
+    if since is not None:
+        return _("{rounds} of {what} opened since {since}, as {format}.").format(
+            rounds=export_rounds(rounds), what=what, since=since, format=fmt
+        )
+    return _("{rounds} of {what}, as {format}.").format(
+        rounds=export_rounds(rounds), what=what, format=fmt
+    )
+
+
+def export_contents(anonymous: bool) -> str:
+    """What is in every export, so nobody is surprised by a name (or by its absence)."""
+    if anonymous:
+        return _(
+            "Answers, rounds and participation by group, with who answered except in"
+            " anonymous conversations, where answers have no name and no time."
+        )
+    return _("Answers, rounds and participation by group, with who answered.")
+
+
+def export_valid_until(until: datetime) -> str:
+    """Until when the file is handed out (a download, Teams' consent)."""
+    return _("The file is handed out until {when}; after that, ask again.").format(when=when(until))
+
+
+def export_consent(scope: str) -> str:
+    """Teams' file consent card: what accepting saves (Teams shows the name and size)."""
+    return _("{scope} Accept to save it to your OneDrive; decline to leave it.").format(scope=scope)
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on

@@ -37,7 +37,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime
-from typing import Any, BinaryIO, TextIO
+from typing import IO, Any, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -253,7 +253,7 @@ def _xlsx_text(cell: str) -> str:
     return cleaned
 
 
-def write_xlsx(lines: Iterable[Row], stream: BinaryIO) -> int:
+def write_xlsx(lines: Iterable[Row], stream: IO[bytes]) -> int:
     """Write rows as an xlsx workbook (see the module docstring); how many rows."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -303,7 +303,7 @@ def write_xlsx(lines: Iterable[Row], stream: BinaryIO) -> int:
     return count
 
 
-def write(fmt: str, lines: Iterable[Row], binary: BinaryIO) -> int:
+def write(fmt: str, lines: Iterable[Row], binary: IO[bytes]) -> int:
     """Write rows in a format (`FORMATS`) to a binary stream; how many rows.
 
     CSV is UTF-8 with a byte-order mark (Excel then reads it as UTF-8), Markdown plain

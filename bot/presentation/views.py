@@ -15,6 +15,7 @@ from bot.flows.events import Action
 from bot.flows.outbound import (
     ConsistencyMessage,
     DigestMessage,
+    FileReply,
     Form,
     Heard,
     History,
@@ -81,7 +82,38 @@ def build_view(message: OutboundMessage) -> View:
         return heard_view(message)
     if isinstance(message, ConsistencyMessage):
         return consistency_view(message)
+    if isinstance(message, FileReply):
+        return file_view(message)
     assert_never(message)
+
+
+# ---------------------------------------------------------------- files
+
+
+def file_view(reply: FileReply) -> View:
+    """An export's file: its title, what it holds and its name.
+
+    The file itself is the platform's: Slack uploads it with this view's text, Teams asks
+    to save it with a consent card, the console shows a download link under it (`data`
+    names the file).
+    """
+    sections: list[Section] = [Heading(text=reply.title, level=3, role="file-title")]
+    sections.extend(Paragraph(text=(Span(text=line),), role="file-line") for line in reply.lines)
+    sections.append(
+        Context(parts=((Span(text=reply.filename, style="strong"),),), role="file-name")
+    )
+    return View(
+        kind="file",
+        sections=tuple(sections),
+        fallback=" ".join([reply.title, *reply.lines]),
+        data={
+            "token": reply.token,
+            "filename": reply.filename,
+            "media_type": reply.media_type,
+            "for": reply.requested_by,
+            "download": messages.EXPORT_DOWNLOAD,
+        },
+    )
 
 
 # ---------------------------------------------------------------- notices
