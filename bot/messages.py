@@ -2059,6 +2059,10 @@ EXPORT_NO_SUCH_FILE = N_("There is no such export for you: ask for one with “e
 EXPORT_DECLINED = N_(
     "You declined the file, so nothing was saved. Ask again with “export” whenever you like."
 )
+EXPORT_SLACK_NO_SCOPE = N_(
+    "Your export could not be sent: the bot may not upload files in this workspace yet."
+    " An admin can reinstall the app (it now asks to upload files) and you can ask again."
+)
 EXPORT_UPLOAD_FAILED = N_(
     "The file could not be saved to your OneDrive, so nothing was saved:"
     " ask again with “export” in a little while."
