@@ -198,7 +198,7 @@ def mount_teams(
     config = BotFrameworkConfig(settings)
     cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     references = ReferenceStore(book)
-    adapter = TeamsAdapter(cloud=cloud, app_id=config.APP_ID, references=references)
+    adapter = TeamsAdapter(cloud=cloud, app_id=config.APP_ID, references=references, files=core)
     bot = TeamsBot(core, references)
     app.router.add_post(MESSAGES_PATH, make_handler(cloud, bot))
     if config.APP_ID is None:

@@ -40,6 +40,11 @@ rate-limited, retried queue with prompts (a 429 never drops one). A form (Answer
 the one reply the engine does not queue, since it is only shown in the moment: the bot
 posts it as a card to the person's chat itself.
 
+A file consent card (an `export`, see `files.py`) answers with a `fileConsent/invoke`:
+on accept the file is built and uploaded to the person's OneDrive and a file info card
+posted; on decline, or when the file is not theirs or no longer handed out, a sentence
+says so. The invoke always gets its 200, so Teams shows no error on the card.
+
 After a form (or the last answer) is submitted on a card, the card is replaced by a
 read-only summary: `update_activity` on the card's id (`replyToId`) for a message submit,
 the invoke response's card for `Action.Execute`. That update is cosmetic (the answers are
@@ -54,10 +59,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from botbuilder.core import InvokeResponse, TurnContext
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+from botbuilder.schema.teams import FileConsentCardResponse
 
 from bot import messages
 from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
@@ -68,6 +74,7 @@ from bot.adapters.teams.adapter import (
     person_address,
 )
 from bot.adapters.teams.cards import CardAnswer, parse_submit, render_readonly_summary
+from bot.adapters.teams.files import FILE_CONSENT_INVOKE, UploadFailed, info_attachment, upload
 from bot.flows.events import (
     Action,
     ActionPressed,
@@ -94,6 +101,10 @@ class SubmitResult:
 
     summary: Summary | None = None
     error: str | None = None
+
+
+def _unique() -> str:
+    return f"teams-file:{uuid.uuid4().hex}"
 
 
 class TeamsBot:
@@ -254,6 +265,11 @@ class TeamsBot:
         """An `Action.Execute` (`adaptiveCard/action`); other invokes are not implemented."""
         activity = context.activity
         actor = person_address(activity.from_property)
+        if activity.name == FILE_CONSENT_INVOKE and actor is not None:
+            await self._remember(context)
+            await self._file_consent(context, actor)
+            await self._invoke_response(context, InvokeResponse(status=HTTPStatus.OK))
+            return
         if activity.name != INVOKE_CARD_ACTION or actor is None:
             await self._invoke_response(context, InvokeResponse(status=HTTPStatus.NOT_IMPLEMENTED))
             return
@@ -324,6 +340,62 @@ class TeamsBot:
         if action in ("form", "answer"):
             summary = next((r.message for r in replies if isinstance(r.message, Summary)), None)
         return SubmitResult(summary=summary)
+
+    async def _file_consent(self, context: TurnContext, actor: str) -> None:
+        """The person accepted or declined an export's file (see the module docstring)."""
+        activity = context.activity
+        value = activity.value if isinstance(activity.value, Mapping) else {}
+        answer = FileConsentCardResponse().deserialize(dict(value))
+        token = answer.context.get("token") if isinstance(answer.context, Mapping) else None
+        reply = await self.core.offered_file(actor, str(token)) if token else None
+        if reply is None:
+            await self._say(actor, activity, messages.EXPORT_NO_SUCH_FILE)
+            return
+        if answer.action != "accept":
+            await self._say(actor, activity, messages.EXPORT_DECLINED, level="info")
+            return
+        if self.core.now() >= reply.expires_at:
+            await self._say(actor, activity, messages.EXPORT_LINK_EXPIRED)
+            return
+        info = answer.upload_info
+        if info is None or not info.upload_url:
+            logger.warning("teams: a file consent from %s came without an upload URL", actor)
+            await self._say(actor, activity, messages.EXPORT_UPLOAD_FAILED)
+            return
+        built = await self.core.build_file(reply)
+        try:
+            await upload(info.upload_url, built)
+        except UploadFailed as exc:
+            logger.warning("teams: uploading %s for %s failed: %s", reply.filename, actor, exc)
+            await self._say(actor, activity, messages.EXPORT_UPLOAD_FAILED)
+            return
+        finally:
+            built.close()
+        await self.core.file_handed_out(reply, built, "teams upload")
+        card = info_attachment(info)
+        shown = Activity(
+            type=ActivityTypes.message,
+            attachments=[
+                Attachment(
+                    content_type=card["contentType"],
+                    content_url=card["contentUrl"],
+                    name=card["name"],
+                    content=card["content"],
+                )
+            ],
+        )
+        try:
+            await context.send_activity(shown)
+        except Exception:  # the file is in their OneDrive all the same
+            logger.warning("teams: could not post the file card of %s", reply.filename)
+
+    async def _say(
+        self, actor: str, activity: Activity, line: str, level: Literal["info", "error"] = "error"
+    ) -> None:
+        """A sentence to the person, through the outbox (keyed by the invoke's id)."""
+        notice = Notice(level=level, lines=(line,))
+        cause = f"teams-file:{activity.id}" if activity.id else None
+        await self.core.queue([Outgoing(address=actor, message=notice)], cause or _unique())
 
     async def _replace_card(self, context: TurnContext, activity_id: str, summary: Summary) -> None:
         update = card_activity(render_readonly_summary(summary))
