@@ -57,8 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--name", help="app name in Teams, up to 30 characters")
     export = sub.add_parser(
         "export",
-        help="rounds, participation and answers (authors unless anonymous) as CSV, xlsx or"
-        " Markdown",
+        help="rounds, participation, answers (authors unless anonymous) and the digests'"
+        " roll-ups as CSV, xlsx or Markdown",
     )
     export.add_argument("target", metavar="CONVERSATION|all", help="a conversation key, or all")
     export.add_argument("--since", metavar="YYYY-MM-DD", help="rounds opened on or after (UTC)")
@@ -126,7 +126,7 @@ def run_export(
 
     from sqlalchemy import select
 
-    from bot.flows import export
+    from bot.flows import export, export_chat
     from storage import models
     from storage.db import Database
 
@@ -159,7 +159,7 @@ def run_export(
                 return 1
             binary = out.open("wb") if out is not None else sys.stdout.buffer
             try:
-                lines = export.rows(session, [r for r, _ in found])
+                lines = export_chat.table(session, [r for r, _ in found])
                 count = export.write(fmt, lines, binary)
             finally:
                 binary.flush()

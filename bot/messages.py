@@ -2147,6 +2147,41 @@ def export_consent(scope: str) -> str:
     return _("{scope} Accept to save it to your OneDrive; decline to leave it.").format(scope=scope)
 
 
+def export_rollup_mean(mean: float) -> str:
+    """A rating's mean in an export's roll-up row."""
+    return _("mean {mean} of 5").format(mean=f"{mean:.1f}")
+
+
+def export_rollup_distribution(distribution: Mapping[int, int]) -> str:
+    """How many gave each rating, in an export's roll-up row."""
+    return _("ratings {counts}").format(
+        counts=", ".join(f"{value}: {distribution.get(value, 0)}" for value in range(1, 6))
+    )
+
+
+def export_rollup_median(median: str) -> str:
+    """A measure's median in an export's roll-up row."""
+    return _("median {median}").format(median=median)
+
+
+def export_rollup_range(low: str, high: str) -> str:
+    """A measure's lowest and highest answer in an export's roll-up row."""
+    return _("from {low} to {high}").format(low=low, high=high)
+
+
+def export_rollup_target(target: str) -> str:
+    """A measure's target in an export's roll-up row."""
+    return _("target {target}").format(target=target)
+
+
+def export_rollup_answered(answered: int, skipped: int) -> str:
+    """How many answered and skipped a question, in an export's roll-up row."""
+    return _("{answered}, {skipped}").format(
+        answered=ngettext("{n} answered", "{n} answered", answered).format(n=answered),
+        skipped=ngettext("{n} skipped", "{n} skipped", skipped).format(n=skipped),
+    )
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on

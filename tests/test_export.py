@@ -69,7 +69,17 @@ def test_csv_round_trips_unicode_and_runs_no_formula(
     assert hearing["Maria (Marketing)"] == UNICODE
     assert hearing["Sam (Sales)"] == "'" + FORMULA  # shown as text, never run
     records = {r["record"] for r in table}
-    assert records == {"round", "participation", "answer"}
+    assert records == {"round", "participation", "answer", "rollup"}
+    rollups = {
+        r["question"]: r["answer"]
+        for r in table
+        if r["record"] == "rollup" and r["conversation"] == "social-media"
+    }  # the closed round's digest, as the CIO read it
+    assert rollups["How mature is our customer-facing social work?"] == (
+        "mean 3.0 of 5; ratings 1: 0, 2: 1, 3: 0, 4: 1, 5: 0; 2 answered, 0 skipped"
+    )
+    assert rollups["Which channel matters most?"].startswith("Blogs: 2, Twitter: 0")
+    assert rollups["What are you hearing from customers?"] == "2 answered, 0 skipped"
     part = next(
         r for r in table if r["record"] == "participation" and r["conversation"] == "social-media"
     )

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from bot import messages
 from bot.errors import UserError
 from bot.flows import export
+from bot.flows.export_rollups import rollup_rows
 from bot.flows.outbound import (
     ExportFormat,
     ExportSpec,
@@ -195,10 +196,18 @@ class BuiltFile:
             self.file.close()
 
 
+def table(session: Session, round_ids: Sequence[int]) -> Iterator[export.Row]:
+    """Every row of an export, in order: each round's own rows, then the digest roll-ups.
+
+    The one table the chat export and `strategy-bot export` both write.
+    """
+    yield from export.rows(session, list(round_ids))
+    yield from rollup_rows(session, round_ids)
+
+
 def write_file(session: Session, reply: FileReply, binary: IO[bytes]) -> int:
     """Write a reply's export to a binary stream; how many rows."""
-    lines = export.rows(session, list(reply.export.round_ids))
-    return export.write(reply.export.format, lines, binary)
+    return export.write(reply.export.format, table(session, reply.export.round_ids), binary)
 
 
 def build_file(db: Database, reply: FileReply) -> BuiltFile:
