@@ -2131,10 +2131,14 @@ def export_contents(anonymous: bool) -> str:
     """What is in every export, so nobody is surprised by a name (or by its absence)."""
     if anonymous:
         return _(
-            "Answers, rounds and participation by group, with who answered except in"
-            " anonymous conversations, where answers have no name and no time."
+            "Rounds, participation by group, answers and each closed round's roll-up, with"
+            " who answered except in anonymous conversations, where answers have no name"
+            " and no time."
         )
-    return _("Answers, rounds and participation by group, with who answered.")
+    return _(
+        "Rounds, participation by group, answers with who gave them, and each closed"
+        " round's roll-up."
+    )
 
 
 def export_valid_until(until: datetime) -> str:

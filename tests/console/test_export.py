@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import aiohttp
 import pytest
 import yaml
 from openpyxl import load_workbook
+from playwright.async_api import Browser, expect
 from sqlalchemy import select, update
 
 from bot import messages
@@ -198,3 +200,37 @@ async def test_bad_words_get_one_sentence_no_file_and_change_nothing(
     assert reply["message"]["kind"] == "notice" and reply["message"]["level"] == "error"
     assert says in reply["message"]["lines"][0], reply["message"]["lines"]
     assert console.audit() == before
+
+
+@pytest.mark.browser
+async def test_the_cio_clicks_download_in_the_browser(
+    console: Console, browser: Browser, tmp_path: Path
+) -> None:
+    """Set EXPORT_SCREENSHOT=/some/file.png to keep the page for a human to judge."""
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(console.base + "/")
+        await page.get_by_test_id("person-select").select_option(CIO)
+        await page.get_by_test_id("command-toggle").check()
+        box = page.get_by_test_id("message-input")
+        await box.fill("export social-media xlsx")
+        await box.press("Enter")
+        link = page.get_by_test_id("file-download")
+        await expect(link).to_be_visible(timeout=15_000)
+        await expect(page.get_by_test_id("file-title")).to_have_text("Export: Social Media")
+        if os.environ.get("EXPORT_SCREENSHOT"):
+            await page.screenshot(path=os.environ["EXPORT_SCREENSHOT"])
+        async with page.expect_download() as waiting:
+            await link.click()
+        download = await waiting.value
+        assert download.suggested_filename.endswith(".xlsx")
+        saved = tmp_path / download.suggested_filename
+        await download.save_as(saved)
+        sheet = load_workbook(saved)["export"]
+        texts = {c.value for row in sheet.iter_rows() for c in row}
+        assert WORDS in texts and "=1+1" in texts
+    finally:
+        await context.close()

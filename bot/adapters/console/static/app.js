@@ -266,7 +266,7 @@
         "&token=" + encodeURIComponent(view.data.token || "");
       append(root, el("div", { className: "actions" },
         el("a", { className: "button primary", href: href, download: view.data.filename || "", testid: "file-download" },
-          (view.data.download || "Download") + " " + (view.data.filename || ""))));
+          view.data.download || "Download")));
     }
     if (isForm) {
       root.addEventListener("submit", function (ev) {
