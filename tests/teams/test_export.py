@@ -133,6 +133,21 @@ async def consent(
     assert response.status == 200, await response.text()
 
 
+async def info_card(teams: TeamsDriver, user: str) -> dict[str, Any]:
+    for _ in range(200):
+        shown = [
+            a
+            for r in teams.fake.calls("send", chat(user))
+            for a in r.body.get("attachments") or []
+            if a.get("contentType") == files.INFO_CARD
+        ]
+        if shown:
+            (card,) = shown
+            return card
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no file info card for {user}")
+
+
 async def wait_for_notice(teams: TeamsDriver, user: str, text: str) -> None:
     for _ in range(200):
         if text in notices(teams.fake, user):
@@ -160,6 +175,7 @@ async def test_the_cio_accepts_and_the_xlsx_lands_in_their_onedrive(
     await wait_for_notice(teams, CIO, "Exporting 1 round of Social Media as xlsx")
 
     await consent(teams, CIO, card, "accept", onedrive.upload_url(card["name"]))
+    info = await info_card(teams, CIO)  # posted once the file is in OneDrive
     data = onedrive.files[card["name"]]
     sheet = load_workbook(io.BytesIO(data))["export"]
     rows = list(sheet.iter_rows())
@@ -168,15 +184,38 @@ async def test_the_cio_accepts_and_the_xlsx_lands_in_their_onedrive(
     cells = {r[answer].value: r[answer] for r in rows[1:]}
     assert WORDS in cells
     assert cells["=1+1"].data_type == "s"  # text: no formula runs
-    (shown,) = [
-        a
-        for r in teams.fake.requests
-        for a in r.body.get("attachments") or []
-        if a.get("contentType") == files.INFO_CARD
-    ]
-    assert shown["name"] == card["name"] and shown["content"]["fileType"] == "xlsx"
+    assert info["name"] == card["name"] and info["content"]["fileType"] == "xlsx"
+    assert info["contentUrl"].endswith("/" + card["name"])
     assert (address(CIO), "export", None) in audit(teams)
     assert (address(CIO), "export file", "teams upload") in audit(teams)
+
+
+async def test_an_invoke_delivered_twice_uploads_once(
+    teams: TeamsDriver, onedrive: FakeOneDrive
+) -> None:
+    await teams.say(CIO, "export all csv")
+    card = await offered(teams, CIO)
+    name = card["name"]
+    value = {
+        "type": "fileUpload",
+        "action": "accept",
+        "context": card["content"]["acceptContext"],
+        "uploadInfo": {
+            "contentUrl": f"https://contoso-my.sharepoint.com/personal/cio/Documents/{name}",
+            "name": name,
+            "uploadUrl": onedrive.upload_url(name),
+            "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C8A",
+            "fileType": "csv",
+        },
+    }
+    body = teams.activity("invoke", CIO, name="fileConsent/invoke", value=value)
+    for _ in range(2):  # Teams retried the invoke
+        assert (await teams.post(body)).status == 200
+    await info_card(teams, CIO)
+    assert onedrive.files[name].startswith(b"\xef\xbb\xbf")  # the CSV, with its BOM
+    await asyncio.sleep(0.3)
+    assert messages.EXPORT_UPLOAD_FAILED not in notices(teams.fake, CIO)
+    assert [a for _, a, _ in audit(teams)].count("export file") == 1
 
 
 async def test_declining_saves_nothing_and_says_so(

@@ -460,6 +460,34 @@ class TeamsAdapter:
             return result
         return DeliveryResult.sent(sent[0] if sent else None)
 
+    async def post_attachment(self, address: str, shaped: dict[str, Any]) -> None:
+        """Post one attachment (a file info card) proactively to a person's chat, now.
+
+        Raises:
+            LookupError: no usable reference for the address.
+            Exception: what the connector raised.
+        """
+        found = await asyncio.to_thread(self.references.lookup, address)
+        if found.reference is None:
+            raise LookupError(found.problem or NOT_INSTALLED)
+        activity = Activity(
+            type=ActivityTypes.message,
+            attachments=[
+                Attachment(
+                    content_type=shaped["contentType"],
+                    content_url=shaped.get("contentUrl"),
+                    name=shaped.get("name"),
+                    content=shaped.get("content"),
+                )
+            ],
+        )
+
+        async def post(context: TurnContext) -> None:
+            context.activity.id = None  # a new message, not a reply to the continuation id
+            await context.send_activity(activity)
+
+        await self.cloud.continue_conversation(found.reference, post, self.app_id)
+
     async def _post(
         self, reference: ConversationReference, cards: list[dict[str, Any]], progress: _Progress
     ) -> None:

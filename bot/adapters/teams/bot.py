@@ -40,10 +40,12 @@ rate-limited, retried queue with prompts (a 429 never drops one). A form (Answer
 the one reply the engine does not queue, since it is only shown in the moment: the bot
 posts it as a card to the person's chat itself.
 
-A file consent card (an `export`, see `files.py`) answers with a `fileConsent/invoke`:
-on accept the file is built and uploaded to the person's OneDrive and a file info card
-posted; on decline, or when the file is not theirs or no longer handed out, a sentence
-says so. The invoke always gets its 200, so Teams shows no error on the card.
+A file consent card (an `export`, see `files.py`) answers with a `fileConsent/invoke`,
+which gets its 200 at once, so Teams shows no error on the card however big the file:
+on accept the file is built and uploaded to the person's OneDrive in the background and
+a file info card posted to their chat when it is there; on decline, or when the file is
+not theirs or no longer handed out, a sentence says so. An invoke Teams delivers twice
+(same id) is acted on once per process. `drain` waits for uploads still running.
 
 After a form (or the last answer) is submitted on a card, the card is replaced by a
 read-only summary: `update_activity` on the card's id (`replyToId`) for a message submit,
@@ -56,19 +58,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
 
 from botbuilder.core import InvokeResponse, TurnContext
-from botbuilder.schema import Activity, ActivityTypes, Attachment
+from botbuilder.schema import Activity, ActivityTypes
 from botbuilder.schema.teams import FileConsentCardResponse
 
 from bot import messages
 from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.teams.adapter import (
     ReferenceStore,
+    TeamsAdapter,
     card_activity,
     channel_address,
     person_address,
@@ -84,7 +88,7 @@ from bot.flows.events import (
     InboundEvent,
     TextMessage,
 )
-from bot.flows.outbound import Form, Notice, Outgoing, Summary
+from bot.flows.outbound import FileReply, Form, Notice, Outgoing, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,7 @@ CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
 PERSONAL = "personal"
+_MAX_CONSENTS = 10_000  # file consent invoke ids remembered (a redelivery is ignored)
 
 
 @dataclass(frozen=True)
@@ -115,9 +120,14 @@ class TeamsBot:
         references: where conversation references are stored.
     """
 
-    def __init__(self, core: Core, references: ReferenceStore) -> None:
+    def __init__(
+        self, core: Core, references: ReferenceStore, adapter: TeamsAdapter | None = None
+    ) -> None:
         self.core = core
         self.references = references
+        self.adapter = adapter  # posts a file info card once an upload is done
+        self._uploads: set[asyncio.Task[None]] = set()
+        self._consented: OrderedDict[str, None] = OrderedDict()  # invoke ids acted on
         self._routes: dict[str, Callable[[TurnContext], Awaitable[None]]] = {
             ActivityTypes.message: self.on_message,
             ActivityTypes.invoke: self.on_invoke,
@@ -344,6 +354,13 @@ class TeamsBot:
     async def _file_consent(self, context: TurnContext, actor: str) -> None:
         """The person accepted or declined an export's file (see the module docstring)."""
         activity = context.activity
+        if activity.id:
+            if activity.id in self._consented:
+                logger.info("teams: file consent %s already handled", activity.id)
+                return
+            self._consented[activity.id] = None
+            while len(self._consented) > _MAX_CONSENTS:
+                self._consented.popitem(last=False)
         value = activity.value if isinstance(activity.value, Mapping) else {}
         answer = FileConsentCardResponse().deserialize(dict(value))
         token = answer.context.get("token") if isinstance(answer.context, Mapping) else None
@@ -362,32 +379,37 @@ class TeamsBot:
             logger.warning("teams: a file consent from %s came without an upload URL", actor)
             await self._say(actor, activity, messages.EXPORT_UPLOAD_FAILED)
             return
-        built = await self.core.build_file(reply)
+        task = asyncio.get_running_loop().create_task(
+            self._upload(actor, activity, reply, info), name="teams-upload"
+        )
+        self._uploads.add(task)
+        task.add_done_callback(self._uploads.discard)
+
+    async def _upload(self, actor: str, activity: Activity, reply: FileReply, info: Any) -> None:
+        """Build the file, upload it to OneDrive, then show it in the person's chat."""
         try:
-            await upload(info.upload_url, built)
-        except UploadFailed as exc:
-            logger.warning("teams: uploading %s for %s failed: %s", reply.filename, actor, exc)
+            built = await self.core.build_file(reply)
+            try:
+                await upload(info.upload_url, built)
+            finally:
+                built.close()
+        except Exception as exc:  # UploadFailed, or the database while building
+            level = logging.WARNING if isinstance(exc, UploadFailed) else logging.ERROR
+            logger.log(level, "teams: uploading %s for %s failed: %s", reply.filename, actor, exc)
             await self._say(actor, activity, messages.EXPORT_UPLOAD_FAILED)
             return
-        finally:
-            built.close()
         await self.core.file_handed_out(reply, built, "teams upload")
-        card = info_attachment(info)
-        shown = Activity(
-            type=ActivityTypes.message,
-            attachments=[
-                Attachment(
-                    content_type=card["contentType"],
-                    content_url=card["contentUrl"],
-                    name=card["name"],
-                    content=card["content"],
-                )
-            ],
-        )
+        if self.adapter is None:
+            return
         try:
-            await context.send_activity(shown)
+            await self.adapter.post_attachment(actor, info_attachment(info))
         except Exception:  # the file is in their OneDrive all the same
             logger.warning("teams: could not post the file card of %s", reply.filename)
+
+    async def drain(self) -> None:
+        """Wait for the uploads still running (at shut-down)."""
+        if self._uploads:
+            await asyncio.gather(*self._uploads, return_exceptions=True)
 
     async def _say(
         self, actor: str, activity: Activity, line: str, level: Literal["info", "error"] = "error"

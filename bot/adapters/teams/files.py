@@ -11,18 +11,18 @@ consent (Teams' "Send and receive files using a bot"; the app manifest's
 2. The person accepts or declines; Teams sends a `fileConsent/invoke` with the action,
    that context and, on accept, `uploadInfo`: an `uploadUrl` (a OneDrive upload session
    in their own drive) and where the file will be (`contentUrl`, `uniqueId`, `fileType`).
-3. On accept the bot builds the file, PUTs its bytes to `uploadUrl` in ranges
-   (`Content-Range: bytes a-b/size`; OneDrive takes pieces that are multiples of 320 KiB
-   and answers 202 until the last, then 200/201 with the item), and posts a **file info
-   card** (`application/vnd.microsoft.teams.card.file.info`) that opens it. On decline it
-   says nothing was saved. Either way the invoke gets its 200.
+3. The invoke gets its 200 at once. On accept the bot then builds the file, PUTs its
+   bytes to `uploadUrl` in ranges (`Content-Range: bytes a-b/size`; OneDrive takes pieces
+   that are multiples of 320 KiB and answers 202 until the last, then 200/201 with the
+   item), and posts a **file info card** (`application/vnd.microsoft.teams.card.file.
+   info`) that opens it. On decline it says nothing was saved.
 
-The consent card goes through the outbox like every message. The file info card and the
-"declined" or "failed" sentences answer the invoke: the info card on the turn (it carries
-OneDrive's own ids, nothing the engine knows; if it cannot be posted the file is in the
-person's OneDrive all the same), the sentences through the outbox. Only the person the
-file was offered to can accept it (the token is looked up with their address), and only
-until the export's `expires_at`.
+The consent card goes through the outbox like every message, and so do the "declined" or
+"failed" sentences. The file info card is posted directly, once the upload is done: it
+carries OneDrive's own ids, nothing the engine knows, and if it cannot be posted the file
+is in the person's OneDrive all the same. Only the person the file was offered to can
+accept it (the token is looked up with their address), and only until the export's
+`expires_at`.
 """
 
 from __future__ import annotations
