@@ -234,3 +234,16 @@ async def test_the_cio_clicks_download_in_the_browser(
         assert WORDS in texts and "=1+1" in texts
     finally:
         await context.close()
+
+
+async def test_an_answer_forgotten_after_the_export_was_asked_is_not_in_its_file(
+    console: Console,
+) -> None:
+    (_, offered) = await console.command(CIO, "export social-media")
+    (erased,) = await console.command(ADMIN, "forget console:maria")
+    assert erased["message"]["level"] == "success"
+    response = await console.download(CIO, offered["view"]["data"]["token"])
+    assert response.status == 200
+    text = (await response.read()).decode("utf-8-sig")
+    assert WORDS not in text and "Maria" not in text  # built when handed out: no copy kept
+    assert "'=1+1" in text  # Sam's answer is still there
