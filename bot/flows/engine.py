@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.flows import commands, focus, participation, retention, rounds
+from bot.flows import commands, confidential, focus, participation, retention, rounds
 from bot.flows.digest_model import Digest
 from bot.flows.events import (
     ActionPressed,
@@ -168,14 +168,16 @@ class Engine:
                     focus.mark_shown(turn.session, member.id, message.round_id, turn.now)
         prefix = _reply_prefix(event)
         out = []
-        for index, message in enumerate(replies):
-            address = reply_address(event, message, self.playbook.cio_channel)
+        for index, reply in enumerate(replies):
+            address = reply_address(event, reply, self.playbook.cio_channel)
             if address is None:  # shown in the moment only (a form)
-                out.append(Outgoing(address=event.actor, message=message))
+                out.append(Outgoing(address=event.actor, message=reply))
                 continue
-            key = f"{prefix}:{index}"
-            enqueue(turn.session, key=key, address=address, message=message, now=turn.now)
-            out.append(Outgoing(address=address, message=message, key=key))
+            # A digest is shown as its place may read it (`bot.flows.confidential`).
+            for to, message, suffix in confidential.deliveries(turn, event, reply, address):
+                key = f"{prefix}:{index}{suffix}"
+                enqueue(turn.session, key=key, address=to, message=message, now=turn.now)
+                out.append(Outgoing(address=to, message=message, key=key))
         return out
 
     # ----------------------------------------------------------------- looks from outside

@@ -199,7 +199,9 @@ class BuiltFile:
 def table(session: Session, round_ids: Sequence[int]) -> Iterator[export.Row]:
     """Every row of an export, in order: each round's own rows, then the digest roll-ups.
 
-    The one table the chat export and `strategy-bot export` both write.
+    The one table the chat export and `strategy-bot export` both write. Confidential
+    questions are counts only in both, whoever asked (no `reader`): a file travels beyond
+    the bot's audited, one-reader views (`bot.flows.export`, `bot.flows.confidential`).
     """
     yield from export.rows(session, list(round_ids))
     yield from rollup_rows(session, round_ids)

@@ -3,7 +3,9 @@
 Why from the stored digest (`digests`, the one posted when the round closed) and not
 computed again: it is what the CIO read, with the same figures, and it is already what
 privacy asks of a roll-up: anonymous conversations carry no names in it, `forget` and the
-retention purge take people's words out of it and leave the figures. A row says the
+retention purge take people's words out of it and leave the figures. It is read as the
+CIO channel reads it (`confidential.channel_view`): a confidential question's roll-up is
+its count, "3 answers, confidential", in every export, as its answers are. A row says the
 question and its figures in words in the `answer` column ("mean 3.5 of 5; ratings 1: 0,
 2: 1, …; 4 answered, 1 skipped"); text questions give their counts only, since their
 answers are rows of their own. A round still open has no roll-up yet; a digest stored by
@@ -21,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages
+from bot.flows.confidential import channel_view
 from bot.flows.digest_model import Digest, QuestionRollup
 from bot.flows.export import Row
 from storage import models
@@ -49,7 +52,9 @@ def rollup_rows(session: Session, round_ids: Iterable[int]) -> Iterator[Row]:
                 select(models.Digest.payload).where(models.Digest.id == digest_id)
             )
             try:
-                digest = Digest.model_validate(payload)
+                # As a place several people read sees it: a file travels, so a
+                # confidential question is counts only, whoever asked (`confidential`).
+                digest = channel_view(Digest.model_validate(payload))
             except ValidationError:
                 continue
             for conv in digest.conversations:
@@ -67,6 +72,8 @@ def rollup_rows(session: Session, round_ids: Iterable[int]) -> Iterator[Row]:
 
 def describe(question: QuestionRollup) -> str:
     """A question's roll-up in words (see the module docstring)."""
+    if question.withheld:
+        return messages.confidential_answers(question.answered)
     parts: list[str] = []
     if question.rating is not None:
         if question.rating.mean is not None:
