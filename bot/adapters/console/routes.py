@@ -213,7 +213,11 @@ class _ConsoleRoutes:
             return _error(messages.EXPORT_NO_SUCH_FILE, status=404)
         if files.now() >= reply.expires_at:
             return _error(messages.EXPORT_LINK_EXPIRED, status=410)
-        built = await files.build_file(reply)
+        try:
+            built = await files.build_file(reply)
+        except Exception:
+            logger.exception("console: building the export %s failed", reply.filename)
+            return _error(messages.CONSOLE_ENGINE_FAILED, status=500)
         try:
             response = web.StreamResponse(
                 headers={
