@@ -104,7 +104,6 @@ def export_command(turn: Turn, actor: str, args: Sequence[str]) -> list[Outbound
         lines=(
             messages.export_scope(what, len(found), name, since),
             messages.export_contents(_any_anonymous(turn.session, {c for _, c in found})),
-            messages.export_valid_until(turn.now + FILE_VALID_FOR),
         ),
         requested_by=actor,
         requested_at=turn.now,

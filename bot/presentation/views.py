@@ -91,16 +91,23 @@ def build_view(message: OutboundMessage) -> View:
 
 
 def file_view(reply: FileReply) -> View:
-    """An export's file: its title, what it holds and its name.
+    """An export's file: its title, what it holds, its name and until when it is handed out.
 
-    The file itself is the platform's: Slack uploads it with this view's text, Teams asks
-    to save it with a consent card, the console shows a download link under it (`data`
-    names the file).
+    The file itself is the platform's: Slack uploads it with its title and lines, Teams
+    asks to save it with a consent card, the console shows this view with a download link
+    under it (`data` names the file).
     """
     sections: list[Section] = [Heading(text=reply.title, level=3, role="file-title")]
     sections.extend(Paragraph(text=(Span(text=line),), role="file-line") for line in reply.lines)
     sections.append(
         Context(parts=((Span(text=reply.filename, style="strong"),),), role="file-name")
+    )
+    # Where the file is fetched later (the console's link): until when it is handed out.
+    sections.append(
+        Paragraph(
+            text=(Span(text=messages.export_valid_until(reply.expires_at), style="subtle"),),
+            role="file-valid",
+        )
     )
     return View(
         kind="file",
