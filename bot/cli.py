@@ -57,11 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--name", help="app name in Teams, up to 30 characters")
     export = sub.add_parser(
         "export",
-        help="rounds, participation and answers (authors unless anonymous) as CSV or Markdown",
+        help="rounds, participation, answers (authors unless anonymous) and the digests'"
+        " roll-ups as CSV, xlsx or Markdown",
     )
     export.add_argument("target", metavar="CONVERSATION|all", help="a conversation key, or all")
     export.add_argument("--since", metavar="YYYY-MM-DD", help="rounds opened on or after (UTC)")
-    export.add_argument("--format", dest="fmt", choices=("csv", "md"), default="csv")
+    export.add_argument("--format", dest="fmt", choices=("csv", "xlsx", "md"), default="csv")
     export.add_argument("--out", type=Path, metavar="FILE", help="write here (default stdout)")
     secrets = sub.add_parser(
         "secrets", help="the Slack tokens stored in the database, encrypted with SECRETS_KEYS"
@@ -143,12 +144,11 @@ def run_export(
     to export; the reason is one line on stderr.
     """
     import getpass
-    import io
     from datetime import UTC, date, datetime, time
 
     from sqlalchemy import select
 
-    from bot.flows import export
+    from bot.flows import export, export_chat
     from storage import models
     from storage.db import Database
 
@@ -180,18 +180,13 @@ def run_export(
                 )
                 return 1
             binary = out.open("wb") if out is not None else sys.stdout.buffer
-            encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-            stream = io.TextIOWrapper(binary, encoding=encoding, newline="")
             try:
-                lines = export.rows(session, [r for r, _ in found])
-                write = export.write_csv if fmt == "csv" else export.write_md
-                count = write(lines, stream)
+                lines = export_chat.table(session, [r for r, _ in found])
+                count = export.write(fmt, lines, binary)
             finally:
-                stream.flush()
+                binary.flush()
                 if out is not None:
-                    stream.close()
-                else:
-                    stream.detach()
+                    binary.close()
             session.add(
                 models.AuditEntry(
                     at=datetime.now(UTC),

@@ -15,6 +15,7 @@ from bot.flows.events import Action
 from bot.flows.outbound import (
     ConsistencyMessage,
     DigestMessage,
+    FileReply,
     Form,
     Heard,
     History,
@@ -81,7 +82,45 @@ def build_view(message: OutboundMessage) -> View:
         return heard_view(message)
     if isinstance(message, ConsistencyMessage):
         return consistency_view(message)
+    if isinstance(message, FileReply):
+        return file_view(message)
     assert_never(message)
+
+
+# ---------------------------------------------------------------- files
+
+
+def file_view(reply: FileReply) -> View:
+    """An export's file: its title, what it holds, its name and until when it is handed out.
+
+    The file itself is the platform's: Slack uploads it with its title and lines, Teams
+    asks to save it with a consent card, the console shows this view with a download link
+    under it (`data` names the file).
+    """
+    sections: list[Section] = [Heading(text=reply.title, level=3, role="file-title")]
+    sections.extend(Paragraph(text=(Span(text=line),), role="file-line") for line in reply.lines)
+    sections.append(
+        Context(parts=((Span(text=reply.filename, style="strong"),),), role="file-name")
+    )
+    # Where the file is fetched later (the console's link): until when it is handed out.
+    sections.append(
+        Paragraph(
+            text=(Span(text=messages.export_valid_until(reply.expires_at), style="subtle"),),
+            role="file-valid",
+        )
+    )
+    return View(
+        kind="file",
+        sections=tuple(sections),
+        fallback=" ".join([reply.title, *reply.lines]),
+        data={
+            "token": reply.token,
+            "filename": reply.filename,
+            "media_type": reply.media_type,
+            "for": reply.requested_by,
+            "download": messages.EXPORT_DOWNLOAD,
+        },
+    )
 
 
 # ---------------------------------------------------------------- notices

@@ -148,7 +148,7 @@ async def test_install_redirects_to_slack_with_a_state_and_its_cookie(oauth: Sla
     assert query["client_id"] == [OAUTH["SLACK_CLIENT_ID"]]
     assert query["scope"] == [
         "chat:write,commands,im:history,channels:history,groups:history,im:write,"
-        "usergroups:read,channels:read,groups:read,users:read,users:read.email"
+        "usergroups:read,channels:read,groups:read,users:read,users:read.email,files:write"
     ]
     assert query.get("user_scope", [""]) == [""]
     state = query["state"][0]

@@ -96,6 +96,7 @@ BOT_SCOPES = (
     "groups:read",
     "users:read",
     "users:read.email",
+    "files:write",
 )
 TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh two hours before expiry
 STATE_EXPIRATION_SECONDS = 600
