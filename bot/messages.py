@@ -1058,6 +1058,14 @@ def bad_date(word: str) -> str:
     )
 
 
+def audit_future_date(day: str) -> str:
+    """`audit since` a day after today."""
+    return _(
+        "{day} is in the future: the audit log has nothing from then yet. Give a day up"
+        " to today (YYYY-MM-DD)."
+    ).format(day=day)
+
+
 def future_date(day: str) -> str:
     """A range that starts after today."""
     return _("{day} is in the future: no round has closed since then yet.").format(day=day)

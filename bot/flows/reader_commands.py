@@ -6,7 +6,7 @@ are checked by the command table before they run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
@@ -140,8 +140,15 @@ def _range(turn: Turn, actor: str, words: list[str]) -> list[OutboundMessage]:
     return [DigestMessage(digest=built)]
 
 
-def since_day(turn: Turn, value: str) -> datetime:
+def since_day(
+    turn: Turn, value: str, future: Callable[[str], str] = messages.future_date
+) -> datetime:
     """The start (00:00 UTC) of the day `since <YYYY-MM-DD>` names.
+
+    Args:
+        turn: the command's turn (its clock says what today is).
+        value: the word after `since`.
+        future: the sentence for a day after today (each command says what it lists).
 
     Raises:
         UserError: not a date, or a day after today.
@@ -151,7 +158,7 @@ def since_day(turn: Turn, value: str) -> datetime:
     except ValueError:
         raise UserError(messages.bad_date(value)) from None
     if day > turn.now.astimezone(UTC).date():
-        raise UserError(messages.future_date(day.isoformat()))
+        raise UserError(future(day.isoformat()))
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
