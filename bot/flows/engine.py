@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
@@ -38,7 +39,7 @@ from bot.flows.events import (
     TextMessage,
 )
 from bot.flows.outbound import Notice, OutboundMessage, Outgoing, Prompt
-from bot.flows.queueing import enqueue
+from bot.flows.queueing import enqueue, enqueue_many
 from bot.flows.rounds import deadline_of
 from bot.flows.routing import reply_address
 from bot.flows.turn import EngineHooks, Turn
@@ -53,6 +54,35 @@ __all__ = ["Engine", "EngineHooks"]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _record_event_statement(insert: Any) -> Any:
+    table: Any = models.InboundEvent.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(table.c.id)
+    )
+
+
+# Built once per dialect (a statement built per event costs more than running it).
+_RECORD_EVENT = {
+    "sqlite": _record_event_statement(sqlite.insert),
+    "postgresql": _record_event_statement(postgresql.insert),
+}
+
+
+class _NoWork:
+    """No round has opening or closing work left (`Engine._digest_to_post`)."""
+
+
+NO_WORK = _NoWork()
+# Rounds with work left, oldest first: usually none, so one small indexed read.
+_PENDING_WORK = (
+    select(models.Round.id, models.Round.pending_work)
+    .where(models.Round.pending_work.is_not(None))
+    .order_by(models.Round.id)
+)
 
 
 def _reply_prefix(event: InboundEvent) -> str:
@@ -129,9 +159,12 @@ class Engine:
                 try:
                     with session.begin_nested():
                         replies = handler(turn, event)
+                        # Inside the savepoint, so the prompt's `shown_at` is written in
+                        # the same UPDATE as the participant's progress.
+                        self._mark_shown(turn, event, replies)
                 except UserError as exc:
                     replies = [Notice(level="error", lines=(str(exc),))]
-                return self._deliver(turn, event, replies)
+                return self._queue(turn, event, replies)
         finally:
             self.hooks.outbox_changed()
             self._rounds_changed()
@@ -140,42 +173,59 @@ class Engine:
         return Turn(session=session, now=now, playbook=self.playbook, hooks=self.hooks)
 
     def _first_delivery(self, session: Session, event: InboundEvent, now: datetime) -> bool:
+        """Record the event's platform id; False if it was recorded before (a redelivery).
+
+        One `INSERT ... ON CONFLICT DO NOTHING RETURNING`: the unique (platform, event id)
+        decides, as a failed insert in a savepoint did, without the savepoint and flush.
+        On PostgreSQL a concurrent delivery of the same id waits for the first one's
+        transaction and then sees its row, so exactly one of them goes on.
+        """
         platform = event.actor.split(":", 1)[0]
-        try:
-            with session.begin_nested():
-                session.add(
-                    models.InboundEvent(
-                        platform=platform, event_id=str(event.event_id)[:200], received_at=now
-                    )
-                )
-                session.flush()
-        except IntegrityError:
-            return False
-        return True
+        conn = session.connection()
+        row = conn.execute(
+            _RECORD_EVENT[conn.dialect.name],
+            {"platform": platform, "event_id": str(event.event_id)[:200], "received_at": now},
+        ).first()
+        return row is not None
 
     def _deliver(
         self, turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]
     ) -> list[Outgoing]:
-        """Queue the replies where the routing policy sends them; a question shown is current.
+        """Queue the replies where the routing policy sends them; a question shown is current."""
+        self._mark_shown(turn, event, replies)
+        return self._queue(turn, event, replies)
 
-        Every prompt that asks its question makes that round the actor's current one
+    @staticmethod
+    def _mark_shown(turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]) -> None:
+        """Every prompt that asks its question makes that round the actor's current one.
+
         (`bot.flows.focus`), so their next typed reply answers what they see.
         """
+        shown = {m.round_id for m in replies if isinstance(m, Prompt) and m.waiting_for is None}
+        if not shown:
+            return
         member = turn.member(event.actor)
-        if member is not None:
-            for message in replies:
-                if isinstance(message, Prompt) and message.waiting_for is None:
-                    focus.mark_shown(turn.session, member.id, message.round_id, turn.now)
+        if member is None:
+            return
+        for round_id in sorted(shown):
+            focus.mark_shown(turn.session, member.id, round_id, turn.now)
+
+    def _queue(
+        self, turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]
+    ) -> list[Outgoing]:
+        """Queue the replies where the routing policy sends them, in one multi-row INSERT."""
         prefix = _reply_prefix(event)
         out = []
+        queued: list[tuple[str, str, OutboundMessage]] = []
         for index, message in enumerate(replies):
             address = reply_address(event, message, self.playbook.cio_channel)
             if address is None:  # shown in the moment only (a form)
                 out.append(Outgoing(address=event.actor, message=message))
                 continue
             key = f"{prefix}:{index}"
-            enqueue(turn.session, key=key, address=address, message=message, now=turn.now)
+            queued.append((key, address, message))
             out.append(Outgoing(address=address, message=message, key=key))
+        enqueue_many(turn.session, queued, now=turn.now)
         return out
 
     # ----------------------------------------------------------------- looks from outside
@@ -344,15 +394,19 @@ class Engine:
                 if step(session, round_) < rounds.CHUNK:
                     return
 
-    def _digest_to_post(self) -> tuple[int, Digest] | None:
-        """A closed round's digest waiting to be built, built in a read-only transaction."""
+    def _digest_to_post(self) -> tuple[int, Digest] | _NoWork | None:
+        """A closed round's digest waiting to be built, built in a read-only transaction.
+
+        `NO_WORK` when no round has anything left (what nearly every call finds): then
+        the caller needs no writing transaction, and on SQLite takes no writer's lock
+        after every click only to find nothing to do.
+        """
         with self.db.reading() as session:
-            round_ = session.scalar(
-                select(models.Round)
-                .where(models.Round.pending_work == rounds.DIGEST)
-                .order_by(models.Round.id)
-                .limit(1)
-            )
+            pending = session.execute(_PENDING_WORK).all()
+            if not pending:
+                return NO_WORK
+            digests = [round_id for round_id, work in pending if work == rounds.DIGEST]
+            round_ = session.get(models.Round, digests[0]) if digests else None
             if round_ is None:
                 return None
             digest = rounds.closed_digest(
@@ -389,6 +443,8 @@ class Engine:
                 self._work_wanted = False
                 while True:
                     digest = self._digest_to_post()
+                    if digest is NO_WORK:
+                        break
                     with self.db.transaction() as session:
                         round_ = session.scalar(
                             select(models.Round)
@@ -399,7 +455,7 @@ class Engine:
                         if round_ is None:
                             break
                         if round_.pending_work == rounds.DIGEST:
-                            if digest is not None and digest[0] == round_.id:
+                            if isinstance(digest, tuple) and digest[0] == round_.id:
                                 rounds.post_digest(
                                     session,
                                     round_,

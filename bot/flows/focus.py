@@ -138,7 +138,19 @@ def current_rounds(session: Session, member_ids: Iterable[int]) -> dict[int, Cur
 
 
 def mark_shown(session: Session, member_id: int, round_id: int, now: datetime) -> None:
-    """A question of this round was just shown to the member: it is their current round."""
+    """A question of this round was just shown to the member: it is their current round.
+
+    When the participation is already in the session (the click that answered it), the
+    change goes with the participant's other changes in one UPDATE at the next flush;
+    else one UPDATE here. Only loaded attributes are compared, so nothing is read for it.
+    """
+    for obj in session.identity_map.values():
+        if not isinstance(obj, models.Participant):
+            continue
+        loaded = vars(obj)
+        if loaded.get("round_id") == round_id and loaded.get("member_id") == member_id:
+            obj.shown_at = now
+            return
     session.execute(
         update(models.Participant)
         .where(models.Participant.round_id == round_id, models.Participant.member_id == member_id)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import assert_never
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
 from bot.errors import UserError
@@ -218,6 +219,9 @@ def lock_open_round(turn: Turn, participant: models.Participant) -> None:
     if round_ is None or round_.status != "open":
         closed = round_ or participant.round
         raise UserError(messages.round_closed(closed.agenda["title"], closed.closed_at))
+    # The participant holds the round it was just read under its lock: the session keeps
+    # objects only while something refers to them, and would otherwise read it again.
+    set_committed_value(participant, "round", round_)
 
 
 def participant_in_round(turn: Turn, actor: str, round_id: int) -> models.Participant:
@@ -327,11 +331,12 @@ def skip(
     turn: Turn, participant: models.Participant, question_id: str | None = None
 ) -> list[OutboundMessage]:
     """Skip the question on screen (or the one a button names, if still open to it)."""
+    answers = answering.answers_of(turn.session, participant)
     if question_id is not None:
-        stale = answering.stale_question(turn.session, participant, question_id)
+        stale = answering.stale_question(turn.session, participant, question_id, answers)
         if stale is not None:
             return [Notice(lines=(stale,))]
-    shown = answering.skip_question(turn.session, participant, turn.now)
+    shown = answering.skip_question(turn.session, participant, turn.now, answers)
     if shown is None:
         raise UserError(messages.required_cannot_skip())
     return progress(turn, participant, shown)
