@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage import models
@@ -65,20 +65,22 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> None:
         ).all()
 
 
+# Built once: every click runs it, and building it costs more than SQLite takes to run it.
+_OPEN_PARTICIPATIONS = (
+    select(models.Participant)
+    .join(models.Round)
+    .where(
+        models.Participant.member_id == bindparam("member"),
+        models.Round.status == "open",
+        models.Participant.status.in_(UNFINISHED),
+    )
+    .order_by(models.Round.opened_at, models.Round.id)
+)
+
+
 def open_participations(session: Session, member_id: int) -> list[models.Participant]:
     """The member's unfinished participations in open rounds, oldest round first."""
-    return list(
-        session.scalars(
-            select(models.Participant)
-            .join(models.Round)
-            .where(
-                models.Participant.member_id == member_id,
-                models.Round.status == "open",
-                models.Participant.status.in_(UNFINISHED),
-            )
-            .order_by(models.Round.opened_at, models.Round.id)
-        )
-    )
+    return list(session.scalars(_OPEN_PARTICIPATIONS, {"member": member_id}))
 
 
 def current(parts: Sequence[models.Participant]) -> models.Participant | None:

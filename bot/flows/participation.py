@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import assert_never
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
@@ -231,15 +231,21 @@ def participant_in_round(turn: Turn, actor: str, round_id: int) -> models.Partic
         UserError: not theirs, no such round, or it has closed.
     """
     turn.lock_member(actor)
-    participant = turn.session.scalar(
-        select(models.Participant)
-        .join(models.Member)
-        .where(models.Member.identity == actor, models.Participant.round_id == round_id)
-    )
+    participant = turn.session.scalar(_PARTICIPANT_IN_ROUND, {"actor": actor, "round": round_id})
     if participant is None:
         raise UserError(messages.NOT_YOUR_PROMPT)
     lock_open_round(turn, participant)
     return participant
+
+
+_PARTICIPANT_IN_ROUND = (
+    select(models.Participant)
+    .join(models.Member)
+    .where(
+        models.Member.identity == bindparam("actor"),
+        models.Participant.round_id == bindparam("round"),
+    )
+)
 
 
 def recently_closed(turn: Turn, actor: str) -> models.Round | None:

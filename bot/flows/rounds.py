@@ -64,7 +64,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -737,12 +737,16 @@ def lock_round(session: Session, round_id: int) -> models.Round | None:
     arrive together, the second sees the first and closes the round. SQLite runs one
     writer at a time, so there the lock is implied.
     """
-    return session.scalar(
-        select(models.Round)
-        .where(models.Round.id == round_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return session.scalar(_LOCK_ROUND, {"round": round_id})
+
+
+# Built once (every click locks its round).
+_LOCK_ROUND = (
+    select(models.Round)
+    .where(models.Round.id == bindparam("round"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def close_round(
