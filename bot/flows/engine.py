@@ -77,7 +77,9 @@ class _NoWork:
 
 
 NO_WORK = _NoWork()
-# Rounds with work left, oldest first: usually none, so one small indexed read.
+# Whether any round has work left: nearly always none, so one small indexed read.
+_ANY_WORK_LEFT = select(models.Round.id).where(models.Round.pending_work.is_not(None)).limit(1)
+# Rounds with work left, oldest first.
 _PENDING_WORK = (
     select(models.Round.id, models.Round.pending_work)
     .where(models.Round.pending_work.is_not(None))
@@ -150,6 +152,7 @@ class Engine:
         if handler is None:
             raise TypeError(f"unsupported event {type(event).__name__}")
         now = self.clock()
+        work_left = True  # unless the transaction finds none (a failure cannot tell)
         try:
             with self.db.transaction() as session:
                 if event.event_id and not self._first_delivery(session, event, now):
@@ -164,10 +167,16 @@ class Engine:
                         self._mark_shown(turn, event, replies)
                 except UserError as exc:
                     replies = [Notice(level="error", lines=(str(exc),))]
-                return self._queue(turn, event, replies)
+                out = self._queue(turn, event, replies)
+                # Asked here, in the event's transaction, rather than in one of its own
+                # afterwards: what it sees is what this event left, and what others had
+                # committed (work they commit later, they carry on themselves).
+                work_left = session.execute(_ANY_WORK_LEFT).first() is not None
+                return out
         finally:
             self.hooks.outbox_changed()
-            self._rounds_changed()
+            if work_left:
+                self._rounds_changed()
 
     def _turn(self, session: Session, now: datetime) -> Turn:
         return Turn(session=session, now=now, playbook=self.playbook, hooks=self.hooks)
@@ -416,6 +425,9 @@ class Engine:
 
     def _rounds_changed(self) -> None:
         """Carry on any round's opening or closing left for chunks.
+
+        After an event only when some round has work left (`handle`), so a click starts no
+        thread and no transaction for it; the scheduler's tick looks every time.
 
         In the background if the process provides a way (`EngineHooks.rounds_pending`),
         else at once.
