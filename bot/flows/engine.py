@@ -87,6 +87,16 @@ _PENDING_WORK = (
 )
 
 
+def _work_left(session: Session) -> bool:
+    """Whether any round has opening or closing left for chunks.
+
+    Asked in an event's own transaction rather than one of its own afterwards: it sees
+    what this event left and what others had committed (work they commit later, they
+    carry on themselves).
+    """
+    return session.execute(_ANY_WORK_LEFT).first() is not None
+
+
 def _reply_prefix(event: InboundEvent) -> str:
     """The outbox keys of an event's replies: from its platform id, so a retry adds none."""
     if not event.event_id:
@@ -154,24 +164,25 @@ class Engine:
         now = self.clock()
         work_left = True  # unless the transaction finds none (a failure cannot tell)
         try:
+            try:
+                with self.db.transaction() as session:
+                    if not self._first_delivery(session, event, now):
+                        return []
+                    turn = self._turn(session, now)
+                    out = self._deliver(turn, event, handler(turn, event))
+                    work_left = _work_left(session)
+                    return out
+            except UserError as exc:
+                # A mistake changes nothing: the handler's work went with the transaction
+                # it raised in (a savepoint around every handler would cost every click two
+                # statements). The error is the reply, in a transaction of its own that
+                # records the event, so a retried delivery is still a no-op.
+                error = Notice(level="error", lines=(str(exc),))
             with self.db.transaction() as session:
-                if event.event_id and not self._first_delivery(session, event, now):
-                    log.info("duplicate %s event %s ignored", type(event).__name__, event.event_id)
+                if not self._first_delivery(session, event, now):
                     return []
-                turn = self._turn(session, now)
-                try:
-                    with session.begin_nested():
-                        replies = handler(turn, event)
-                        # Inside the savepoint, so the prompt's `shown_at` is written in
-                        # the same UPDATE as the participant's progress.
-                        self._mark_shown(turn, event, replies)
-                except UserError as exc:
-                    replies = [Notice(level="error", lines=(str(exc),))]
-                out = self._queue(turn, event, replies)
-                # Asked here, in the event's transaction, rather than in one of its own
-                # afterwards: what it sees is what this event left, and what others had
-                # committed (work they commit later, they carry on themselves).
-                work_left = session.execute(_ANY_WORK_LEFT).first() is not None
+                out = self._deliver(self._turn(session, now), event, [error])
+                work_left = _work_left(session)
                 return out
         finally:
             self.hooks.outbox_changed()
@@ -184,17 +195,23 @@ class Engine:
     def _first_delivery(self, session: Session, event: InboundEvent, now: datetime) -> bool:
         """Record the event's platform id; False if it was recorded before (a redelivery).
 
+        True for an event without an id (the platform gives none: no de-duplication).
+
         One `INSERT ... ON CONFLICT DO NOTHING RETURNING`: the unique (platform, event id)
         decides, as a failed insert in a savepoint did, without the savepoint and flush.
         On PostgreSQL a concurrent delivery of the same id waits for the first one's
         transaction and then sees its row, so exactly one of them goes on.
         """
+        if not event.event_id:
+            return True
         platform = event.actor.split(":", 1)[0]
         conn = session.connection()
         row = conn.execute(
             _RECORD_EVENT[conn.dialect.name],
             {"platform": platform, "event_id": str(event.event_id)[:200], "received_at": now},
         ).first()
+        if row is None:
+            log.info("duplicate %s event %s ignored", type(event).__name__, event.event_id)
         return row is not None
 
     def _deliver(
@@ -208,7 +225,9 @@ class Engine:
     def _mark_shown(turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]) -> None:
         """Every prompt that asks its question makes that round the actor's current one.
 
-        (`bot.flows.focus`), so their next typed reply answers what they see.
+        (See `bot.flows.focus`.) So their next typed reply answers what they see. Marked
+        before the transaction's one flush, so for the participation the click changed
+        it goes in the same UPDATE as its progress (`focus.mark_shown`).
         """
         shown = {m.round_id for m in replies if isinstance(m, Prompt) and m.waiting_for is None}
         if not shown:

@@ -24,25 +24,24 @@ from sqlalchemy.orm import Session
 from bot.errors import UserError
 from bot.flows import commands
 from bot.flows.events import AnswerGiven, TextMessage
-from bot.flows.outbound import Prompt, Summary
+from bot.flows.outbound import Notice, Prompt, Summary
 from storage import models
 from storage.db import Database
 from tests.conftest import FakeClock
 from tests.fakes.engine import EngineHarness
 
 # The statements of a typed answer: the event id recorded (`INSERT ... ON CONFLICT DO
-# NOTHING`), a savepoint around the handler, the member locked, their open
-# participations, the round locked, their answers, the answer inserted, the participant's
-# progress and `shown_at` in one UPDATE, the savepoint released, the reply queued, and
-# whether any round has work left for chunks. SQLite adds its BEGIN IMMEDIATE.
-TYPED_ANSWER = {"sqlite": 12, "postgresql": 11}
+# NOTHING`), the member locked, their open participations, the round locked, their
+# answers, the reply queued, then the one flush: the answer inserted, and the
+# participant's progress and `shown_at` in one UPDATE; last, whether any round has work
+# left for chunks. SQLite adds its BEGIN IMMEDIATE.
+TYPED_ANSWER = {"sqlite": 10, "postgresql": 9}
 # The button of the last question: the participant found by the round the button names
-# instead of among the open ones, and after the UPDATE the round's unfinished counted
-# (it closes when everyone has answered) and the member's other open rounds read (is one
+# instead of among the open ones, and after the flush the round's unfinished counted (it
+# closes when everyone has answered) and the member's other open rounds read (is one
 # next in line?).
-LAST_BUTTON = {"sqlite": 14, "postgresql": 13}
-# Flushes: the handler's changes, written once (when its savepoint is released, or
-# before the count that must see them).
+LAST_BUTTON = {"sqlite": 12, "postgresql": 11}
+# Flushes: the handler's changes, written once.
 FLUSHES = 1
 
 
@@ -113,6 +112,23 @@ def test_the_last_answer_button_runs_a_fixed_number_of_statements(
     assert isinstance(summary, Summary) and summary.done and summary.editable
     assert len(counted.statements) == LAST_BUTTON[bot.db.dialect], counted.listing()
     assert counted.flushes == FLUSHES
+
+
+def test_a_mistake_is_answered_once_and_changes_nothing(bot: EngineHarness) -> None:
+    # Without a savepoint around each handler, a mistake rolls back the event's whole
+    # transaction and its error is queued in one of its own, with the event's id.
+    before = bot.outbox_count()
+    (error,) = bot.say("console:maria", "snooze forever", event_id="Ev3")
+    assert isinstance(error, Notice) and error.level == "error"
+    assert bot.say("console:maria", "snooze forever", event_id="Ev3") == []
+    assert bot.outbox_count() == before + 1
+    with bot.db.transaction() as s:
+        (maria,) = s.scalars(
+            select(models.Participant)
+            .join(models.Member)
+            .where(models.Member.identity == "console:maria")
+        ).all()
+        assert maria.snoozed_until is None and maria.status == "pending"
 
 
 @pytest.mark.parametrize(
