@@ -220,13 +220,16 @@ def load_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
 
 def console_people(playbook: Playbook) -> list[tuple[str, str, str]]:
-    """Who the console lets you be: the CIO, admins and every console member."""
+    """Who the console lets you be: the CIO, admins, the playbook's own roles, every member."""
     people: dict[str, tuple[str, str, str]] = {}
     names = {m.id: m.name for g in playbook.groups.values() for m in g.members}
     for ident in playbook.roles.cio:
         people[ident] = (ident, names.get(ident) or "CIO", "cio")
     for ident in playbook.roles.admins:
         people.setdefault(ident, (ident, names.get(ident) or "Admin", "admin"))
+    for role, holders in sorted(playbook.roles.named.items()):  # general counsel, to read
+        for ident in holders:
+            people.setdefault(ident, (ident, names.get(ident) or role.replace("_", " "), role))
     for key, group in playbook.groups.items():
         for m in group.members:
             people.setdefault(m.id, (m.id, m.name or m.id, key))

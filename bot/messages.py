@@ -2044,6 +2044,106 @@ def teams_menu_description(usage: str, text: str) -> str:
     return _("{usage}: {text}").format(usage=usage, text=_(text))
 
 
+# --- Confidential questions (bot/flows/confidential.py) -------------------------------------
+# Role names are the playbook's own words (`general_counsel`); `cio` and `admins` are worded.
+
+_playbook_roles = {
+    # Translators: a role in the playbook, as in "Confidential: only the CIO and general
+    # counsel read these answers."
+    "cio": N_("the CIO"),
+    "admins": N_("admins"),
+}
+
+
+def playbook_roles(names: Sequence[str]) -> str:
+    """The roles a confidential question names, as people read them ("the CIO, general counsel")."""
+    shown = [
+        _(_playbook_roles[n]) if n in _playbook_roles else n.replace("_", " ").replace("-", " ")
+        for n in names
+    ]
+    if not shown:
+        # Translators: a confidential question whose rounds named roles with none in common.
+        return _("nobody")
+    if len(shown) == 1:
+        return shown[0]
+    # Translators: the last two of a list of roles, as in "the CIO, admins and general counsel".
+    return _("{first} and {last}").format(first=", ".join(shown[:-1]), last=shown[-1])
+
+
+def confidential_answer(roles: Sequence[str]) -> str:
+    """Under a confidential question put to a stakeholder: who will read the answer."""
+    return _(
+        "Confidential: only {roles} will read your answer; others see how many answered."
+    ).format(roles=playbook_roles(roles))
+
+
+def confidential_withheld(roles: Sequence[str]) -> str:
+    """Under a confidential question in a view that may not read it: who may, instead."""
+    if not roles:
+        return _(
+            "Confidential: nobody reads these answers, since the roles named when it was"
+            " asked and those the playbook names now have none in common; here, how many"
+            " answered."
+        )
+    return _("Confidential: only {roles} read these answers; here, how many answered.").format(
+        roles=playbook_roles(roles)
+    )
+
+
+def confidential_shown(roles: Sequence[str]) -> str:
+    """Under a confidential question shown in full to someone entitled."""
+    return _("Confidential to {roles}: shown to you alone.").format(roles=playbook_roles(roles))
+
+
+def confidential_how(count: int, roles: Sequence[str], key: str) -> str:
+    """Atop a conversation whose confidential questions this view shows as counts."""
+    if not roles:
+        return ngettext(
+            "{count} question is confidential: here, how many answered.",
+            "{count} questions are confidential: here, how many answered.",
+            count,
+        ).format(count=count)
+    return ngettext(
+        "{count} question is confidential to {roles}: they read its answers in their own chat"
+        " with the bot, with “digest {key}” there; each reading is recorded in the audit log.",
+        "{count} questions are confidential to {roles}: they read their answers in their own"
+        " chat with the bot, with “digest {key}” there; each reading is recorded in the audit"
+        " log.",
+        count,
+    ).format(count=count, roles=playbook_roles(roles), key=key)
+
+
+CONFIDENTIAL_READ = N_(
+    "This view shows confidential answers, to you alone because of your role; your reading"
+    " is recorded in the audit log. Please do not forward them."
+)
+
+
+def heard_confidential(count: int, roles: Sequence[str]) -> str:
+    """A confidential question in "what we heard": how many answered, and who reads them."""
+    return ngettext(
+        "{count} answer, confidential: read only by {roles}.",
+        "{count} answers, confidential: read only by {roles}.",
+        count,
+    ).format(count=count, roles=playbook_roles(roles))
+
+
+def confidential_scope(keys: Sequence[str]) -> str:
+    """A holder of a role of the playbook's own asked for a digest that is not theirs."""
+    if not keys:
+        return _("None of the conversations has answers confidential to your roles.")
+    return _(
+        "Your role reads the confidential answers of one conversation at a time: {commands}."
+    ).format(commands=", ".join(f"“digest {k}”" for k in keys))
+
+
+def confidential_answers(count: int) -> str:
+    """The export's one line for a confidential question's answers, to someone not entitled."""
+    return ngettext("{count} answer, confidential", "{count} answers, confidential", count).format(
+        count=count
+    )
+
+
 # ---------------------------------------------------------------- translated when read
 # The constants above hold English msgids. They leave the module's namespace here and come
 # back through `__getattr__` (PEP 562), which looks each one up in the active catalogue on

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.errors import PermissionDenied, UserError
-from bot.flows import admin_commands, privacy, reader_commands, stakeholder_commands
+from bot.flows import admin_commands, confidential, privacy, reader_commands, stakeholder_commands
 from bot.flows.events import CommandInvoked, InboundEvent, TextMessage
 from bot.flows.outbound import Notice, OutboundMessage
 from bot.flows.roles import Role
@@ -29,7 +29,12 @@ Handler = Callable[[Turn, str, Sequence[str]], list[OutboundMessage]]
 
 @dataclass(frozen=True)
 class Spec:
-    """A command's row: usage, word counts, role, help lines (usage, text), handler."""
+    """A command's row: usage, word counts, role, help lines (usage, text), handler.
+
+    `also` lets others use it beyond `role`: `digest` is also for the holders of a role
+    of the playbook's own, to read what is confidential to them (its handler then keeps
+    them to those conversations, `bot.flows.confidential.check_scope`).
+    """
 
     usage: str
     min_args: int
@@ -37,14 +42,20 @@ class Spec:
     role: Role
     help: tuple[tuple[str, str], ...]
     handler: Handler
+    also: Callable[[Playbook, str], bool] | None = None
+
+    def allows(self, turn: Turn, actor: str) -> bool:
+        """Whether this identity may use the command."""
+        if self.role is Role.ANYONE or self.role in turn.roles(actor):
+            return True
+        return self.also is not None and self.also(turn.playbook, actor)
 
 
 def _help(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
     """`help`: the commands the asker's role may use, from the table."""
-    roles = turn.roles(actor) | {Role.ANYONE}
     lines = [messages.HELP_INTRO, ""]
     for spec in COMMANDS.values():
-        if spec.role in roles:
+        if spec.allows(turn, actor):
             lines.extend(messages.help_line(usage, text) for usage, text in spec.help)
     return [Notice(title=messages.HELP_TITLE, lines=tuple(lines))]
 
@@ -102,6 +113,7 @@ COMMANDS: dict[str, Spec] = {
             ("digest <conversation> since <date>", messages.HELP_DIGEST_SINCE),
         ),
         reader_commands.digest,
+        also=confidential.may_ask,
     ),
     "history": Spec(
         "history <conversation>",
@@ -263,7 +275,7 @@ def run(turn: Turn, actor: str, command: ParsedCommand) -> list[OutboundMessage]
         UserError: the command refused (its message says why).
     """
     needed = command.spec.role
-    if needed is not Role.ANYONE and needed not in turn.roles(actor):
+    if not command.spec.allows(turn, actor):
         raise PermissionDenied(messages.not_allowed(command.name, needed.value))
     return command.spec.handler(turn, actor, command.args)
 

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.flows import commands, focus, participation, retention, rounds
+from bot.flows import commands, confidential, focus, participation, retention, rounds
 from bot.flows.digest_model import Digest
 from bot.flows.events import (
     ActionPressed,
@@ -245,14 +245,16 @@ class Engine:
         prefix = _reply_prefix(event)
         out = []
         queued: list[tuple[str, str, OutboundMessage]] = []
-        for index, message in enumerate(replies):
-            address = reply_address(event, message, self.playbook.cio_channel)
+        for index, reply in enumerate(replies):
+            address = reply_address(event, reply, self.playbook.cio_channel)
             if address is None:  # shown in the moment only (a form)
-                out.append(Outgoing(address=event.actor, message=message))
+                out.append(Outgoing(address=event.actor, message=reply))
                 continue
-            key = f"{prefix}:{index}"
-            queued.append((key, address, message))
-            out.append(Outgoing(address=address, message=message, key=key))
+            # A digest is shown as its place may read it (`bot.flows.confidential`).
+            for to, message, suffix in confidential.deliveries(turn, event, reply, address):
+                key = f"{prefix}:{index}{suffix}"
+                queued.append((key, to, message))
+                out.append(Outgoing(address=to, message=message, key=key))
         enqueue_many(turn.session, queued, now=turn.now)
         return out
 

@@ -14,6 +14,12 @@ Why these choices:
   group, never listed by name, in every conversation; in an anonymous round with a group
   smaller than `min_group_size`, groups are pooled (one participation row, answers
   without a group), as in its digest.
+- **Confidential questions** (`bot.flows.confidential`) are one row each, "N answers,
+  confidential", with no person, time or answer, unless the export is for a reader who
+  holds one of their roles (`reader`). The operator's `strategy-bot export` holds none:
+  an export is a file that travels (mail, shared drives, spreadsheets) beyond the bot's
+  own audited, one-reader-at-a-time views, so it never carries them by default; an
+  operator who must have them reads the database, which is theirs anyway.
 - **Streams**: rounds are read one at a time and answers a chunk at a time
   (`yield_per`), and each row is written as it comes, so memory stays bounded by one
   round whatever the size of the history (an anonymous round is sorted whole).
@@ -25,7 +31,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,6 +39,7 @@ from sqlalchemy.orm import Session
 from bot import messages
 from bot.flows import rounds
 from bot.flows.answers import display_value
+from bot.flows.confidential import secrets_of
 from bot.flows.digest import POOLED, pooled_groups
 from bot.playbook.model import Question
 from storage import models
@@ -90,19 +97,32 @@ def rounds_to_export(
     return [(r, c) for r, c in session.execute(query).all()]
 
 
-def rows(session: Session, round_ids: Iterable[int]) -> Iterator[Row]:
-    """The export's rows, round by round (see the module docstring)."""
+def rows(
+    session: Session, round_ids: Iterable[int], *, reader: frozenset[str] = frozenset()
+) -> Iterator[Row]:
+    """The export's rows, round by round (see the module docstring).
+
+    Args:
+        session: an open session; only read from.
+        round_ids: the rounds, in the order to export them.
+        reader: the roles of whoever the export is for: the confidential answers of these
+            roles are exported as given; every other confidential question is one row of
+            counts. Empty (the operator's export): none.
+    """
     for round_id in round_ids:
         round_ = session.get(models.Round, round_id)
         if round_ is None:
             continue
-        yield from _round_rows(session, round_)
+        yield from _round_rows(session, round_, reader)
         session.expunge_all()  # what was read for this round is not needed again
 
 
-def _round_rows(session: Session, round_: models.Round) -> Iterator[Row]:
+def _round_rows(session: Session, round_: models.Round, reader: frozenset[str]) -> Iterator[Row]:
     agenda = rounds.agenda_of(round_)
     conv = round_.conversation
+    withheld = {
+        qid for qid, roles in secrets_of(conv.spec, round_.agenda).items() if not roles & reader
+    }
     anonymous = agenda.anonymous or bool((conv.spec or {}).get("anonymous"))
     base = {"conversation": conv.key, "round": str(round_.number)}
     yield Row(
@@ -147,10 +167,20 @@ def _round_rows(session: Session, round_: models.Round) -> Iterator[Row]:
         .order_by(models.Answer.id)
         .execution_options(yield_per=_CHUNK)
     )
-    results = session.execute(query)
+    answered = dict.fromkeys(sorted(withheld, key=lambda q: order.get(q, len(order))), 0)
+
+    def kept(found: Iterable[Any]) -> Iterator[Any]:
+        for answer, group, name in found:
+            if answer.question_id not in withheld:
+                yield answer, group, name
+            elif not answer.skipped:
+                answered[answer.question_id] += 1
+
+    results = kept(session.execute(query))
     if not anonymous:
         for answer, group, name in results:
             yield _answer_row(base, questions, answer, group, name)
+        yield from _confidential_rows(base, questions, answered)
         return
     # Sorted so that neither order nor time ties one person's answers together.
     mixed = [
@@ -162,6 +192,21 @@ def _round_rows(session: Session, round_: models.Round) -> Iterator[Row]:
     ]
     mixed.sort(key=lambda item: (item[0], item[1].group, item[1].answer))
     yield from (row for _, row in mixed)
+    yield from _confidential_rows(base, questions, answered)
+
+
+def _confidential_rows(
+    base: dict[str, str], questions: dict[str, Question], counts: dict[str, int]
+) -> Iterator[Row]:
+    """One row per withheld confidential question: how many answered, nothing else."""
+    for qid, count in counts.items():
+        question = questions.get(qid)
+        yield Row(
+            record="answer",
+            question=question.text if question is not None else qid,
+            answer=messages.confidential_answers(count),
+            **base,
+        )
 
 
 def _answer_row(

@@ -35,6 +35,8 @@ class QuestionView(_Out):
     unit: str | None = None  # a figure's unit (number questions)
     index: int  # 1-based position in the agenda
     total: int
+    # Only these roles will read the answer (`bot.flows.confidential`): said with the question.
+    confidential: tuple[str, ...] | None = None
 
 
 class Notice(_Out):

@@ -74,6 +74,7 @@ from bot import messages
 from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
+from bot.flows.confidential import channel_view
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.digest_model import Digest
 from bot.flows.heard import queue_heard
@@ -161,6 +162,7 @@ _AGENDAS = _AgendaCache(size=256)
 def question_view(spec: ConversationSpec, index: int) -> QuestionView:
     """The question at `index` (0-based) as shown to a stakeholder."""
     q = spec.questions[index]
+    readers = q.confidential or spec.confidential  # as the round was asked: its promise
     return QuestionView(
         id=q.id,
         text=q.text,
@@ -172,6 +174,7 @@ def question_view(spec: ConversationSpec, index: int) -> QuestionView:
         unit=q.unit,
         index=index + 1,
         total=len(spec.questions),
+        confidential=readers,
     )
 
 
@@ -914,7 +917,8 @@ def post_digest(
         session,
         key=f"digest:round:{round_.id}",
         address=cio_channel,
-        message=DigestMessage(digest=digest),
+        # Everyone in the channel reads it: confidential answers as counts only.
+        message=DigestMessage(digest=channel_view(digest)),
         now=now,
         round_id=round_.id,
     )

@@ -167,7 +167,16 @@ def _question(q: QuestionView) -> list[Section]:
     ]
     if q.help:
         shown.append(Context(parts=((Span(text=q.help),),), role="help"))
+    if q.confidential is not None:
+        told = messages.confidential_answer(q.confidential)
+        shown.append(Context(parts=((Span(text=told),),), role="confidential"))
     return shown
+
+
+def _help(q: QuestionView) -> str | None:
+    """A form field's hint: the question's own, then who will read the answer if confidential."""
+    told = messages.confidential_answer(q.confidential) if q.confidential is not None else None
+    return " ".join(h for h in (q.help, told) if h) or None
 
 
 def _inputs(round_id: int, q: QuestionView) -> Inputs:
@@ -219,7 +228,7 @@ def form_view(form: Form) -> View:
                 required_message=messages.ANSWER_REQUIRED,
                 options=options_of(q),
                 placeholder=how.placeholder,
-                help=q.help,
+                help=_help(q),
                 error=form.errors.get(q.id),
                 text=_prefill_text(kind, value),
                 selected=selected_options(q, value),

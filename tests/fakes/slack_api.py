@@ -19,7 +19,9 @@ slack_sdk calls these read methods with GET, which the fake serves like POST.
 
 OAuth: `oauth.v2.access` exchanges any code for a bot token of workspace `install_team`
 (with a refresh token and `expires_in` when `rotation` is on) and refreshes tokens
-(`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`.
+(`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`. Rotating
+tokens and refresh tokens are as long as Slack's (about 150 characters), so that one
+encrypted at rest outgrows slack_sdk's VARCHAR(200) columns as it would in production.
 
 Messages: `chat.postMessage` stores what it posts per channel (`posted`), with its
 `metadata` and a `ts` that, like Slack's, is the posting time in microseconds and unique
@@ -40,6 +42,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import hashlib
 import itertools
 import json
 import time
@@ -88,6 +91,7 @@ class FakeSlackApi:
     _base: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     tokens: set[str] = field(default_factory=lambda: {"xoxb-test"})  # accepted bot tokens
+    refresh_tokens: set[str] = field(default_factory=set)  # refresh tokens it issued
     install_team: str = "T0ACME"  # the workspace an OAuth install is for
     rotation: bool = False  # issue expiring tokens with refresh tokens
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # users.info objects by id
@@ -502,6 +506,8 @@ class FakeSlackApi:
         elif not body.get("code"):
             return {"ok": False, "error": "invalid_code"}
         token = f"xoxb-{self.install_team}-{n}" + ("-rotating" if self.rotation else "")
+        if self.rotation:
+            token = _slack_length(token)
         self.tokens.add(token)
         answer: dict[str, Any] = {
             "ok": True,
@@ -516,7 +522,8 @@ class FakeSlackApi:
             "is_enterprise_install": False,
         }
         if self.rotation or body.get("grant_type") == "refresh_token":
-            answer["refresh_token"] = f"xoxe-1-{n}"
+            answer["refresh_token"] = _slack_length(f"xoxe-1-{n}")
+            self.refresh_tokens.add(answer["refresh_token"])
             answer["expires_in"] = 43200
         return answer
 
@@ -524,3 +531,12 @@ class FakeSlackApi:
         body = await self._read(request)
         self.requests.append(Recorded("respond", body, dict(request.headers), request.path))
         return web.Response(text="ok")
+
+
+ROTATING_TOKEN_LENGTH = 150  # about what Slack issues with token rotation on
+
+
+def _slack_length(prefix: str) -> str:
+    """`prefix` padded with token characters to the length of Slack's rotating tokens."""
+    tail = hashlib.sha256(prefix.encode()).hexdigest() * 3
+    return f"{prefix}-{tail}"[:ROTATING_TOKEN_LENGTH]

@@ -25,7 +25,8 @@ Why it looks like this:
   With the multi-workspace (OAuth) install an address names its workspace too,
   `slack:T…/U…` or `slack:T…/C…`, and is sent with that workspace's bot token from the
   installation store (see `install.py`); no installation means `failed("app_uninstalled")`
-  without calling Slack. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
+  without calling Slack, and a stored token that no key of SECRETS_KEYS decrypts means
+  `failed("token_unreadable")`. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
 - **One HTTP session.** Every client (the SLACK_BOT_TOKEN one and one per workspace token)
   shares one aiohttp session opened at `start`, so calls reuse connections (and TLS)
   instead of opening one each.
@@ -79,6 +80,7 @@ from bot.adapters.slack.render import (
     render_message,
     without_charts,
 )
+from bot.encryption import UnreadableSecret
 from bot.flows.outbound import OutboundMessage
 from bot.logs import Throttled
 
@@ -153,6 +155,8 @@ _TOKEN_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 )
 UNINSTALLED = "app_uninstalled"
+# The workspace's stored token is encrypted with a key not in SECRETS_KEYS (`install.py`).
+TOKEN_UNREADABLE = "token_unreadable"  # noqa: S105 - an error code, not a secret
 
 # The workspace and token-bearing client of the Slack request being handled (OAuth mode
 # only; set by a Bolt middleware, see `install.register_install_listeners`). Each request
@@ -418,6 +422,8 @@ class SlackAdapter:
                     progress, len(payloads), idempotency_key, client, enqueued_at
                 )
             ts = await self._post_parts(progress, payloads, idempotency_key, client)
+        except UnreadableSecret:  # the store has logged which workspace and why
+            return DeliveryResult.failed(TOKEN_UNREADABLE)
         except Exception as exc:
             result = classify(exc)
             if result.retry_after is not None:  # Slack limits per method and workspace
