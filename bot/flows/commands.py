@@ -239,11 +239,7 @@ def parse(text: str) -> ParsedCommand:
     Raises:
         UserError: unknown word (with a "did you mean"), or the wrong number of arguments.
     """
-    words = text.strip().split()
-    if words and words[0].lower() in ("/strategy", "strategy", "@strategy-bot"):
-        words = words[1:]
-    if words and words[0].startswith("/"):
-        words[0] = words[0][1:]
+    words = _words(text)
     if not words:
         return ParsedCommand("help", ())
     word = words[0].lower()
@@ -260,12 +256,32 @@ def parse(text: str) -> ParsedCommand:
 
 
 def is_command(text: str) -> bool:
-    """Whether text parses as a complete, valid command (so it is not an answer)."""
-    try:
-        parse(text)
-    except UserError:
-        return False
+    """Whether text parses as a complete, valid command (so it is not an answer).
+
+    The same decision as `parse`, without what `parse` builds to explain a mistake (the
+    "did you mean" search, the translated sentence): most typed text is an answer, and
+    every typed answer is asked this first.
+    """
+    words = _words(text)
+    if words:
+        word = words[0].lower()
+        spec = COMMANDS.get(ALIASES.get(word, word))
+        if spec is None:
+            return False
+        args = len(words) - 1
+        if args < spec.min_args or (spec.max_args is not None and args > spec.max_args):
+            return False
     return bool(text.strip())
+
+
+def _words(text: str) -> list[str]:
+    """The words of a command, without a leading "/strategy" or mention, or the "/"."""
+    words = text.strip().split()
+    if words and words[0].lower() in ("/strategy", "strategy", "@strategy-bot"):
+        words = words[1:]
+    if words and words[0].startswith("/"):
+        words[0] = words[0][1:]
+    return words
 
 
 def run(turn: Turn, actor: str, command: ParsedCommand) -> list[OutboundMessage]:
