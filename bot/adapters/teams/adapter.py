@@ -412,13 +412,7 @@ class TeamsAdapter:
         except Exception as exc:
             if progress.parts_done:
                 self._remember(idempotency_key, progress)
-            result = classify(exc)
-            if gone(exc):
-                cause = result.error or "refused"
-                await asyncio.to_thread(self.references.mark_unreachable, address, cause)
-                result = DeliveryResult.failed(messages.chat_unreachable(cause, datetime.now(UTC)))
-            logger.info("teams: delivery to %s %s (%s)", address, result.status, result.error)
-            return result
+            return await self._failure(address, exc, "delivery")
         return DeliveryResult.sent(progress.first_id)
 
     async def _offer_file(
@@ -451,14 +445,18 @@ class TeamsAdapter:
         try:
             await self.cloud.continue_conversation(reference, post_card, self.app_id)
         except Exception as exc:
-            result = classify(exc)
-            if gone(exc):
-                cause = result.error or "refused"
-                await asyncio.to_thread(self.references.mark_unreachable, address, cause)
-                result = DeliveryResult.failed(messages.chat_unreachable(cause, datetime.now(UTC)))
-            logger.info("teams: file offer to %s %s (%s)", address, result.status, result.error)
-            return result
+            return await self._failure(address, exc, "file offer")
         return DeliveryResult.sent(sent[0] if sent else None)
+
+    async def _failure(self, address: str, exc: Exception, what: str) -> DeliveryResult:
+        """What a failed post means; a chat Teams says is gone is marked unreachable."""
+        result = classify(exc)
+        if gone(exc):
+            cause = result.error or "refused"
+            await asyncio.to_thread(self.references.mark_unreachable, address, cause)
+            result = DeliveryResult.failed(messages.chat_unreachable(cause, datetime.now(UTC)))
+        logger.info("teams: %s to %s %s (%s)", what, address, result.status, result.error)
+        return result
 
     async def post_attachment(self, address: str, shaped: dict[str, Any]) -> None:
         """Post one attachment (a file info card) proactively to a person's chat, now.
