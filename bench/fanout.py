@@ -153,7 +153,13 @@ async def slash(server: Server, fake: FakeSlack, words: str, trigger: str) -> No
 
 
 def outbox(db: Database) -> list[tuple[str, str]]:
-    with db.transaction() as s:
+    """Every outbox row's key and status, read without SQLite's writer lock.
+
+    A write transaction here would queue behind the bot's (and hold up its claims), and
+    waiting for it on the event loop would stall the fake Slack's clock: posts arriving
+    meanwhile would be stamped together, a burst the bot never sent.
+    """
+    with db.reading() as s:
         return [
             (key, status)
             for key, status in s.execute(
@@ -165,13 +171,20 @@ def outbox(db: Database) -> list[tuple[str, str]]:
 
 
 async def until_posted(fake: FakeSlack, db: Database, total: int, within: float) -> float:
-    """Wait until Slack took `total` DMs and the outbox is idle; when the last DM came."""
+    """Wait until Slack took `total` DMs and the outbox is idle; when the last DM came.
+
+    The database is read only once the DMs are all there: a read while the bot writes can
+    hold this process (and the fake Slack's event loop, which stamps each post as it
+    arrives) for a few hundred milliseconds, and the posts arriving meanwhile would be
+    stamped together, a burst the bot never sent.
+    """
     deadline = time.monotonic() + within
     while True:
         dms = [p for p in fake.posted if p.channel.startswith("D")]
-        idle = all(status in ("sent", "failed") for _, status in outbox(db))
-        if len(dms) >= total and idle:
-            return max(p.at for p in dms)
+        if len(dms) >= total:
+            rows = await asyncio.to_thread(outbox, db)
+            if all(status in ("sent", "failed") for _, status in rows):
+                return max(p.at for p in dms)
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {len(dms)} of {total} DMs posted in {within:.0f} s")
         await asyncio.sleep(0.05)
