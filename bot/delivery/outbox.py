@@ -43,9 +43,10 @@ Rules this module chooses:
   Back-off is 2, 4, 8 ... seconds with up to 25 % jitter, capped at 15 minutes.
 - **Per-destination pacing.** One message per ``per_destination_interval`` seconds to one
   address (Slack allows about one per second per channel), measured with
-  ``time.monotonic`` within this worker from its latest post; a destination sent to too
-  recently is passed over by the claim (it holds no slot while it waits), and different
-  destinations go out concurrently.
+  ``time.monotonic`` within this worker from the answer to its latest post (by then it is
+  there, whatever the network's delay); a destination sent to too recently is passed
+  over by the claim (it holds no slot while it waits), and different destinations go
+  out concurrently.
 - **A result is never dropped.** When a message went out but its result cannot be written
   (the database is down), the worker keeps the result in memory and writes it again with
   back-off (0.25 s doubling to 5 s), and at once when the database answers the turn's
@@ -159,9 +160,10 @@ class _Gate:
     """The slots of one row's posts: awaited before each (`OutboxWorker._deliver`).
 
     The first post takes the slot its claim reserved; later ones (the parts of a long
-    message) take the next free slots. A post waits for a hold met since the claim (a
-    new slot after it) and for `Pacer.earliest`, and then starts: nothing is awaited
-    between that check and the post, so no other send starts in between.
+    message, to the same channel) take the next free slot at least a
+    `per_destination_interval` after the part before was answered. A post waits for a hold met since
+    the claim (a new slot after it) and for `Pacer.earliest`, and then starts: nothing
+    is awaited between that check and the post, so no other send starts in between.
     """
 
     def __init__(
@@ -179,18 +181,26 @@ class _Gate:
         self._post: Post | None = None  # the last one, until its answer
 
     def answered(self, now: float) -> None:
-        """The send ended: the last post's answer came (or none will)."""
+        """The send ended: the last post's answer came (or none will).
+
+        The next send to this destination is paced from now: its last post is there.
+        """
         if self._post is not None:
             self._worker._pacer.answered(self._post, now)
             self._post = None
+        self._worker._last_send[self._destination] = now
 
     async def __call__(self) -> None:
         pacer, scope = self._worker._pacer, self._scope
         slot = self._slot if self.posts == 0 else None
+        # A later part goes to the same channel: a destination's interval after the part
+        # before, whose answer has just come (so it is there, whatever the network's delay).
+        not_before = 0.0 if self.posts == 0 else time.monotonic() + self._worker._interval
         held = 0.0
         while True:
             if slot is None:
-                slot, _ = pacer.reserve(scope, time.monotonic(), ahead=inf, after=held)
+                after = max(held, not_before)
+                slot, _ = pacer.reserve(scope, time.monotonic(), ahead=inf, after=after)
             delay = (slot or 0.0) - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -207,8 +217,6 @@ class _Gate:
         self._post = pacer.start(scope, now)
         self.posts += 1
         self.last = now
-        # The next send to this destination is paced from its latest post.
-        self._worker._last_send[self._destination] = now
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 from datetime import timedelta
@@ -145,6 +146,22 @@ async def test_each_post_of_a_long_message_waits_for_its_own_slot(fake: FakeSlac
     assert posts >= 2  # a long message: the first part, the rest in its thread
     # The DM was opened before the first slot; each post had one slot, just before it.
     assert seen == [(1, n) for n in range(posts)]
+
+
+async def test_the_parts_of_a_long_message_keep_the_channel_interval(
+    fake: FakeSlackApi, db: Database, clock: FakeClock
+) -> None:
+    """Slack allows about one post a second per channel, and a thread is in its channel."""
+    adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
+    long = Notice(lines=tuple(f"line {i} " + "x" * 2900 for i in range(60)))
+    _enqueue(db, clock, "long", "slack:C0CIO", long)
+    worker = OutboxWorker(
+        db, {"slack": adapter}, clock=clock, per_destination_interval=0.2, rng=random.Random(3)
+    )
+    assert await worker.drain_once() == 1
+    posts = fake.calls("chat.postMessage")
+    assert len(posts) >= 2
+    assert all(b.at - a.at >= 0.19 for a, b in itertools.pairwise(posts))
 
 
 # -- Redelivery: what an earlier attempt posted is found in Slack, not posted again ---------
