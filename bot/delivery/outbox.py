@@ -35,7 +35,8 @@ Rules this module chooses:
 - **Per-workspace pacing** (`bot.delivery.pacing`). A 429 of the adapter's
   ``paced_method`` teaches the workspace's cap (kept with the hold, for every replica);
   from then on each post gets a start time ("slot") just under that cap, claimed up to
-  `PACE_AHEAD` before it. The adapter awaits its slot before each post (``pace``), so a
+  `PACE_AHEAD` before it (one workspace waits in at most half the ``concurrency``, so
+  the others' messages still go out). The adapter awaits its slot before each post (``pace``), so a
   long message's parts and a DM that must first be opened are paced as posts.
 - **Giving up.** Transient failures (``retry`` without ``retry_after``, an adapter that
   raises, a lease that expired after a crash) count as attempts; the row fails for good
@@ -177,17 +178,15 @@ class _Gate:
         self._worker, self._scope, self._destination = worker, scope, destination
         self._slot, self._claimed_at = slot, claimed_at
         self.posts = 0  # posts started
-        self.last: float | None = None  # time.monotonic() the last one started
-        self._post: Post | None = None  # the last one, until its answer
+        self.last: Post | None = None  # the last one
 
     def answered(self, now: float) -> None:
         """The send ended: the last post's answer came (or none will).
 
         The next send to this destination is paced from now: its last post is there.
         """
-        if self._post is not None:
-            self._worker._pacer.answered(self._post, now)
-            self._post = None
+        if self.last is not None:
+            self._worker._pacer.answered(self.last, now)
         self._worker._last_send[self._destination] = now
 
     async def __call__(self) -> None:
@@ -212,11 +211,10 @@ class _Gate:
             slot = pacer.earliest(scope, now)
             if slot <= now:
                 break
-        if self._post is not None:  # the previous part's answer came: this part is next
-            pacer.answered(self._post, now)
-        self._post = pacer.start(scope, now)
+        if self.last is not None:  # the previous part's answer came: this part is next
+            pacer.answered(self.last, now)
+        self.last = pacer.start(scope, now)
         self.posts += 1
-        self.last = now
 
 
 @dataclass(frozen=True)
@@ -469,18 +467,14 @@ class OutboxWorker:
         finally:
             gate.answered(time.monotonic())
         now = time.monotonic()
-        if result.status == "sent":
-            self._pacer.taken(scope, now, gate.posts)
-        elif result.retry_after is not None:
+        if result.status == "retry" and result.retry_after is not None:
             # Learn now, not when the drain loop next reads the results: the sends claimed
             # meanwhile must already wait for the hold.
-            if gate.posts > 1:  # the parts before the refused one went through
-                self._pacer.taken(scope, now, gate.posts - 1)
             hold = result.hold_scope or scope
             prefix, _, method = hold.partition("|")
             self._pacer.refused(
                 prefix,
-                gate.last if gate.last is not None else now,
+                gate.last if method in ("", paced) else None,  # the refused post
                 now,
                 max(MIN_RETRY_AFTER_SECONDS, result.retry_after),
                 paced=method in ("", paced),
@@ -660,7 +654,11 @@ class OutboxWorker:
                 wait = excluded.paced.get(destination)
             else:
                 start_at, wait = (
-                    self._pacer.reserve(self._scope_of(platform, destination), time.monotonic())
+                    self._pacer.reserve(
+                        self._scope_of(platform, destination),
+                        time.monotonic(),
+                        most=max(1, self._concurrency // 2),  # the rest for other workspaces
+                    )
                     if self._pacer
                     else (None, 0.0)
                 )

@@ -12,10 +12,11 @@ platform: scopes are address prefixes (the adapter's `hold_scope`), and all time
 The rules:
 
 - **What a workspace takes** (`ScopePace.cap`, posts per rolling second) is learned from
-  the 429 that ended a burst: the posts whose answers came in the second before the
-  429's answer (counted when each answer comes, on the event loop, so a post that first
-  had to open a DM counts when it reached Slack). A 429 for a post that started before
-  the lesson is the same burst answering late: it may only count that burst fuller. The
+  the 429 that ended a burst: the posts that started in the second before the refused
+  one (a post starts when the adapter is about to make the call, after any DM it had to
+  open; one still in flight counts as taken). Counting by answers instead would miss the
+  ones read after the 429 when the event loop was busy. A 429 for a post that started
+  before the lesson is the same burst answering late: the lesson is counted again. The
   cap is kept in the database with the hold (`rate_limit_holds.rate`), so a fresh
   process or another replica paces from its first post, and no built-in figure is
   assumed for any platform.
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # The platform's window: Slack's limits are per rolling second (or minute, for Tier 3).
@@ -66,16 +68,18 @@ PACE_AHEAD = 0.5
 # A post unanswered this long no longer counts in `earliest` (longer than any HTTP
 # timeout the adapters use).
 _UNANSWERED_SECONDS = 60.0
-# Answers kept per scope to count what the second before a 429 took.
-_KEEP_SECONDS = 2 * WINDOW_SECONDS
+# Answered posts are kept this long, to count what the second before a 429 took and for
+# `ScopePace.earliest`.
+_KEEP_SECONDS = 2 * (WINDOW_SECONDS + PACE_JITTER_MAX)
 
 
 @dataclass
 class Post:
-    """One post to a paced scope: when it started, and when its answer came."""
+    """One post: when it started, when its answer came, and whether that was a 429."""
 
     start: float
     answered: float | None = None
+    refused: bool = False
 
 
 @dataclass
@@ -84,19 +88,18 @@ class ScopePace:
 
     Args:
         cap: posts per rolling second the scope took.
-        learned_at: when the cap was last learned (a 429 for a send started before this
+        learned_at: when the cap was last learned (a 429 for a post started before this
             is the same burst, answering late).
-        cold: learned from a burst with no pace yet (its late 429s may count it fuller).
+        cold: learned from a burst with no pace yet (its late 429s may count it again).
     """
 
     cap: float
     learned_at: float
     cold: bool = False
+    lesson: float = 0.0  # when the refused post that taught a cold cap started
     jitter: float = PACE_JITTER  # seconds of arrival jitter the slots absorb
-    next_slot: float = 0.0  # the earliest start of the next send
+    next_slot: float = 0.0  # the earliest start of the next post
     quiet_posts: float = 0.0  # posts reserved since the last 429 or probe
-    # The latest posts: when each started and when its answer came, for `earliest`.
-    posts: deque[Post] = field(default_factory=deque)
 
     @property
     def interval(self) -> float:
@@ -104,17 +107,23 @@ class ScopePace:
         return (WINDOW_SECONDS + self.jitter) / self.cap
 
     def reserve(
-        self, now: float, *, ahead: float = PACE_AHEAD, held_until: float = 0.0
+        self,
+        now: float,
+        *,
+        ahead: float = PACE_AHEAD,
+        held_until: float = 0.0,
+        most: int | None = None,
     ) -> tuple[float | None, float]:
         """A slot for one post: (its start time, 0), or (None, seconds to wait).
 
-        A post is given its start only when it is at most `ahead` seconds away, and not
-        before `held_until`. A minute's worth of posts without a 429 probes (see the module
-        docstring).
+        A post is given its start only when it is at most `ahead` seconds (and `most`
+        slots) away, and not before `held_until`. A minute's worth of posts without a 429
+        probes (see the module docstring).
         """
         slot = max(now, held_until, self.next_slot)
-        if slot - now > ahead:
-            return None, slot - now - ahead
+        limit = ahead if most is None else min(ahead, most * self.interval)
+        if slot - now > limit:
+            return None, slot - now - limit
         self.next_slot = slot + self.interval
         self.quiet_posts += 1
         if self.quiet_posts >= self.cap * PACE_PROBE_SECONDS:
@@ -125,7 +134,7 @@ class ScopePace:
                 self.cap *= PACE_PROBE_STEP
         return slot, 0.0
 
-    def earliest(self, now: float) -> float:
+    def earliest(self, now: float, posts: Iterable[Post]) -> float:
         """When a post may start so that no `cap + 1` in a row reach the platform too close.
 
         Slots keep posts apart when they start on time, but one that starts late (a slow
@@ -136,51 +145,14 @@ class ScopePace:
         latest arrival is at least `cap` slots (less half the jitter margin) before its own.
         """
         count = max(1, int(self.cap))
-        self._trim(now)
-        if len(self.posts) < count:
+        taken = [p for p in posts if not p.refused]
+        if len(taken) < count:
             return now
-        half = self._least_rtt() / 2
-        arrivals = sorted(self._arrivals(now, half))
+        rtts = [p.answered - p.start for p in taken if p.answered is not None]
+        half = min(rtts, default=0.0) / 2  # the network's own delay, one way
+        arrivals = sorted(_arrivals(taken, now, half))
         span = count * self.interval - self.jitter / 2
         return max(now, arrivals[-count] + span - half)  # it arrives half a round trip on
-
-    def start(self, now: float) -> Post:
-        """A post starts now; mark the answer on what this returns (see `earliest`)."""
-        post = Post(start=now)
-        self.posts.append(post)
-        return post
-
-    def _least_rtt(self) -> float:
-        """The quickest answer among the recent posts: the network's own delay."""
-        rtts = [p.answered - p.start for p in self.posts if p.answered is not None]
-        return min(rtts, default=0.0)
-
-    def _arrivals(self, now: float, half: float) -> list[float]:
-        """When each recent post reached the platform, at the latest.
-
-        Answered: half the quickest round trip before its answer. Not answered yet: not
-        before half a round trip after its start, and, as its answer has not come, not
-        before half a round trip ago.
-        """
-        return [
-            p.answered - half if p.answered is not None else max(p.start + half, now - half)
-            for p in self.posts
-        ]
-
-    def _trim(self, now: float) -> None:
-        """Forget answered posts older than two windows, and unanswered ones after a while."""
-        keep = 2 * (WINDOW_SECONDS + self.jitter)
-        while self.posts and (
-            (self.posts[0].answered is not None and now - self.posts[0].answered > keep)
-            or now - self.posts[0].start > _UNANSWERED_SECONDS
-        ):
-            self.posts.popleft()
-        if len(self.posts) > 4 * max(1, int(self.cap)) + 64:  # one answer that never came
-            self.posts = deque(
-                p
-                for p in self.posts
-                if (now - p.answered <= keep if p.answered is not None else True)
-            )
 
     def limited(self, took: int, now: float) -> None:
         """A 429 while paced, after the second before it took `took` posts.
@@ -196,6 +168,19 @@ class ScopePace:
         self.learned_at, self.quiet_posts, self.cold = now, 0.0, False
 
 
+def _arrivals(posts: Iterable[Post], now: float, half: float) -> list[float]:
+    """When each post reached the platform, at the latest.
+
+    Answered: half the quickest round trip before its answer. Not answered yet: not before
+    half a round trip after its start, and, as its answer has not come, not before half a
+    round trip ago.
+    """
+    return [
+        p.answered - half if p.answered is not None else max(p.start + half, now - half)
+        for p in posts
+    ]
+
+
 @dataclass
 class Pacer:
     """Every scope's recent posts and learned pace, for one worker.
@@ -207,8 +192,7 @@ class Pacer:
     paces: dict[str, ScopePace] = field(default_factory=dict)
     # prefix -> (when this process met the 429, when its hold ends)
     _holds: dict[str, tuple[float, float]] = field(default_factory=dict)
-    # prefix -> (when a send's answer came, its posts), for the last `_KEEP_SECONDS`
-    _taken: dict[str, deque[tuple[float, int]]] = field(default_factory=dict)
+    _posts: dict[str, deque[Post]] = field(default_factory=dict)  # scope -> recent posts
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __bool__(self) -> bool:
@@ -219,6 +203,9 @@ class Pacer:
             if _overlap(scope, prefix):
                 return pace
         return None
+
+    def _posts_for(self, scope: str) -> list[Post]:
+        return [p for key, posts in self._posts.items() if _overlap(scope, key) for p in posts]
 
     def adopt(self, prefix: str, cap: float, now: float) -> None:
         """Pace `prefix` at a cap another process learned, unless this one learned its own."""
@@ -233,7 +220,13 @@ class Pacer:
             return pace.cap if pace is not None else None
 
     def reserve(
-        self, scope: str, now: float, *, ahead: float = PACE_AHEAD, after: float = 0.0
+        self,
+        scope: str,
+        now: float,
+        *,
+        ahead: float = PACE_AHEAD,
+        after: float = 0.0,
+        most: int | None = None,
     ) -> tuple[float | None, float]:
         """(When a post to `scope` may start, 0), or (None, seconds to wait).
 
@@ -243,22 +236,25 @@ class Pacer:
             pace = self._pace_for(scope)
             if pace is None:
                 return max(now, after), 0.0
-            return pace.reserve(now, ahead=ahead, held_until=after)
+            return pace.reserve(now, ahead=ahead, held_until=after, most=most)
 
     def earliest(self, scope: str, now: float) -> float:
         """When a post to `scope` may start, by what really went out (`ScopePace.earliest`)."""
         with self._lock:
             pace = self._pace_for(scope)
-            return pace.earliest(now) if pace is not None else now
+            return pace.earliest(now, self._posts_for(scope)) if pace is not None else now
 
     def start(self, scope: str, now: float) -> Post:
-        """A post to `scope` starts now; give what this returns to `answered`."""
+        """A post to `scope` starts now; give what this returns to `answered` or `refused`."""
+        post = Post(start=now)
         with self._lock:
-            pace = self._pace_for(scope)
-            return pace.start(now) if pace is not None else Post(start=now)
+            posts = self._posts.setdefault(scope, deque())
+            posts.append(post)
+            _trim(posts, now)
+        return post
 
     def answered(self, post: Post, now: float) -> None:
-        """The answer to `post` came at `now`."""
+        """The answer to `post` came at `now` (or none will)."""
         with self._lock:
             if post.answered is None:
                 post.answered = now
@@ -283,49 +279,66 @@ class Pacer:
                 default=0.0,
             )
 
-    def taken(self, scope: str, now: float, posts: int = 1) -> None:
-        """The platform took a send of `posts` posts to `scope`; its answer came at `now`.
-
-        Counted when the answer comes, which is when the last post arrived plus the same
-        network delay as a 429's answer has, not when the send started (it may first have
-        opened a DM): so the second before a 429's answer is the platform's second.
-        """
-        with self._lock:
-            taken = self._taken.setdefault(scope, deque())
-            taken.append((now, max(1, posts)))
-            while taken and now - taken[0][0] > _KEEP_SECONDS:
-                taken.popleft()
-
     def refused(
-        self, scope: str, started: float, now: float, retry_after: float, *, paced: bool
+        self, scope: str, post: Post | None, now: float, retry_after: float, *, paced: bool
     ) -> None:
-        """A 429 answered a send to `scope` at `now`: hold the scope, and learn if `paced`.
+        """A 429 answered `post` at `now`: hold the scope, and learn if `paced`.
 
         Args:
             scope: the address prefix the 429 holds.
-            started: when the refused send started.
+            post: the refused post (None: refused before any post, such as opening a DM).
             now: when its answer came.
             retry_after: the platform's `Retry-After`.
             paced: the 429 is the paced method's (its posts are what it counts), not
                 another method's (opening a DM), which only holds.
         """
         with self._lock:
-            if paced:
-                took = sum(
-                    posts for at, posts in self._taken.get(scope, ()) if now - at < WINDOW_SECONDS
-                )
+            if post is not None:
+                post.refused = True
+                if post.answered is None:
+                    post.answered = now
+            if paced and post is not None:
+                took = self._took(scope, post.start)
                 pace = self._pace_for(scope)
                 if pace is None:
                     if took:  # the end of a burst: what it took is the cap
-                        self.paces[scope] = ScopePace(cap=float(took), learned_at=now, cold=True)
-                elif started < pace.learned_at:  # the same burst, answering late
-                    if pace.cold:  # a fuller count of the burst that taught the cap
-                        pace.cap = max(pace.cap, float(took))
+                        self.paces[scope] = ScopePace(
+                            cap=float(took), learned_at=now, cold=True, lesson=post.start
+                        )
+                elif post.start < pace.learned_at:  # the same burst, answering late
+                    if pace.cold:  # count the burst that taught the cap again, fuller
+                        pace.cap = float(max(self._took(scope, pace.lesson), took, 1))
                 else:
                     pace.limited(took, now)
             until = now + retry_after
             if until > self._holds.get(scope, (now, 0.0))[1]:
                 self._holds[scope] = (now, until)
+
+    def _took(self, scope: str, before: float) -> int:
+        """The posts to `scope` taken in the second before a post that started at `before`.
+
+        Counted by when they started, as answers may be read out of order after the event
+        loop was busy; a post still in flight counts as taken (if it is refused too, the
+        lesson is counted again).
+        """
+        return sum(
+            1
+            for p in self._posts_for(scope)
+            if not p.refused and before - WINDOW_SECONDS < p.start < before
+        )
+
+
+def _trim(posts: deque[Post], now: float) -> None:
+    """Forget answered posts older than `_KEEP_SECONDS`, and unanswered ones after a while."""
+    while posts and (
+        (posts[0].answered is not None and now - posts[0].answered > _KEEP_SECONDS)
+        or now - posts[0].start > _UNANSWERED_SECONDS
+    ):
+        posts.popleft()
+    if len(posts) > 1000:  # an answer that never came holds up the oldest end: filter all
+        kept = [p for p in posts if p.answered is None or now - p.answered <= _KEEP_SECONDS]
+        posts.clear()
+        posts.extend(kept)
 
 
 def _overlap(scope: str, prefix: str) -> bool:

@@ -48,11 +48,17 @@ class RollingSecond:
         return True
 
 
+def posts(pacer: Pacer, starts: list[float], rtt: float = 0.004) -> None:
+    """Posts that started at `starts` and were taken, each answered `rtt` later."""
+    for at in starts:
+        pacer.answered(pacer.start(WORKSPACE, at), at + rtt)
+
+
 def learn_from_a_burst(pacer: Pacer, cap: int, *, at: float = 0.0) -> None:
     """A cold burst: `cap` posts taken at once, the next refused (a 429, Retry-After 1)."""
-    for _ in range(cap):
-        pacer.taken(WORKSPACE, at)
-    pacer.refused(WORKSPACE, at, at + 0.01, 1.0, paced=True)
+    posts(pacer, [at + n * 0.001 for n in range(cap)])
+    refused = pacer.start(WORKSPACE, at + cap * 0.001)
+    pacer.refused(WORKSPACE, refused, at + cap * 0.001 + 0.004, 1.0, paced=True)
 
 
 def send_paced(
@@ -89,7 +95,6 @@ def send_paced(
         arrival += rng.uniform(0.0, jitter)
         assert platform.post(arrival), f"refused at {arrival:.3f}"
         pacer.answered(post, arrival + 0.002)
-        pacer.taken(WORKSPACE, arrival + 0.002)
         arrivals.append(arrival)
     return arrivals
 
@@ -137,18 +142,31 @@ def test_a_slot_is_claimed_only_shortly_before_it() -> None:
 
 def test_a_late_429_of_the_burst_that_taught_the_cap_changes_nothing() -> None:
     pacer = Pacer()
+    late = pacer.start(WORKSPACE, 0.0)  # started with the burst, answered after the lesson
     learn_from_a_burst(pacer, 20, at=0.0)
-    # A send that started with the burst, answered after the lesson: the same burst.
-    pacer.refused(WORKSPACE, 0.0, 0.05, 1.0, paced=True)
-    assert pacer.cap_of(WORKSPACE) == 20
+    pacer.refused(WORKSPACE, late, 0.05, 1.0, paced=True)
+    assert pacer.cap_of(WORKSPACE) == 20  # it was counted as taken, and is no longer
+
+
+def test_answers_read_out_of_order_teach_the_whole_burst() -> None:
+    pacer = Pacer()
+    # 50 posts go out over 0.9 s; the 51st is refused, and its answer is read first,
+    # before those of the 20 latest (a busy event loop): they are still in flight.
+    early = [n * 0.018 for n in range(30)]
+    posts(pacer, early)
+    in_flight = [pacer.start(WORKSPACE, 0.54 + n * 0.018) for n in range(20)]
+    refused = pacer.start(WORKSPACE, 0.9)
+    pacer.refused(WORKSPACE, refused, 0.95, 1.0, paced=True)
+    assert pacer.cap_of(WORKSPACE) == 50
+    for post in in_flight:
+        pacer.answered(post, 0.96)
 
 
 def test_a_429_while_paced_lowers_the_cap_to_what_the_second_took() -> None:
     pacer = Pacer()
     learn_from_a_burst(pacer, 20, at=0.0)
-    for n in range(12):  # another app now takes part of the workspace's budget
-        pacer.taken(WORKSPACE, 10.0 + n * 0.05)
-    pacer.refused(WORKSPACE, 10.6, 10.61, 1.0, paced=True)
+    posts(pacer, [10.0 + n * 0.05 for n in range(12)])  # another app takes the rest now
+    pacer.refused(WORKSPACE, pacer.start(WORKSPACE, 10.6), 10.61, 1.0, paced=True)
     assert pacer.cap_of(WORKSPACE) == 12
 
 
@@ -156,9 +174,8 @@ def test_a_429_after_as_many_as_the_cap_widens_the_margin_and_a_quiet_minute_nar
     pacer = Pacer()
     learn_from_a_burst(pacer, 20, at=0.0)
     pace = pacer.paces[WORKSPACE]
-    for n in range(20):  # the network bunched 20 paced posts into one second
-        pacer.taken(WORKSPACE, 10.0 + n * 0.04)
-    pacer.refused(WORKSPACE, 10.8, 10.81, 1.0, paced=True)
+    posts(pacer, [10.0 + n * 0.04 for n in range(20)])  # bunched by the network
+    pacer.refused(WORKSPACE, pacer.start(WORKSPACE, 10.8), 10.81, 1.0, paced=True)
     assert pace.cap == 20  # it still takes 20 ...
     assert pace.jitter == 2 * PACE_JITTER  # ... further apart
     now = 20.0
@@ -181,20 +198,19 @@ def test_idle_time_is_no_minute_of_proof() -> None:
 
 def test_a_429_of_another_method_only_holds() -> None:
     pacer = Pacer()
-    for _ in range(20):
-        pacer.taken(WORKSPACE, 0.0)
-    pacer.refused(WORKSPACE, 0.0, 0.01, 57.0, paced=False)  # conversations.open's minute
+    posts(pacer, [n * 0.01 for n in range(20)])
+    pacer.refused(WORKSPACE, None, 0.21, 57.0, paced=False)  # conversations.open's minute
     assert pacer.cap_of(WORKSPACE) is None
-    assert pacer.held_after(WORKSPACE + "U1", claimed_at=0.0, now=1.0) == pytest.approx(57.01)
+    assert pacer.held_after(WORKSPACE + "U1", claimed_at=0.0, now=1.0) == pytest.approx(57.21)
 
 
 def test_a_hold_keeps_back_the_sends_claimed_before_it_only() -> None:
     pacer = Pacer()
-    learn_from_a_burst(pacer, 20, at=5.0)  # the 429's answer at 5.01, Retry-After 1
+    learn_from_a_burst(pacer, 20, at=5.0)  # the 429's answer at 5.024, Retry-After 1
     # Claimed before the 429 was recorded: waits here, then takes a slot after the hold.
-    assert pacer.held_after(WORKSPACE + "U1", claimed_at=4.9, now=5.2) == pytest.approx(6.01)
-    slot, _ = pacer.reserve(WORKSPACE + "U1", 5.2, ahead=float("inf"), after=6.01)
-    assert slot == pytest.approx(6.01)
+    assert pacer.held_after(WORKSPACE + "U1", claimed_at=4.9, now=5.2) == pytest.approx(6.024)
+    slot, _ = pacer.reserve(WORKSPACE + "U1", 5.2, ahead=float("inf"), after=6.024)
+    assert slot == pytest.approx(6.024)
     # Claimed after: the claim read the hold from the database, whose clock counts.
     assert pacer.held_after(WORKSPACE + "U2", claimed_at=5.5, now=5.6) == 0.0
     # And no other workspace waits.
@@ -217,25 +233,29 @@ def test_a_stalled_process_bunches_no_posts_over_the_cap(cap: int) -> None:
 
 
 def test_a_post_held_up_before_the_network_counts_as_late_as_its_answer() -> None:
-    pace = ScopePace(cap=20.0, learned_at=0.0)
-    for n in range(-20, 0):  # on time, answered at once: the network's delay is 4 ms
-        post = pace.start(n * pace.interval)
-        post.answered = post.start + 0.004
+    pacer = Pacer()
+    pacer.adopt(WORKSPACE, 20.0, now=-2.0)
+    interval = pacer.paces[WORKSPACE].interval
+    posts(pacer, [n * interval for n in range(-20, 0)])  # on time: the network takes 4 ms
     for n in range(20):  # started on time, but the process stalled before sending them
-        post = pace.start(n * pace.interval)
-        post.answered = 1.5  # all answered together after the stall
+        pacer.answered(pacer.start(WORKSPACE, n * interval), 1.5)  # answered together
     # Had they arrived on time, the next could go at 1.05; they arrived near 1.5.
-    assert pace.earliest(1.05) > 2.4
+    assert pacer.earliest(WORKSPACE, 1.05) > 2.4
 
 
 def test_a_post_still_unanswered_counts_as_arriving_now() -> None:
-    pace = ScopePace(cap=5.0, learned_at=0.0)
-    pace.start(0.1)  # never answered (yet)
-    for at in (1.2, 1.4, 1.6, 1.8):
-        post = pace.start(at - 0.01)
-        post.answered = at
+    pacer = Pacer()
+    pacer.adopt(WORKSPACE, 5.0, now=0.0)
+    pacer.start(WORKSPACE, 0.1)  # never answered (yet)
+    posts(pacer, [1.19, 1.39, 1.59, 1.79], rtt=0.01)
     # Five posts may have arrived since 1.2: the sixth waits till a second after that.
-    assert pace.earliest(2.0) > 2.2
+    assert pacer.earliest(WORKSPACE, 2.0) > 2.2
+
+
+def test_one_workspace_waits_in_at_most_so_many_slots() -> None:
+    pace = ScopePace(cap=50.0, learned_at=0.0)
+    slots = [pace.reserve(10.0, ahead=0.5, most=8)[0] for _ in range(12)]
+    assert sum(slot is not None for slot in slots) == 8  # the rest for other workspaces
 
 
 async def test_the_cap_a_worker_learned_is_kept_for_every_replica(
