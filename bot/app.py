@@ -28,7 +28,8 @@ from bot.flows.digest_model import Digest
 from bot.flows.directory import MembershipRefresher
 from bot.flows.engine import Engine, EngineHooks
 from bot.flows.events import CommandInvoked, InboundEvent
-from bot.flows.outbound import Notice, OutboundMessage, Outgoing
+from bot.flows.export_chat import BuiltFile, build_file, offered_file, record_handed_out
+from bot.flows.outbound import FileReply, Notice, OutboundMessage, Outgoing
 from bot.flows.overview import (
     ConversationOverview,
     PromptRef,
@@ -163,6 +164,26 @@ class Runtime:
         with self.db.transaction() as session:
             return opening_prompt(session, actor, round_id)
 
+    async def offered_file(self, address: str, token: str) -> FileReply | None:
+        """The export offered to `address` under `token`, if still in the outbox."""
+        return await asyncio.to_thread(self._offered_file, address, token)
+
+    def _offered_file(self, address: str, token: str) -> FileReply | None:
+        with self.db.reading() as session:
+            return offered_file(session, address, token)
+
+    async def build_file(self, reply: FileReply) -> BuiltFile:
+        """An export's bytes, built now (in a worker thread, a read-only transaction)."""
+        return await asyncio.to_thread(build_file, self.db, reply)
+
+    async def file_handed_out(self, reply: FileReply, built: BuiltFile, how: str) -> None:
+        """Audit one handing-out of an export's file."""
+        await asyncio.to_thread(self._handed_out, reply, built, how)
+
+    def _handed_out(self, reply: FileReply, built: BuiltFile, how: str) -> None:
+        with self.db.transaction() as session:
+            record_handed_out(session, reply, built, how, self.engine.clock())
+
     def welcome_writer(
         self, address: str, welcome: Notice, *, cause: str, personal: bool
     ) -> Callable[[Any], None]:
@@ -220,13 +241,16 @@ def load_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
 
 
 def console_people(playbook: Playbook) -> list[tuple[str, str, str]]:
-    """Who the console lets you be: the CIO, admins and every console member."""
+    """Who the console lets you be: the CIO, admins, the playbook's own roles, every member."""
     people: dict[str, tuple[str, str, str]] = {}
     names = {m.id: m.name for g in playbook.groups.values() for m in g.members}
     for ident in playbook.roles.cio:
         people[ident] = (ident, names.get(ident) or "CIO", "cio")
     for ident in playbook.roles.admins:
         people.setdefault(ident, (ident, names.get(ident) or "Admin", "admin"))
+    for role, holders in sorted(playbook.roles.named.items()):  # general counsel, to read
+        for ident in holders:
+            people.setdefault(ident, (ident, names.get(ident) or role.replace("_", " "), role))
     for key, group in playbook.groups.items():
         for m in group.members:
             people.setdefault(m.id, (m.id, m.name or m.id, key))
@@ -241,7 +265,9 @@ def build_app(settings: Settings, *, migrate: bool = True) -> web.Application:
     register_health_routes(app, HealthProbe(runtime.db, clock=runtime.engine.clock))
     app.router.add_get("/metrics", _metrics)
     if settings.console_on:
-        console = ConsoleAdapter(handle=runtime.handle, people=console_people(runtime.playbook))
+        console = ConsoleAdapter(
+            handle=runtime.handle, people=console_people(runtime.playbook), files=runtime
+        )
         runtime.adapters["console"] = console
         register_console_routes(app, console)
     else:

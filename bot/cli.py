@@ -1,4 +1,4 @@
-"""The `strategy-bot` command: serve, database upgrades, playbook checks, Teams packaging, export.
+"""The `strategy-bot` command: serve, database, playbook checks, Teams packaging, export, secrets.
 
 argparse (standard library) is enough for a handful of subcommands; errors go to stderr,
 one line each, with exit status 2 for usage and configuration problems, 1 for a failed check
@@ -57,12 +57,25 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--name", help="app name in Teams, up to 30 characters")
     export = sub.add_parser(
         "export",
-        help="rounds, participation and answers (authors unless anonymous) as CSV or Markdown",
+        help="rounds, participation, answers (authors unless anonymous) and the digests'"
+        " roll-ups as CSV, xlsx or Markdown",
     )
     export.add_argument("target", metavar="CONVERSATION|all", help="a conversation key, or all")
     export.add_argument("--since", metavar="YYYY-MM-DD", help="rounds opened on or after (UTC)")
-    export.add_argument("--format", dest="fmt", choices=("csv", "md"), default="csv")
+    export.add_argument("--format", dest="fmt", choices=("csv", "xlsx", "md"), default="csv")
     export.add_argument("--out", type=Path, metavar="FILE", help="write here (default stdout)")
+    secrets = sub.add_parser(
+        "secrets", help="the Slack tokens stored in the database, encrypted with SECRETS_KEYS"
+    )
+    secrets_sub = secrets.add_subparsers(dest="secrets_command", required=True, metavar="ACTION")
+    secrets_sub.add_parser(
+        "rotate",
+        help="encrypt every stored token with the first key of SECRETS_KEYS (clear ones too)",
+    )
+    secrets_sub.add_parser(
+        "decrypt", help="store every token in clear again (before removing SECRETS_KEYS)"
+    )
+    secrets_sub.add_parser("new-key", help="print a new random key for SECRETS_KEYS")
     return parser
 
 
@@ -93,6 +106,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with database_errors(settings.database_url):
                 return run_export(settings, args.target, args.since, args.fmt, args.out)
+        if args.command == "secrets":
+            from bot.startup import database_errors
+
+            if args.secrets_command == "new-key":
+                from bot.encryption import new_key
+
+                print(new_key())
+                return 0
+            with database_errors(settings.database_url):
+                return run_secrets(settings, decrypt=args.secrets_command == "decrypt")
         if args.command == "db":
             from bot.startup import database_errors
             from storage.migrate import current, upgrade
@@ -121,12 +144,11 @@ def run_export(
     to export; the reason is one line on stderr.
     """
     import getpass
-    import io
     from datetime import UTC, date, datetime, time
 
     from sqlalchemy import select
 
-    from bot.flows import export
+    from bot.flows import export, export_chat
     from storage import models
     from storage.db import Database
 
@@ -158,18 +180,13 @@ def run_export(
                 )
                 return 1
             binary = out.open("wb") if out is not None else sys.stdout.buffer
-            encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-            stream = io.TextIOWrapper(binary, encoding=encoding, newline="")
             try:
-                lines = export.rows(session, [r for r, _ in found])
-                write = export.write_csv if fmt == "csv" else export.write_md
-                count = write(lines, stream)
+                lines = export_chat.table(session, [r for r, _ in found])
+                count = export.write(fmt, lines, binary)
             finally:
-                stream.flush()
+                binary.flush()
                 if out is not None:
-                    stream.close()
-                else:
-                    stream.detach()
+                    binary.close()
             session.add(
                 models.AuditEntry(
                     at=datetime.now(UTC),
@@ -184,6 +201,76 @@ def run_export(
     if out is not None:
         print(f"strategy-bot: wrote {count} rows to {out}", file=sys.stderr)
     return 0
+
+
+def run_secrets(settings: Settings, *, decrypt: bool = False) -> int:
+    """`strategy-bot secrets rotate` (or `decrypt`): rewrite every stored Slack token.
+
+    Rotating encrypts each token with the first key of SECRETS_KEYS: those stored in clear
+    (installed before a key was set) and those encrypted with an older key (README, "Data
+    and privacy": add the new key first, run this, then drop the old key). Safe to run
+    while the bot runs, and to run again. A token no configured key decrypts is named on
+    stderr, left as it is, and makes the exit status 1. Audited as `cli:<os user>`.
+
+    Raises:
+        ConfigError: rotating without SECRETS_KEYS (there is nothing to encrypt with).
+    """
+    import getpass
+    from datetime import UTC, datetime
+
+    from bot.adapters.slack.install import reseal_tokens
+    from bot.encryption import VARIABLE, SecretBox
+    from storage import models
+    from storage.db import Database
+    from storage.migrate import current, head
+
+    keys = settings.secret_keys
+    if not keys and not decrypt:
+        raise ConfigError(
+            f"{VARIABLE} is not set: there is no key to encrypt the stored tokens with"
+            " (make one with 'strategy-bot secrets new-key')"
+        )
+    at, newest = current(settings.database_url), head()
+    if at != newest:  # the wide token columns (0010) may be missing: never write half
+        raise ConfigError(
+            f"the database is at revision {at or '(empty)'}, this strategy-bot needs {newest}:"
+            " run 'strategy-bot db upgrade' first"
+        )
+    db = Database(settings.database_url)
+    try:
+        report = reseal_tokens(db.engine, SecretBox(keys), clear=decrypt)
+        with db.transaction() as session:
+            session.add(
+                models.AuditEntry(
+                    at=datetime.now(UTC),
+                    actor=f"cli:{getpass.getuser()}",
+                    action="secrets-decrypt" if decrypt else "secrets-rotate",
+                    target="slack-tokens",
+                    detail={
+                        "encrypted": report.encrypted,
+                        "rotated": report.rotated,
+                        "decrypted": report.decrypted,
+                        "unchanged": report.unchanged,
+                        "unreadable": len(report.unreadable),
+                    },
+                )
+            )
+    finally:
+        db.dispose()
+    if decrypt:
+        print(
+            f"strategy-bot: stored {report.decrypted} token(s) in clear again"
+            f" ({report.unchanged} already were)"
+        )
+    else:
+        print(
+            f"strategy-bot: encrypted {report.encrypted} token(s) stored in clear and"
+            f" re-encrypted {report.rotated} with the first key of {VARIABLE}"
+            f" ({report.unchanged} already were)"
+        )
+    for unreadable in report.unreadable:
+        print(f"strategy-bot: {unreadable}; left as it is", file=sys.stderr)
+    return 1 if report.unreadable else 0
 
 
 def setup_logging(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
@@ -209,6 +296,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.microsoft_app_password,
         settings.summary_api_key,
     ]
+    values.extend(settings.secret_keys)
     with suppress(ValueError, ArgumentError):  # an unparsable URL is reported when used
         values.append(make_url(settings.database_url).password)
     return [v for v in values if v]

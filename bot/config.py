@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import i18n
+from bot.encryption import parse_keys
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///strategy-bot.db"
@@ -76,6 +77,25 @@ class Settings(BaseSettings):
     summary_model: str | None = Field(None, alias="SUMMARY_MODEL")
     summary_api_key: str | None = Field(None, alias="SUMMARY_API_KEY")
     summary_timeout_seconds: float = Field(15.0, alias="SUMMARY_TIMEOUT_SECONDS", gt=0, le=120)
+    # Keys that encrypt the Slack OAuth tokens stored in the database (README, "Data and
+    # privacy"; `bot.encryption`): comma-separated Fernet keys, the first encrypts, all
+    # decrypt. Without it the tokens are stored in clear.
+    secrets_keys: SecretStr | None = Field(None, alias="SECRETS_KEYS")
+
+    @field_validator("secrets_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_keys(value.get_secret_value())  # ValueError says which key, never the key
+        return value
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The Fernet keys of SECRETS_KEYS, the first one encrypting (none: no encryption)."""
+        if self.secrets_keys is None:
+            return ()
+        return parse_keys(self.secrets_keys.get_secret_value())
 
     @field_validator("log_level")
     @classmethod
@@ -157,12 +177,28 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             alias = Settings.model_fields[field].alias if field in Settings.model_fields else field
-            lines.append(f"{alias or field}: {err['msg']} (got {err.get('input')!r})")
+            secret = {field, alias or field} & _SECRET_VARIABLES
+            got = "" if secret else f" (got {err.get('input')!r})"
+            lines.append(f"{alias or field}: {err['msg']}{got}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     _check_slack_oauth(settings)
     i18n.activate(settings.bot_language)
     return settings
 
+
+# Variables whose value an error message must not repeat.
+_SECRET_VARIABLES = frozenset(
+    {
+        "SECRETS_KEYS",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_CLIENT_SECRET",
+        "SLACK_STATE_SECRET",
+        "MICROSOFT_APP_PASSWORD",
+        "SUMMARY_API_KEY",
+    }
+)
 
 _OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_STATE_SECRET")
 

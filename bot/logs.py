@@ -72,6 +72,10 @@ class Throttled:
         """
         self._log(logging.ERROR, key, msg, args, exc_info=True)
 
+    def error(self, key: str, msg: str, *args: object) -> None:
+        """Log an error without a traceback, at most once per interval for this key."""
+        self._log(logging.ERROR, key, msg, args, exc_info=False)
+
     def warning(self, key: str, msg: str, *args: object) -> None:
         """Log a warning, at most once per interval for this key."""
         self._log(logging.WARNING, key, msg, args, exc_info=False)

@@ -1058,6 +1058,14 @@ def bad_date(word: str) -> str:
     )
 
 
+def audit_future_date(day: str) -> str:
+    """`audit since` a day after today."""
+    return _(
+        "{day} is in the future: the audit log has nothing from then yet. Give a day up"
+        " to today (YYYY-MM-DD)."
+    ).format(day=day)
+
+
 def future_date(day: str) -> str:
     """A range that starts after today."""
     return _("{day} is in the future: no round has closed since then yet.").format(day=day)
@@ -2042,6 +2050,248 @@ def teams_menu_description(usage: str, text: str) -> str:
     """A command menu entry for a command that takes words: its usage, then its help line."""
     # Translators: {usage} is a command as typed ("history <conversation>"); keep it.
     return _("{usage}: {text}").format(usage=usage, text=_(text))
+
+
+# == part-chatexport: export as a file ============================================================
+# (one block, so it can be reviewed and translated as a whole)
+
+HELP_EXPORT = N_("rounds, participation and answers as a file, sent to your own chat")
+EXPORT_ALL = N_("all conversations")
+EXPORT_SINCE_NEEDS_DATE = N_("“since” needs a date: “export all since 2026-09-01”.")
+EXPORT_DOWNLOAD = N_("Download")
+EXPORT_LINK_EXPIRED = N_(
+    "This export was made more than a day ago, so its file is no longer handed out:"
+    " ask for it again with “export”."
+)
+EXPORT_NO_SUCH_FILE = N_("There is no such export for you: ask for one with “export”.")
+EXPORT_DECLINED = N_(
+    "You declined the file, so nothing was saved. Ask again with “export” whenever you like."
+)
+EXPORT_SLACK_NO_SCOPE = N_(
+    "Your export could not be sent: the bot may not upload files in this workspace yet."
+    " An admin can reinstall the app (it now asks to upload files) and you can ask again."
+)
+EXPORT_UPLOAD_FAILED = N_(
+    "The file could not be saved to your OneDrive, so nothing was saved:"
+    " ask again with “export” in a little while."
+)
+
+
+def export_words(word: str) -> str:
+    """A word `export` does not take."""
+    return _(
+        "“export” does not take “{word}”: write it like “export social-media since"
+        " 2026-09-01 xlsx” (the format is csv, xlsx or md; csv when left out)."
+    ).format(word=word[:40])
+
+
+def export_future_date(day: str) -> str:
+    """`export … since` a day after today."""
+    return _(
+        "{day} is in the future: no round has been opened since then, so there is nothing"
+        " to export."
+    ).format(day=day)
+
+
+def export_nothing(what: str, since: str | None) -> str:
+    """An export of nothing (no round opened in scope): no file is made."""
+    if since is not None:
+        return _(
+            "No round of {what} has been opened since {since}, so there is nothing to"
+            " export and no file was made."
+        ).format(what=what, since=since)
+    return _(
+        "No round of {what} has been opened yet, so there is nothing to export and no file"
+        " was made."
+    ).format(what=what)
+
+
+def export_rounds(count: int) -> str:
+    """How many rounds an export holds."""
+    return ngettext("{n} round", "{n} rounds", count).format(n=count)
+
+
+def export_on_its_way(what: str, rounds: int, fmt: str) -> str:
+    """The reply to `export`, where it was asked."""
+    return _(
+        "Exporting {rounds} of {what} as {format}: the file is sent to your own chat with"
+        " the bot. If you have never opened that chat, open it and ask there."
+    ).format(rounds=export_rounds(rounds), what=what, format=fmt)
+
+
+def export_title(what: str) -> str:
+    """The title of an export's file message."""
+    return _("Export: {what}").format(what=what)
+
+
+def export_scope(what: str, rounds: int, fmt: str, since: str | None) -> str:
+    """What an export's file holds."""
+    if since is not None:
+        return _("{rounds} of {what} opened since {since}, as {format}.").format(
+            rounds=export_rounds(rounds), what=what, since=since, format=fmt
+        )
+    return _("{rounds} of {what}, as {format}.").format(
+        rounds=export_rounds(rounds), what=what, format=fmt
+    )
+
+
+def export_contents(anonymous: bool) -> str:
+    """What is in every export, so nobody is surprised by a name (or by its absence)."""
+    if anonymous:
+        return _(
+            "Rounds, participation by group, answers and each closed round's roll-up, with"
+            " who answered except in anonymous conversations, where answers have no name"
+            " and no time."
+        )
+    return _(
+        "Rounds, participation by group, answers with who gave them, and each closed"
+        " round's roll-up."
+    )
+
+
+def export_valid_until(until: datetime) -> str:
+    """Until when the file is handed out (a download, Teams' consent)."""
+    return _("The file is handed out until {when}; after that, ask again.").format(when=when(until))
+
+
+def export_consent(scope: str) -> str:
+    """Teams' file consent card: what accepting saves (Teams shows the name and size)."""
+    return _("{scope} Accept to save it to your OneDrive; decline to leave it.").format(scope=scope)
+
+
+def export_rollup_mean(mean: float) -> str:
+    """A rating's mean in an export's roll-up row."""
+    return _("mean {mean} of 5").format(mean=f"{mean:.1f}")
+
+
+def export_rollup_distribution(distribution: Mapping[int, int]) -> str:
+    """How many gave each rating, in an export's roll-up row."""
+    return _("ratings {counts}").format(
+        counts=", ".join(f"{value}: {distribution.get(value, 0)}" for value in range(1, 6))
+    )
+
+
+def export_rollup_median(median: str) -> str:
+    """A measure's median in an export's roll-up row."""
+    return _("median {median}").format(median=median)
+
+
+def export_rollup_range(low: str, high: str) -> str:
+    """A measure's lowest and highest answer in an export's roll-up row."""
+    return _("from {low} to {high}").format(low=low, high=high)
+
+
+def export_rollup_target(target: str) -> str:
+    """A measure's target in an export's roll-up row."""
+    return _("target {target}").format(target=target)
+
+
+def export_rollup_answered(answered: int, skipped: int) -> str:
+    """How many answered and skipped a question, in an export's roll-up row."""
+    return _("{answered}, {skipped}").format(
+        answered=ngettext("{n} answered", "{n} answered", answered).format(n=answered),
+        skipped=ngettext("{n} skipped", "{n} skipped", skipped).format(n=skipped),
+    )
+
+
+# --- Confidential questions (bot/flows/confidential.py) -------------------------------------
+# Role names are the playbook's own words (`general_counsel`); `cio` and `admins` are worded.
+
+_playbook_roles = {
+    # Translators: a role in the playbook, as in "Confidential: only the CIO and general
+    # counsel read these answers."
+    "cio": N_("the CIO"),
+    "admins": N_("admins"),
+}
+
+
+def playbook_roles(names: Sequence[str]) -> str:
+    """The roles a confidential question names, as people read them ("the CIO, general counsel")."""
+    shown = [
+        _(_playbook_roles[n]) if n in _playbook_roles else n.replace("_", " ").replace("-", " ")
+        for n in names
+    ]
+    if not shown:
+        # Translators: a confidential question whose rounds named roles with none in common.
+        return _("nobody")
+    if len(shown) == 1:
+        return shown[0]
+    # Translators: the last two of a list of roles, as in "the CIO, admins and general counsel".
+    return _("{first} and {last}").format(first=", ".join(shown[:-1]), last=shown[-1])
+
+
+def confidential_answer(roles: Sequence[str]) -> str:
+    """Under a confidential question put to a stakeholder: who will read the answer."""
+    return _(
+        "Confidential: only {roles} will read your answer; others see how many answered."
+    ).format(roles=playbook_roles(roles))
+
+
+def confidential_withheld(roles: Sequence[str]) -> str:
+    """Under a confidential question in a view that may not read it: who may, instead."""
+    if not roles:
+        return _(
+            "Confidential: nobody reads these answers, since the roles named when it was"
+            " asked and those the playbook names now have none in common; here, how many"
+            " answered."
+        )
+    return _("Confidential: only {roles} read these answers; here, how many answered.").format(
+        roles=playbook_roles(roles)
+    )
+
+
+def confidential_shown(roles: Sequence[str]) -> str:
+    """Under a confidential question shown in full to someone entitled."""
+    return _("Confidential to {roles}: shown to you alone.").format(roles=playbook_roles(roles))
+
+
+def confidential_how(count: int, roles: Sequence[str], key: str) -> str:
+    """Atop a conversation whose confidential questions this view shows as counts."""
+    if not roles:
+        return ngettext(
+            "{count} question is confidential: here, how many answered.",
+            "{count} questions are confidential: here, how many answered.",
+            count,
+        ).format(count=count)
+    return ngettext(
+        "{count} question is confidential to {roles}: they read its answers in their own chat"
+        " with the bot, with “digest {key}” there; each reading is recorded in the audit log.",
+        "{count} questions are confidential to {roles}: they read their answers in their own"
+        " chat with the bot, with “digest {key}” there; each reading is recorded in the audit"
+        " log.",
+        count,
+    ).format(count=count, roles=playbook_roles(roles), key=key)
+
+
+CONFIDENTIAL_READ = N_(
+    "This view shows confidential answers, to you alone because of your role; your reading"
+    " is recorded in the audit log. Please do not forward them."
+)
+
+
+def heard_confidential(count: int, roles: Sequence[str]) -> str:
+    """A confidential question in "what we heard": how many answered, and who reads them."""
+    return ngettext(
+        "{count} answer, confidential: read only by {roles}.",
+        "{count} answers, confidential: read only by {roles}.",
+        count,
+    ).format(count=count, roles=playbook_roles(roles))
+
+
+def confidential_scope(keys: Sequence[str]) -> str:
+    """A holder of a role of the playbook's own asked for a digest that is not theirs."""
+    if not keys:
+        return _("None of the conversations has answers confidential to your roles.")
+    return _(
+        "Your role reads the confidential answers of one conversation at a time: {commands}."
+    ).format(commands=", ".join(f"“digest {k}”" for k in keys))
+
+
+def confidential_answers(count: int) -> str:
+    """The export's one line for a confidential question's answers, to someone not entitled."""
+    return ngettext("{count} answer, confidential", "{count} answers, confidential", count).format(
+        count=count
+    )
 
 
 # ---------------------------------------------------------------- translated when read

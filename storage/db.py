@@ -173,5 +173,25 @@ class Database:
                     session.rollback()
 
     def dispose(self) -> None:
-        """Close all pooled connections."""
-        self.engine.dispose()
+        """Close all pooled connections (see `retire_pool` for those still in use)."""
+        retire_pool(self.engine)
+
+
+def retire_pool(engine: Engine) -> None:
+    """Close the engine's pooled connections now, and those still checked out when given back.
+
+    SQLAlchemy's `Engine.dispose` closes the connections in the pool and starts a new one; a
+    connection checked out at that moment (a worker thread's transaction still running,
+    which asyncio cannot cancel) later goes back to the old pool, which nothing closes: it
+    stays open until the garbage collector finds it. Closing it on its way back ends it
+    with its transaction.
+    """
+    retired = engine.pool
+    engine.dispose()
+    # After `dispose`: the new pool copies the old one's listeners when it is made.
+    event.listen(retired, "checkin", _close_given_back)
+
+
+def _close_given_back(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None:
+        dbapi_connection.close()

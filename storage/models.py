@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -163,6 +164,10 @@ class Round(Base):
     # How far that work got: the last member id (open) or participant id (close) done, so
     # a crash resumes at the next chunk.
     work_cursor: Mapped[int | None] = mapped_column(Integer)
+    # Set when a retention purge deleted the round's answers: the figures computed from
+    # them (who answered part, each rating's mean and measure's median), so its trend
+    # points stay readable (`bot.flows.retention`, `bot.flows.history`).
+    kept_figures: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     conversation: Mapped[Conversation] = relationship()
 
 
@@ -367,6 +372,20 @@ class AuditEntry(Base):
 # against slack_sdk's own definitions, so a slack_sdk upgrade that changes its schema fails a
 # test instead of a production install. Only slack_sdk reads and writes them (naive UTC
 # datetimes, its convention), through `bot.adapters.slack.install`.
+# One deliberate difference: the secret columns (SLACK_SECRET_COLUMNS) are TEXT, not
+# slack_sdk's VARCHAR(200), because they hold Fernet tokens when SECRETS_KEYS is set (an
+# encrypted 150-character rotating token is about 290 characters): migration 0010.
+
+SLACK_SECRET_COLUMNS = {
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+    "slack_installations": (
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",
+    ),
+}
 
 
 def _slack_bots_columns() -> list[Any]:
@@ -378,11 +397,11 @@ def _slack_bots_columns() -> list[Any]:
         Column("enterprise_name", String(200)),
         Column("team_id", String(32)),
         Column("team_name", String(200)),
-        Column("bot_token", String(200)),
+        Column("bot_token", Text),
         Column("bot_id", String(32)),
         Column("bot_user_id", String(32)),
         Column("bot_scopes", String(1000)),
-        Column("bot_refresh_token", String(200)),
+        Column("bot_refresh_token", Text),
         Column("bot_token_expires_at", DateTime),
     ]
 
@@ -394,11 +413,11 @@ slack_installations = Table(
     Column("enterprise_url", String(200)),
     *_slack_bots_columns()[5:],
     Column("user_id", String(32), nullable=False),
-    Column("user_token", String(200)),
+    Column("user_token", Text),
     Column("user_scopes", String(1000)),
-    Column("user_refresh_token", String(200)),
+    Column("user_refresh_token", Text),
     Column("user_token_expires_at", DateTime),
-    Column("incoming_webhook_url", String(200)),
+    Column("incoming_webhook_url", Text),
     Column("incoming_webhook_channel", String(200)),
     Column("incoming_webhook_channel_id", String(200)),
     Column("incoming_webhook_configuration_url", String(200)),

@@ -118,15 +118,23 @@ def insert_many(
     # One compiled statement run with many parameter sets: SQLAlchemy's "insertmanyvalues"
     # sends them as multi-row INSERT ... VALUES (...), (...) of up to
     # INSERT_ROWS_PER_STATEMENT rows each, RETURNING the ids of the rows it inserted.
-    stmt = (
-        _insert_statement(session)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.id)
-    )
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_MANY.get(dialect)
+    if stmt is None:  # built once per dialect: building it costs more than a small insert
+        stmt = _INSERT_MANY[dialect] = (
+            _insert_statement(session)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessage.id)
+        )
+    if len(values) == 1:  # an event's reply: a plain INSERT, without the batching
+        return len(session.connection().execute(stmt, values[0]).all())
     conn = session.connection().execution_options(
         insertmanyvalues_page_size=INSERT_ROWS_PER_STATEMENT
     )
     return len(conn.execute(stmt, values).all())
+
+
+_INSERT_MANY: dict[str, Any] = {}
 
 
 def _insert_statement(session: Session) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.test_cli import run
 
 ADMIN = "console:admin"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
-UNICODE = "Grüße aus Köln 👋 שלום, «quoted», line\nbreak"
+UNICODE = "Grüße aus Köln 👋 שלום, 東京の顧客, «quoted», line\nbreak"
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def bot(db: Database, clock: FakeClock) -> EngineHarness:
     return EngineHarness(db, clock)  # `db` is disposed by its fixture; `db_url` is its URL
 
 
-def answered(bot: EngineHarness) -> None:
+def answered(bot: EngineHarness, sam_says: str = FORMULA) -> None:
     bot.command(ADMIN, "ask social-media")
     bot.command(ADMIN, "ask social-liability")
     round_ids = {}
@@ -39,7 +40,7 @@ def answered(bot: EngineHarness) -> None:
             round_ids[key] = rid
     media = round_ids["social-media"]
     bot.submit("console:maria", media, {"hearing": UNICODE, "external": 4, "channel": "Blogs"})
-    bot.submit("console:sam", media, {"hearing": FORMULA, "external": 2, "channel": "Blogs"})
+    bot.submit("console:sam", media, {"hearing": sam_says, "external": 2, "channel": "Blogs"})
     bot.say("console:lee", "-1 is our risk score, @legal knows")
 
 
@@ -68,7 +69,17 @@ def test_csv_round_trips_unicode_and_runs_no_formula(
     assert hearing["Maria (Marketing)"] == UNICODE
     assert hearing["Sam (Sales)"] == "'" + FORMULA  # shown as text, never run
     records = {r["record"] for r in table}
-    assert records == {"round", "participation", "answer"}
+    assert records == {"round", "participation", "answer", "rollup"}
+    rollups = {
+        r["question"]: r["answer"]
+        for r in table
+        if r["record"] == "rollup" and r["conversation"] == "social-media"
+    }  # the closed round's digest, as the CIO read it
+    assert rollups["How mature is our customer-facing social work?"] == (
+        "mean 3.0 of 5; ratings 1: 0, 2: 1, 3: 0, 4: 1, 5: 0; 2 answered, 0 skipped"
+    )
+    assert rollups["Which channel matters most?"].startswith("Blogs: 2, Twitter: 0")
+    assert rollups["What are you hearing from customers?"] == "2 answered, 0 skipped"
     part = next(
         r for r in table if r["record"] == "participation" and r["conversation"] == "social-media"
     )
@@ -91,6 +102,39 @@ def test_anonymous_answers_have_no_author_and_no_time(
     assert "Lee" not in out.read_text(encoding="utf-8-sig")
 
 
+def test_xlsx_opens_with_the_right_characters_and_runs_no_formula(
+    bot: EngineHarness, db_url: str, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    answered(bot, sam_says="=1+1")
+    out = tmp_path / "all.xlsx"
+    code, _, err = export(db_url, "all", "--format", "xlsx", "--out", str(out))
+    assert code == 0, err
+    with zipfile.ZipFile(out) as package:  # a real xlsx package, and no formula in it
+        assert "xl/workbook.xml" in package.namelist()
+        sheet_xml = package.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and "<f " not in sheet_xml
+    book = load_workbook(out)
+    sheet = book["export"]
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[0] == HEADER
+    column = {name: index for index, name in enumerate(HEADER)}
+    cells = {r[column["person"]]: r for r in table[1:] if r[column["record"]] == "answer"}
+    hearing = {
+        row[column["person"]]: sheet.cell(row=n + 1, column=column["answer"] + 1)
+        for n, row in enumerate(table)
+        if n and row[column["question"]] and str(row[column["question"]]).startswith("What are")
+    }
+    assert hearing["Maria (Marketing)"].value == UNICODE  # ü, emoji, Hebrew, CJK, a line break
+    formula = hearing["Sam (Sales)"]
+    assert formula.value == "=1+1" and formula.data_type == "s"  # text, as typed: never run
+    assert formula.quotePrefix  # and Excel keeps it text when the cell is edited
+    assert cells  # every answer row is there
+    part = next(r for r in table if r[column["record"]] == "participation")
+    assert isinstance(part[column["invited"]], int)  # counts are numbers, so they sum
+
+
 def test_markdown_to_stdout_escapes_the_table(bot: EngineHarness, db_url: str) -> None:
     answered(bot)
     code, shown, err = export(db_url, "social-media", "--format", "md", "--since", "2026-11-01")
@@ -104,7 +148,7 @@ def test_markdown_to_stdout_escapes_the_table(bot: EngineHarness, db_url: str) -
     [
         (("all", "--since", "2026-13-01"), 2, "is not a date; write it as YYYY-MM-DD"),
         (("all", "--since", "2999-01-01"), 2, "is in the future"),
-        (("all", "--format", "xlsx"), 2, "invalid choice: 'xlsx'"),
+        (("all", "--format", "pdf"), 2, "invalid choice: 'pdf'"),
         (("social-medai",), 2, "there is no conversation 'social-medai'; known:"),
         (("social-liability",), 1, "nothing to export: no round of social-liability"),
     ],

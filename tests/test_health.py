@@ -29,7 +29,7 @@ from bot.app import RUNTIME, build_app
 from bot.config import load_settings
 from bot.health import HEALTH, PROBE_TIMEOUT_SECONDS, describe, replica_id
 from storage import models
-from storage.db import CONNECT_TIMEOUT_SECONDS, Database
+from storage.db import CONNECT_TIMEOUT_SECONDS, Database, retire_pool
 
 # What "within the bound" allows on a busy two-core test machine; the faults below would
 # otherwise hold a probe for 30 s (SQLite's busy timeout) or forever (no connect timeout).
@@ -72,12 +72,11 @@ def _rows(client: Client) -> list[tuple[str, Any]]:
 
 def _redirect_connections(
     client: Client, change: Callable[[list[Any], dict[str, Any]], None]
-) -> tuple[Any, Any]:
+) -> Any:
     """Make the running app's new database connections open differently (a fault), from now on.
 
-    Returns what `_restore` needs: the listener, and the pool of connections opened before
-    the fault (one may be checked out by the outbox worker right now; it goes back to that
-    pool, which `_restore` closes).
+    Returns the listener, for `_restore`. The pool's connections are retired (`retire_pool`):
+    one still checked out by the app's worker threads is closed when they give it back.
     """
     engine = client.server.app[RUNTIME].db.engine
 
@@ -85,17 +84,14 @@ def _redirect_connections(
         change(cargs, cparams)
 
     event.listen(engine, "do_connect", do_connect)
-    before = engine.pool
-    engine.dispose()  # pooled connections were opened before the fault
-    return do_connect, before
+    retire_pool(engine)  # pooled connections were opened before the fault
+    return do_connect
 
 
-def _restore(client: Client, fault: tuple[Any, Any]) -> None:
-    listener, before = fault
+def _restore(client: Client, listener: Any) -> None:
     engine = client.server.app[RUNTIME].db.engine
     event.remove(engine, "do_connect", listener)
-    engine.dispose()
-    before.dispose()
+    retire_pool(engine)
 
 
 def _free_port() -> int:

@@ -23,7 +23,8 @@ from typing import Any, Literal, Protocol
 from bot import messages
 from bot.flows.digest_model import Digest
 from bot.flows.events import CommandInvoked, InboundEvent
-from bot.flows.outbound import Notice, OutboundMessage, Outgoing
+from bot.flows.export_chat import BuiltFile
+from bot.flows.outbound import FileReply, Notice, OutboundMessage, Outgoing
 from bot.flows.overview import ConversationOverview, PromptRef
 from bot.flows.people import Directory, DirectoryError, Person
 from bot.flows.roles import Role
@@ -101,10 +102,12 @@ class Adapter(Protocol):
 __all__ = [
     "UNREADABLE_CLICK_NOTICE",
     "Adapter",
+    "BuiltFile",
     "Core",
     "DeliveryResult",
     "Directory",
     "DirectoryError",
+    "ExportFiles",
     "Person",
     "ReferenceBook",
     "StoredReference",
@@ -114,7 +117,32 @@ __all__ = [
 # -- The port: what an adapter may ask of the rest of the bot ----------------------------
 
 
-class Core(Protocol):
+class ExportFiles(Protocol):
+    """An export's file, as the platform delivering it needs it (`bot.flows.export_chat`).
+
+    A `FileReply` carries what to build, not the bytes: the adapter builds the file when
+    it hands it out (an upload, a download), reads it, closes it, and reports that it was
+    handed out, which is audited.
+    """
+
+    def now(self) -> datetime:
+        """The current time (a file is handed out until its `expires_at`)."""
+        ...
+
+    async def offered_file(self, address: str, token: str) -> FileReply | None:
+        """The file offered to `address` under `token` (None: none, or not theirs)."""
+        ...
+
+    async def build_file(self, reply: FileReply) -> BuiltFile:
+        """The file's bytes, built now from the database; `close` it when done."""
+        ...
+
+    async def file_handed_out(self, reply: FileReply, built: BuiltFile, how: str) -> None:
+        """Audit that the file went out (`how`: "slack upload", "console download"...)."""
+        ...
+
+
+class Core(ExportFiles, Protocol):
     """The rest of the bot, as an adapter sees it (implemented by `bot.app.Runtime`).
 
     Why a port: an adapter translates between its platform and the engine and nothing

@@ -139,7 +139,7 @@ def audit(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
         at = [w.lower() for w in words].index("since")
         if at + 1 >= len(words):
             raise UserError(messages.AUDIT_SINCE_NEEDS_DATE)
-        since = since_day(turn, words[at + 1])
+        since = since_day(turn, words[at + 1], messages.audit_future_date)
         del words[at : at + 2]
     if len(words) > 1:
         raise UserError(messages.usage("audit", "audit [since <date>] [conversation]"))

@@ -2,6 +2,10 @@
 
 The next question is always the first one (in agenda order) without an answer, so edits,
 skips and form submissions all converge on the same rule, and "done" means "nothing left".
+
+A click reads the participant's answers once (`answers_of`) and hands the dict along
+(`answers=`): `store_answer` keeps it up to date, so what comes next (the next question,
+the summary) is decided from it without reading the answers again or flushing first.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import messages
@@ -18,15 +22,17 @@ from bot.flows.outbound import Form, Notice, OutboundMessage, Summary, SummaryIt
 from bot.flows.rounds import agenda_of, deadline_of, prompt_for, question_view
 from storage import models
 
+Answers = dict[str, models.Answer]
+_ANSWERS = select(models.Answer).where(models.Answer.participant_id == bindparam("participant"))
 
-def answers_of(session: Session, participant: models.Participant) -> dict[str, models.Answer]:
-    """The participant's answers by question id."""
-    return {
-        a.question_id: a
-        for a in session.scalars(
-            select(models.Answer).where(models.Answer.participant_id == participant.id)
-        )
-    }
+
+def answers_of(
+    session: Session, participant: models.Participant, answers: Answers | None = None
+) -> Answers:
+    """The participant's answers by question id (`answers` when the caller has them)."""
+    if answers is not None:
+        return answers
+    return {a.question_id: a for a in session.scalars(_ANSWERS, {"participant": participant.id})}
 
 
 def store_answer(
@@ -38,24 +44,28 @@ def store_answer(
     skipped: bool,
     now: datetime,
     existing: models.Answer | None,
+    answers: Answers | None = None,
 ) -> None:
     """Insert an answer, or keep the old value as a revision and update it.
 
     The same answer given again (a repeated click, a form sent twice) changes nothing:
-    no revision, no new time.
+    no revision, no new time. `answers`, the participant's answers read earlier in the
+    transaction, gets the new one.
     """
     if existing is not None and existing.value == value and existing.skipped == skipped:
         return
     if existing is None:
-        session.add(
-            models.Answer(
-                participant_id=participant.id,
-                question_id=question_id,
-                value=value,
-                skipped=skipped,
-                answered_at=now,
-            )
+        answer = models.Answer(
+            participant_id=participant.id,
+            question_id=question_id,
+            value=value,
+            skipped=skipped,
+            revision=1,
+            answered_at=now,
         )
+        session.add(answer)
+        if answers is not None:
+            answers[question_id] = answer
         return
     session.add(
         models.AnswerRevision(
@@ -72,36 +82,50 @@ def store_answer(
     existing.answered_at = now
 
 
-def advance(session: Session, participant: models.Participant, now: datetime) -> OutboundMessage:
-    """Move to the first unanswered question, or finish; return what to show next."""
-    session.flush()
+def advance(
+    session: Session, participant: models.Participant, now: datetime, answers: Answers
+) -> OutboundMessage:
+    """Move to the first unanswered question, or finish; return what to show next.
+
+    `answers` are the participant's answers, including those just stored.
+    """
     spec = agenda_of(participant.round)
-    done = answers_of(session, participant)
     for index, q in enumerate(spec.questions):
-        if q.id not in done:
+        if q.id not in answers:
             participant.current_question = index
             participant.status = "answering"
             return prompt_for(participant.round, participant)
     participant.status = "done"
     participant.completed_at = participant.completed_at or now
-    return summary(session, participant, now=now)
+    return summary(session, participant, now=now, answers=answers)
 
 
 def answer_text(
-    session: Session, participant: models.Participant, raw: str, now: datetime
+    session: Session,
+    participant: models.Participant,
+    raw: str,
+    now: datetime,
+    answers: Answers | None = None,
 ) -> OutboundMessage:
     """Answer the current question from chat text; re-prompt with a note when invalid."""
     spec = agenda_of(participant.round)
     question = spec.questions[participant.current_question]
-    existing = answers_of(session, participant).get(question.id)
     try:
         value = parse_answer(question, raw)
     except InvalidAnswer as exc:
         return prompt_for(participant.round, participant, note=str(exc))
+    answers = answers_of(session, participant, answers)
     store_answer(
-        session, participant, question.id, value, skipped=value is None, now=now, existing=existing
+        session,
+        participant,
+        question.id,
+        value,
+        skipped=value is None,
+        now=now,
+        existing=answers.get(question.id),
+        answers=answers,
     )
-    return advance(session, participant, now)
+    return advance(session, participant, now, answers)
 
 
 def answer_question(
@@ -116,16 +140,20 @@ def answer_question(
     spec = agenda_of(participant.round)
     for index, q in enumerate(spec.questions):
         if q.id == question_id:
-            stale = stale_question(session, participant, question_id)
+            answers = answers_of(session, participant)
+            stale = stale_question(session, participant, question_id, answers)
             if stale is not None:
                 return Notice(lines=(stale,))
             participant.current_question = index
-            return answer_text(session, participant, raw, now)
+            return answer_text(session, participant, raw, now, answers)
     return None
 
 
 def stale_question(
-    session: Session, participant: models.Participant, question_id: str
+    session: Session,
+    participant: models.Participant,
+    question_id: str,
+    answers: Answers | None = None,
 ) -> str | None:
     """Why a button of this question may no longer act on it, or None if it may.
 
@@ -136,7 +164,7 @@ def stale_question(
     index = next((i for i, q in enumerate(spec.questions) if q.id == question_id), None)
     if index is None:
         return messages.NOT_ON_AGENDA
-    existing = answers_of(session, participant).get(question_id)
+    existing = answers_of(session, participant, answers).get(question_id)
     editing = participant.status == "answering" and participant.current_question == index
     if existing is None or editing:
         return None
@@ -146,16 +174,28 @@ def stale_question(
 
 
 def skip_question(
-    session: Session, participant: models.Participant, now: datetime
+    session: Session,
+    participant: models.Participant,
+    now: datetime,
+    answers: Answers | None = None,
 ) -> OutboundMessage | None:
     """Skip the current question; None when it is required (the caller explains)."""
     spec = agenda_of(participant.round)
     question = spec.questions[participant.current_question]
     if question.required:
         return None
-    existing = answers_of(session, participant).get(question.id)
-    store_answer(session, participant, question.id, None, skipped=True, now=now, existing=existing)
-    return advance(session, participant, now)
+    answers = answers_of(session, participant, answers)
+    store_answer(
+        session,
+        participant,
+        question.id,
+        None,
+        skipped=True,
+        now=now,
+        existing=answers.get(question.id),
+        answers=answers,
+    )
+    return advance(session, participant, now, answers)
 
 
 def edit(
@@ -210,7 +250,7 @@ def submit_form(
             errors[q.id] = str(exc)
     if errors:
         return form(session, participant, errors)
-    existing = answers_of(session, participant)
+    answers = answers_of(session, participant)
     for q in spec.questions:
         store_answer(
             session,
@@ -219,16 +259,23 @@ def submit_form(
             parsed[q.id],
             skipped=parsed[q.id] is None,
             now=now,
-            existing=existing.get(q.id),
+            existing=answers.get(q.id),
+            answers=answers,
         )
-    return advance(session, participant, now)
+    return advance(session, participant, now, answers)
 
 
-def summary(session: Session, participant: models.Participant, *, now: datetime) -> Summary:
+def summary(
+    session: Session,
+    participant: models.Participant,
+    *,
+    now: datetime,
+    answers: Answers | None = None,
+) -> Summary:
     """The participant's answers so far."""
     round_ = participant.round
     spec = agenda_of(round_)
-    answers = answers_of(session, participant)
+    answers = answers_of(session, participant, answers)
     items = []
     for q in spec.questions:
         a = answers.get(q.id)

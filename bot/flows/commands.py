@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.errors import PermissionDenied, UserError
-from bot.flows import admin_commands, privacy, reader_commands, stakeholder_commands
+from bot.flows import (
+    admin_commands,
+    confidential,
+    export_chat,
+    privacy,
+    reader_commands,
+    stakeholder_commands,
+)
 from bot.flows.events import CommandInvoked, InboundEvent, TextMessage
 from bot.flows.outbound import Notice, OutboundMessage
 from bot.flows.roles import Role
@@ -29,7 +36,12 @@ Handler = Callable[[Turn, str, Sequence[str]], list[OutboundMessage]]
 
 @dataclass(frozen=True)
 class Spec:
-    """A command's row: usage, word counts, role, help lines (usage, text), handler."""
+    """A command's row: usage, word counts, role, help lines (usage, text), handler.
+
+    `also` lets others use it beyond `role`: `digest` is also for the holders of a role
+    of the playbook's own, to read what is confidential to them (its handler then keeps
+    them to those conversations, `bot.flows.confidential.check_scope`).
+    """
 
     usage: str
     min_args: int
@@ -37,14 +49,20 @@ class Spec:
     role: Role
     help: tuple[tuple[str, str], ...]
     handler: Handler
+    also: Callable[[Playbook, str], bool] | None = None
+
+    def allows(self, turn: Turn, actor: str) -> bool:
+        """Whether this identity may use the command."""
+        if self.role is Role.ANYONE or self.role in turn.roles(actor):
+            return True
+        return self.also is not None and self.also(turn.playbook, actor)
 
 
 def _help(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
     """`help`: the commands the asker's role may use, from the table."""
-    roles = turn.roles(actor) | {Role.ANYONE}
     lines = [messages.HELP_INTRO, ""]
     for spec in COMMANDS.values():
-        if spec.role in roles:
+        if spec.allows(turn, actor):
             lines.extend(messages.help_line(usage, text) for usage, text in spec.help)
     return [Notice(title=messages.HELP_TITLE, lines=tuple(lines))]
 
@@ -102,6 +120,7 @@ COMMANDS: dict[str, Spec] = {
             ("digest <conversation> since <date>", messages.HELP_DIGEST_SINCE),
         ),
         reader_commands.digest,
+        also=confidential.may_ask,
     ),
     "history": Spec(
         "history <conversation>",
@@ -177,6 +196,16 @@ COMMANDS: dict[str, Spec] = {
         (("consistency", messages.HELP_CONSISTENCY),),
         reader_commands.consistency,
     ),
+    # After consistency: the tenth entry of Teams' personal menu; the team menu's ten are
+    # taken by the admin commands before it (the CIO channel gets the file the same way).
+    "export": Spec(
+        "export <conversation|all> [since <date>] [csv|xlsx|md]",
+        1,
+        4,
+        Role.READER,
+        (("export <conversation|all> [since <date>] [csv|xlsx|md]", messages.HELP_EXPORT),),
+        export_chat.export_command,
+    ),
     "forget": Spec(
         "forget <person>",
         1,
@@ -210,11 +239,7 @@ def parse(text: str) -> ParsedCommand:
     Raises:
         UserError: unknown word (with a "did you mean"), or the wrong number of arguments.
     """
-    words = text.strip().split()
-    if words and words[0].lower() in ("/strategy", "strategy", "@strategy-bot"):
-        words = words[1:]
-    if words and words[0].startswith("/"):
-        words[0] = words[0][1:]
+    words = _words(text)
     if not words:
         return ParsedCommand("help", ())
     word = words[0].lower()
@@ -231,12 +256,32 @@ def parse(text: str) -> ParsedCommand:
 
 
 def is_command(text: str) -> bool:
-    """Whether text parses as a complete, valid command (so it is not an answer)."""
-    try:
-        parse(text)
-    except UserError:
-        return False
+    """Whether text parses as a complete, valid command (so it is not an answer).
+
+    The same decision as `parse`, without what `parse` builds to explain a mistake (the
+    "did you mean" search, the translated sentence): most typed text is an answer, and
+    every typed answer is asked this first.
+    """
+    words = _words(text)
+    if words:
+        word = words[0].lower()
+        spec = COMMANDS.get(ALIASES.get(word, word))
+        if spec is None:
+            return False
+        args = len(words) - 1
+        if args < spec.min_args or (spec.max_args is not None and args > spec.max_args):
+            return False
     return bool(text.strip())
+
+
+def _words(text: str) -> list[str]:
+    """The words of a command, without a leading "/strategy" or mention, or the "/"."""
+    words = text.strip().split()
+    if words and words[0].lower() in ("/strategy", "strategy", "@strategy-bot"):
+        words = words[1:]
+    if words and words[0].startswith("/"):
+        words[0] = words[0][1:]
+    return words
 
 
 def run(turn: Turn, actor: str, command: ParsedCommand) -> list[OutboundMessage]:
@@ -247,7 +292,7 @@ def run(turn: Turn, actor: str, command: ParsedCommand) -> list[OutboundMessage]
         UserError: the command refused (its message says why).
     """
     needed = command.spec.role
-    if needed is not Role.ANYONE and needed not in turn.roles(actor):
+    if not command.spec.allows(turn, actor):
         raise PermissionDenied(messages.not_allowed(command.name, needed.value))
     return command.spec.handler(turn, actor, command.args)
 

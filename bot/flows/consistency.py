@@ -15,6 +15,10 @@ consistent with support, innovation, and networking?" The CIO does, and needs to
 - **gaps**: a conversation with no closed round in `OVERDUE_PERIODS` cadence periods, a
   group that answered nothing in its conversation's last two closed rounds.
 
+Confidential questions (`bot.flows.confidential`) are left out of all of it: this view is
+built once for everyone it reaches, so their answers are never a theme, a quote, a hand-off,
+a divergence or part of the summary sent to a language model.
+
 Only closed rounds count, as everywhere in the strategy view. Cost: one query for the
 answers of each conversation's latest closed round and one for group titles; the rest is
 in memory.
@@ -32,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from bot import messages
 from bot.flows import strategy
+from bot.flows.confidential import secrets_of
 from bot.flows.consistency_model import Across, Consistency, Divergence, Figure, Gap, Handoff
 from bot.flows.history import ClosedRound, name_of
 from bot.flows.summary import Excerpt, Summariser, SummaryUnavailable
@@ -177,11 +182,16 @@ def _said(
     titles: dict[str, str],
 ) -> list[Said]:
     agendas = {rid: _agenda(rnd) for rid, (_, rnd) in by_round.items()}
+    # A confidential answer is never a theme's, a hand-off's or the summary's: those are
+    # read by everyone the view reaches, and quote (`bot.flows.confidential`).
+    secrets = {rid: secrets_of(conv.spec, rnd.agenda) for rid, (conv, rnd) in by_round.items()}
     out = []
     for row in rows:
         conv, rnd = by_round[row["round"]]
         question = agendas[row["round"]].get(row["question"])
         if question is None or question.get("type") != "text":
+            continue
+        if row["question"] in secrets[row["round"]]:
             continue
         if not isinstance(row["value"], str) or not row["value"].strip():
             continue
@@ -355,6 +365,8 @@ def _divergences(
         for (qid, group), values in sorted(by_round[r.round.id].items()):
             asked = agenda.get(qid)
             if asked is None or asked.get("type") != "rating" or len(values) < least:
+                continue
+            if qid in r.secrets:  # a confidential rating's figures are not shown across
                 continue
             per_question[qid].append(
                 Figure(

@@ -32,6 +32,7 @@ from bot.errors import UserError
 from bot.flows import consistency as listening
 from bot.flows import strategy
 from bot.flows.answers import kind_of
+from bot.flows.confidential import Secrets, combine, secrets_of
 from bot.flows.digest_model import (
     ChoiceRollup,
     ConversationDigest,
@@ -305,6 +306,7 @@ def _recurring(session: Session, history: Sequence[ClosedRound]) -> tuple[Recurr
         question_id: str = row[1]
         if question_id in same_type.get(row[0], set()):
             replies[question_id].append(_Reply(row[2], False, "", "", 0))
+    secret = combine(*(c.secrets for c in history))
     return tuple(
         RecurringChoices(
             question_id=q["id"],
@@ -312,6 +314,7 @@ def _recurring(session: Session, history: Sequence[ClosedRound]) -> tuple[Recurr
             type=QuestionType(q["type"]),
             counts=_choice_counts(q, replies.get(q["id"], [])),
             rounds=asked_in.get(q["id"], 0),
+            confidential=_roles(secret.get(q["id"])),
         )
         for q in choice_questions
     )
@@ -475,6 +478,11 @@ def _conversation_digest(
     previous_questions = {q["id"]: q for q in _questions(previous)}
     partly = _partly(current.people, current)
     pooled = anonymous and pooled_groups(chosen, (p.group_key for p in current.people))
+    # Compared with the previous round, a question confidential in either is confidential.
+    secrets = combine(
+        secrets_of(conv.spec, chosen.agenda),
+        *([secrets_of(conv.spec, previous.agenda)] if previous is not None else []),
+    )
     return ConversationDigest(
         conversation_key=conv.key,
         title=conv.title,
@@ -495,7 +503,9 @@ def _conversation_digest(
         ),
         participation=_participation(chosen, current, titles, anonymous, partly, pooled),
         questions=tuple(
-            _question_rollup(q, current, before, previous_questions.get(q["id"]), anonymous, pooled)
+            _question_rollup(
+                q, current, before, previous_questions.get(q["id"]), anonymous, pooled, secrets
+            )
             for q in _questions(chosen)
         ),
         rounds=tuple(c.point for c in reversed(history)),
@@ -565,8 +575,10 @@ def _question_rollup(
     previous_question: dict[str, Any] | None,
     anonymous: bool,
     pooled: bool = False,
+    secrets: Secrets | None = None,
 ) -> QuestionRollup:
     qid: str = question["id"]
+    roles = (secrets or {}).get(qid)
     qtype: str = question["type"]
     replies = current.replies.get(qid, [])
     given = [r for r in replies if not r.skipped and r.value is not None]
@@ -638,7 +650,13 @@ def _question_rollup(
         choices=choices,
         numbers=numbers,
         texts=texts,
+        confidential=_roles(roles),
     )
+
+
+def _roles(roles: frozenset[str] | None) -> tuple[str, ...] | None:
+    """The model's form of a question's readers: None when it is not confidential."""
+    return tuple(sorted(roles)) if roles is not None else None
 
 
 def _ratings(replies: Iterable[_Reply]) -> list[int]:

@@ -88,6 +88,10 @@ class QuestionRollup(_D):
     choices: ChoiceRollup | None = None
     numbers: NumberRollup | None = None
     texts: tuple[TextAnswer, ...] = ()
+    # The roles that may read its answers, if it is confidential (`bot.flows.confidential`;
+    # empty: nobody may); `withheld`: this view shows only how many answered and skipped.
+    confidential: tuple[str, ...] | None = None
+    withheld: bool = False
 
 
 class RecurringChoices(_D):
@@ -98,6 +102,8 @@ class RecurringChoices(_D):
     type: QuestionType
     counts: dict[str, int]
     rounds: int  # how many rounds of the range asked it
+    # The roles that may read it, if it is confidential (empty: nobody, see `combine`).
+    confidential: tuple[str, ...] | None = None
 
 
 class ConversationDigest(_D):
@@ -134,6 +140,11 @@ class ConversationDigest(_D):
     recurring: tuple[RecurringChoices, ...] = ()
     # The recurring topics of its text answers: this round's, or the range's (one conversation).
     themes: tuple[Theme, ...] = ()
+    # Set by the view a reader gets (`bot.flows.confidential.view`): how many questions it
+    # shows as counts only and whose they are, and the confidential ones it shows in full.
+    withheld: int = 0
+    withheld_roles: tuple[str, ...] = ()
+    revealed: tuple[str, ...] = ()
 
 
 class Placed(_D):

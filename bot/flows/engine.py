@@ -21,13 +21,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.flows import commands, focus, participation, retention, rounds
+from bot.flows import commands, confidential, focus, participation, retention, rounds
 from bot.flows.digest_model import Digest
 from bot.flows.events import (
     ActionPressed,
@@ -38,7 +39,7 @@ from bot.flows.events import (
     TextMessage,
 )
 from bot.flows.outbound import Notice, OutboundMessage, Outgoing, Prompt
-from bot.flows.queueing import enqueue
+from bot.flows.queueing import enqueue, enqueue_many
 from bot.flows.rounds import deadline_of
 from bot.flows.routing import reply_address
 from bot.flows.turn import EngineHooks, Turn
@@ -53,6 +54,47 @@ __all__ = ["Engine", "EngineHooks"]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _record_event_statement(insert: Any) -> Any:
+    table: Any = models.InboundEvent.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(table.c.id)
+    )
+
+
+# Built once per dialect (a statement built per event costs more than running it).
+_RECORD_EVENT = {
+    "sqlite": _record_event_statement(sqlite.insert),
+    "postgresql": _record_event_statement(postgresql.insert),
+}
+
+
+class _NoWork:
+    """No round has opening or closing work left (`Engine._digest_to_post`)."""
+
+
+NO_WORK = _NoWork()
+# Whether any round has work left: nearly always none, so one small indexed read.
+_ANY_WORK_LEFT = select(models.Round.id).where(models.Round.pending_work.is_not(None)).limit(1)
+# Rounds with work left, oldest first.
+_PENDING_WORK = (
+    select(models.Round.id, models.Round.pending_work)
+    .where(models.Round.pending_work.is_not(None))
+    .order_by(models.Round.id)
+)
+
+
+def _work_left(session: Session) -> bool:
+    """Whether any round has opening or closing left for chunks.
+
+    Asked in an event's own transaction rather than one of its own afterwards: it sees
+    what this event left and what others had committed (work they commit later, they
+    carry on themselves).
+    """
+    return session.execute(_ANY_WORK_LEFT).first() is not None
 
 
 def _reply_prefix(event: InboundEvent) -> str:
@@ -120,62 +162,100 @@ class Engine:
         if handler is None:
             raise TypeError(f"unsupported event {type(event).__name__}")
         now = self.clock()
+        work_left = True  # unless the transaction finds none (a failure cannot tell)
         try:
+            try:
+                with self.db.transaction() as session:
+                    if not self._first_delivery(session, event, now):
+                        return []
+                    turn = self._turn(session, now)
+                    out = self._deliver(turn, event, handler(turn, event))
+                    work_left = _work_left(session)
+                    return out
+            except UserError as exc:
+                # A mistake changes nothing: the handler's work went with the transaction
+                # it raised in (a savepoint around every handler would cost every click two
+                # statements). The error is the reply, in a transaction of its own that
+                # records the event, so a retried delivery is still a no-op.
+                error = Notice(level="error", lines=(str(exc),))
             with self.db.transaction() as session:
-                if event.event_id and not self._first_delivery(session, event, now):
-                    log.info("duplicate %s event %s ignored", type(event).__name__, event.event_id)
+                if not self._first_delivery(session, event, now):
                     return []
-                turn = self._turn(session, now)
-                try:
-                    with session.begin_nested():
-                        replies = handler(turn, event)
-                except UserError as exc:
-                    replies = [Notice(level="error", lines=(str(exc),))]
-                return self._deliver(turn, event, replies)
+                out = self._deliver(self._turn(session, now), event, [error])
+                work_left = _work_left(session)
+                return out
         finally:
             self.hooks.outbox_changed()
-            self._rounds_changed()
+            if work_left:
+                self._rounds_changed()
 
     def _turn(self, session: Session, now: datetime) -> Turn:
         return Turn(session=session, now=now, playbook=self.playbook, hooks=self.hooks)
 
     def _first_delivery(self, session: Session, event: InboundEvent, now: datetime) -> bool:
+        """Record the event's platform id; False if it was recorded before (a redelivery).
+
+        True for an event without an id (the platform gives none: no de-duplication).
+
+        One `INSERT ... ON CONFLICT DO NOTHING RETURNING`: the unique (platform, event id)
+        decides, as a failed insert in a savepoint did, without the savepoint and flush.
+        On PostgreSQL a concurrent delivery of the same id waits for the first one's
+        transaction and then sees its row, so exactly one of them goes on.
+        """
+        if not event.event_id:
+            return True
         platform = event.actor.split(":", 1)[0]
-        try:
-            with session.begin_nested():
-                session.add(
-                    models.InboundEvent(
-                        platform=platform, event_id=str(event.event_id)[:200], received_at=now
-                    )
-                )
-                session.flush()
-        except IntegrityError:
-            return False
-        return True
+        conn = session.connection()
+        row = conn.execute(
+            _RECORD_EVENT[conn.dialect.name],
+            {"platform": platform, "event_id": str(event.event_id)[:200], "received_at": now},
+        ).first()
+        if row is None:
+            log.info("duplicate %s event %s ignored", type(event).__name__, event.event_id)
+        return row is not None
 
     def _deliver(
         self, turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]
     ) -> list[Outgoing]:
-        """Queue the replies where the routing policy sends them; a question shown is current.
+        """Queue the replies where the routing policy sends them; a question shown is current."""
+        self._mark_shown(turn, event, replies)
+        return self._queue(turn, event, replies)
 
-        Every prompt that asks its question makes that round the actor's current one
-        (`bot.flows.focus`), so their next typed reply answers what they see.
+    @staticmethod
+    def _mark_shown(turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]) -> None:
+        """Every prompt that asks its question makes that round the actor's current one.
+
+        (See `bot.flows.focus`.) So their next typed reply answers what they see. Marked
+        before the transaction's one flush, so for the participation the click changed
+        it goes in the same UPDATE as its progress (`focus.mark_shown`).
         """
+        shown = {m.round_id for m in replies if isinstance(m, Prompt) and m.waiting_for is None}
+        if not shown:
+            return
         member = turn.member(event.actor)
-        if member is not None:
-            for message in replies:
-                if isinstance(message, Prompt) and message.waiting_for is None:
-                    focus.mark_shown(turn.session, member.id, message.round_id, turn.now)
+        if member is None:
+            return
+        for round_id in sorted(shown):
+            focus.mark_shown(turn.session, member.id, round_id, turn.now)
+
+    def _queue(
+        self, turn: Turn, event: InboundEvent, replies: Sequence[OutboundMessage]
+    ) -> list[Outgoing]:
+        """Queue the replies where the routing policy sends them, in one multi-row INSERT."""
         prefix = _reply_prefix(event)
         out = []
-        for index, message in enumerate(replies):
-            address = reply_address(event, message, self.playbook.cio_channel)
+        queued: list[tuple[str, str, OutboundMessage]] = []
+        for index, reply in enumerate(replies):
+            address = reply_address(event, reply, self.playbook.cio_channel)
             if address is None:  # shown in the moment only (a form)
-                out.append(Outgoing(address=event.actor, message=message))
+                out.append(Outgoing(address=event.actor, message=reply))
                 continue
-            key = f"{prefix}:{index}"
-            enqueue(turn.session, key=key, address=address, message=message, now=turn.now)
-            out.append(Outgoing(address=address, message=message, key=key))
+            # A digest is shown as its place may read it (`bot.flows.confidential`).
+            for to, message, suffix in confidential.deliveries(turn, event, reply, address):
+                key = f"{prefix}:{index}{suffix}"
+                queued.append((key, to, message))
+                out.append(Outgoing(address=to, message=message, key=key))
+        enqueue_many(turn.session, queued, now=turn.now)
         return out
 
     # ----------------------------------------------------------------- looks from outside
@@ -344,15 +424,19 @@ class Engine:
                 if step(session, round_) < rounds.CHUNK:
                     return
 
-    def _digest_to_post(self) -> tuple[int, Digest] | None:
-        """A closed round's digest waiting to be built, built in a read-only transaction."""
+    def _digest_to_post(self) -> tuple[int, Digest] | _NoWork | None:
+        """A closed round's digest waiting to be built, built in a read-only transaction.
+
+        `NO_WORK` when no round has anything left (what nearly every call finds): then
+        the caller needs no writing transaction, and on SQLite takes no writer's lock
+        after every click only to find nothing to do.
+        """
         with self.db.reading() as session:
-            round_ = session.scalar(
-                select(models.Round)
-                .where(models.Round.pending_work == rounds.DIGEST)
-                .order_by(models.Round.id)
-                .limit(1)
-            )
+            pending = session.execute(_PENDING_WORK).all()
+            if not pending:
+                return NO_WORK
+            digests = [round_id for round_id, work in pending if work == rounds.DIGEST]
+            round_ = session.get(models.Round, digests[0]) if digests else None
             if round_ is None:
                 return None
             digest = rounds.closed_digest(
@@ -362,6 +446,9 @@ class Engine:
 
     def _rounds_changed(self) -> None:
         """Carry on any round's opening or closing left for chunks.
+
+        After an event only when some round has work left (`handle`), so a click starts no
+        thread and no transaction for it; the scheduler's tick looks every time.
 
         In the background if the process provides a way (`EngineHooks.rounds_pending`),
         else at once.
@@ -389,6 +476,8 @@ class Engine:
                 self._work_wanted = False
                 while True:
                     digest = self._digest_to_post()
+                    if digest is NO_WORK:
+                        break
                     with self.db.transaction() as session:
                         round_ = session.scalar(
                             select(models.Round)
@@ -399,7 +488,7 @@ class Engine:
                         if round_ is None:
                             break
                         if round_.pending_work == rounds.DIGEST:
-                            if digest is not None and digest[0] == round_.id:
+                            if isinstance(digest, tuple) and digest[0] == round_.id:
                                 rounds.post_digest(
                                     session,
                                     round_,

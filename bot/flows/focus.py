@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from storage import models
@@ -65,20 +65,22 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> None:
         ).all()
 
 
+# Built once: every click runs it, and building it costs more than SQLite takes to run it.
+_OPEN_PARTICIPATIONS = (
+    select(models.Participant)
+    .join(models.Round)
+    .where(
+        models.Participant.member_id == bindparam("member"),
+        models.Round.status == "open",
+        models.Participant.status.in_(UNFINISHED),
+    )
+    .order_by(models.Round.opened_at, models.Round.id)
+)
+
+
 def open_participations(session: Session, member_id: int) -> list[models.Participant]:
     """The member's unfinished participations in open rounds, oldest round first."""
-    return list(
-        session.scalars(
-            select(models.Participant)
-            .join(models.Round)
-            .where(
-                models.Participant.member_id == member_id,
-                models.Round.status == "open",
-                models.Participant.status.in_(UNFINISHED),
-            )
-            .order_by(models.Round.opened_at, models.Round.id)
-        )
-    )
+    return list(session.scalars(_OPEN_PARTICIPATIONS, {"member": member_id}))
 
 
 def current(parts: Sequence[models.Participant]) -> models.Participant | None:
@@ -138,7 +140,19 @@ def current_rounds(session: Session, member_ids: Iterable[int]) -> dict[int, Cur
 
 
 def mark_shown(session: Session, member_id: int, round_id: int, now: datetime) -> None:
-    """A question of this round was just shown to the member: it is their current round."""
+    """A question of this round was just shown to the member: it is their current round.
+
+    When the participation is already in the session (the click that answered it), the
+    change goes with the participant's other changes in one UPDATE at the next flush;
+    else one UPDATE here. Only loaded attributes are compared, so nothing is read for it.
+    """
+    for obj in session.identity_map.values():
+        if not isinstance(obj, models.Participant):
+            continue
+        loaded = vars(obj)
+        if loaded.get("round_id") == round_id and loaded.get("member_id") == member_id:
+            obj.shown_at = now
+            return
     session.execute(
         update(models.Participant)
         .where(models.Participant.round_id == round_id, models.Participant.member_id == member_id)

@@ -7,8 +7,10 @@ people it asked how many took part, each rating's mean, each measure's median, t
 chosen options, and what the CIO will look at next.
 
 It is built from the round's own digest, and never carries a name or a text answer: text
-questions say how many answered. In an anonymous conversation a question with fewer than
-`MIN_SHARED` answers is withheld, so nobody can work out a colleague's answer.
+questions say how many answered, and so do confidential questions of every type (their
+figures are for the roles they name only, `bot.flows.confidential`). In an anonymous
+conversation a question with fewer than `MIN_SHARED` answers is withheld, so nobody can
+work out a colleague's answer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.flows.cadence import parse_cadence
+from bot.flows.confidential import counts_only
 from bot.flows.digest_model import ConversationDigest, QuestionRollup
 from bot.flows.outbound import Heard
 from bot.flows.queueing import enqueue_many
@@ -49,6 +52,9 @@ def heard(digest: ConversationDigest, *, next_round: datetime | None) -> Heard |
     for q in digest.questions:
         if digest.anonymous and q.answered < MIN_SHARED:
             withheld += 1
+            continue
+        if q.confidential is not None:  # the people asked are not its readers: counts only
+            shared.append(counts_only(q))
             continue
         shared.append(q.model_copy(update={"texts": ()}))
     return Heard(

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.flows.confidential import Secrets, combine, secrets_of
 from bot.flows.strategy_model import Axis, RoundPoint, Trend, TrendPoint
 from storage.models import Answer, Participant, Round
 
@@ -35,13 +36,27 @@ _AXES: tuple[Axis, ...] = ("internal", "external")
 
 @dataclass
 class ClosedRound:
-    """A closed round as history sees it: its point and its questions' figures."""
+    """A closed round as history sees it: its point and its questions' figures.
+
+    `figures` holds the questions everyone may see figures of; a confidential question's
+    are kept apart in `hidden` (`bot.flows.confidential`), so what reads `figures` and
+    `point` (the maturity map, standings, "needs you", divergences, `history`) never
+    carries them. Only a conversation's own trends, shown per viewer, read `hidden`.
+    """
 
     round: Round
     point: RoundPoint
     figures: dict[str, float | None] = field(default_factory=dict)  # question id -> value
     # group key -> (asked, answered all or part): who went silent
     groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    secrets: Secrets = field(default_factory=dict)  # confidential question id -> roles
+    hidden: dict[str, float | None] = field(default_factory=dict)
+
+    def figure(self, question_id: str) -> float | None:
+        """A question's figure, confidential or not."""
+        if question_id in self.secrets:
+            return self.hidden.get(question_id)
+        return self.figures.get(question_id)
 
 
 def trend_rounds(spec: dict[str, Any] | None) -> int:
@@ -133,6 +148,8 @@ def trends(history: Sequence[ClosedRound]) -> tuple[Trend, ...]:
     if not history:
         return ()
     oldest_first = list(reversed(history))
+    # Confidential in any of the rounds it covers: to the roles they all name.
+    secret = combine(*(past.secrets for past in history))
     out = []
     for q in measured_questions(history[0].round):
         points = []
@@ -144,10 +161,11 @@ def trends(history: Sequence[ClosedRound]) -> tuple[Trend, ...]:
                 TrendPoint(
                     round_number=past.round.number,
                     closed_at=past.round.closed_at,
-                    value=past.figures.get(q["id"]),
+                    value=past.figure(q["id"]),
                 )
             )
         axis = q.get("maturity")
+        roles = secret.get(q["id"])
         out.append(
             Trend(
                 question_id=q["id"],
@@ -159,6 +177,7 @@ def trends(history: Sequence[ClosedRound]) -> tuple[Trend, ...]:
                 better="lower" if q.get("better") == "lower" else "higher",
                 maturity=axis if axis in _AXES else None,
                 points=tuple(points),
+                confidential=tuple(sorted(roles)) if roles is not None else None,
             )
         )
     return tuple(out)
@@ -186,6 +205,22 @@ def _question(rnd: Round, question_id: str) -> dict[str, Any] | None:
     return None
 
 
+def _partly(session: Session, ids: Sequence[int]) -> Any:
+    """(round id, group, how many) who answered something, then the round closed on them."""
+    return session.execute(
+        select(
+            Participant.round_id, Participant.group_key, func.count(func.distinct(Participant.id))
+        )
+        .join(Answer, Answer.participant_id == Participant.id)
+        .where(
+            Participant.round_id.in_(ids),
+            Participant.status.in_(("pending", "answering")),
+            Answer.skipped.is_(False),
+        )
+        .group_by(Participant.round_id, Participant.group_key)
+    )
+
+
 def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
     ids = [r.id for r in rounds]
     if not ids:
@@ -203,18 +238,7 @@ def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
             asked[round_id][group_key][1] += n
     # Answered something, then the round closed on them (as the digest counts "partly").
     partly: dict[int, int] = defaultdict(int)
-    for part_round, part_group, n_partly in session.execute(
-        select(
-            Participant.round_id, Participant.group_key, func.count(func.distinct(Participant.id))
-        )
-        .join(Answer, Answer.participant_id == Participant.id)
-        .where(
-            Participant.round_id.in_(ids),
-            Participant.status.in_(("pending", "answering")),
-            Answer.skipped.is_(False),
-        )
-        .group_by(Participant.round_id, Participant.group_key)
-    ):
+    for part_round, part_group, n_partly in _partly(session, ids):
         partly[part_round] += n_partly
         asked[part_round][part_group][1] += n_partly
     wanted = {r.id: {q["id"]: q["type"] for q in measured_questions(r)} for r in rounds}
@@ -240,10 +264,24 @@ def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
     out = {}
     for rnd in rounds:
         by_status = counts.get(rnd.id, {})
+        secrets = secrets_of(rnd.conversation.spec, rnd.agenda)
         figures: dict[str, float | None] = {}
+        hidden: dict[str, float | None] = {}
+        computed: dict[str, float | None] = {}
         for qid, kind in wanted[rnd.id].items():
             given = values[rnd.id].get(qid, [])
-            figures[qid] = (_mean(given) if kind == "rating" else _median(given)) if given else None
+            computed[qid] = (
+                (_mean(given) if kind == "rating" else _median(given)) if given else None
+            )
+        if rnd.kept_figures:  # its answers were purged: what was computed from them before
+            kept = rnd.kept_figures
+            computed = {qid: kept["figures"].get(qid) for qid in wanted[rnd.id]}
+            partly[rnd.id] = kept["partly"]
+            for group_key, n_kept in kept["partly_by_group"].items():
+                if group_key in asked[rnd.id]:
+                    asked[rnd.id][group_key][1] += n_kept
+        for qid, value in computed.items():
+            (hidden if qid in secrets else figures)[qid] = value
         means = _axis_means(rnd, figures)
         point = RoundPoint(
             round_number=rnd.number,
@@ -256,8 +294,31 @@ def _load(session: Session, rounds: Sequence[Round]) -> dict[int, ClosedRound]:
             external=means["external"],
         )
         groups = {key: (a, b) for key, (a, b) in asked[rnd.id].items()}
-        out[rnd.id] = ClosedRound(round=rnd, point=point, figures=figures, groups=groups)
+        out[rnd.id] = ClosedRound(
+            round=rnd, point=point, figures=figures, groups=groups, secrets=secrets, hidden=hidden
+        )
     return out
+
+
+def figures_to_keep(session: Session, rounds: Sequence[Round]) -> dict[int, dict[str, Any]]:
+    """What history computes from these rounds' answers, to keep once the answers go.
+
+    The retention purge stores it in `Round.kept_figures` before deleting the answers, so
+    `_load` gives the same trend points, participation and silent groups afterwards.
+    """
+    loaded = _load(session, rounds)
+    partly_by_group: dict[int, dict[str, int]] = defaultdict(dict)
+    for part_round, part_group, n_partly in _partly(session, [r.id for r in rounds]):
+        partly_by_group[part_round][part_group] = n_partly
+    return {
+        rid: {
+            "partly": closed.point.partly,
+            "partly_by_group": partly_by_group.get(rid, {}),
+            # Confidential ones too: kept apart again when read (`hidden`), shown per viewer.
+            "figures": {**closed.figures, **closed.hidden},
+        }
+        for rid, closed in loaded.items()
+    }
 
 
 def _figure(kind: str | None, value: Any) -> float | None:
@@ -269,7 +330,10 @@ def _figure(kind: str | None, value: Any) -> float | None:
 
 
 def _axis_means(rnd: Round, figures: dict[str, float | None]) -> dict[str, float | None]:
-    """Each maturity axis: the mean of its questions' means (each question weighs the same)."""
+    """Each maturity axis: the mean of its questions' means (each question weighs the same).
+
+    Only from `figures`: a confidential rating never moves the map, whoever reads it.
+    """
     by_axis: dict[str, list[float]] = {axis: [] for axis in _AXES}
     for q in measured_questions(rnd):
         axis = q.get("maturity")

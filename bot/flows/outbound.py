@@ -7,7 +7,7 @@ here is plain data: renderers escape it for Slack mrkdwn, Adaptive Cards or HTML
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -35,6 +35,8 @@ class QuestionView(_Out):
     unit: str | None = None  # a figure's unit (number questions)
     index: int  # 1-based position in the agenda
     total: int
+    # Only these roles will read the answer (`bot.flows.confidential`): said with the question.
+    confidential: tuple[str, ...] | None = None
 
 
 class Notice(_Out):
@@ -160,8 +162,58 @@ class Heard(_Out):
     next_round: datetime | None = None
 
 
+ExportFormat = Literal["csv", "xlsx", "md"]
+
+
+class ExportSpec(_Out):
+    """What an export holds: enough to build its file again, the same, at any attempt.
+
+    `round_ids` are the rounds in scope when it was asked for (so a round opened later is
+    not in it); the rows are read when the file is built (`bot.flows.export_chat`).
+    """
+
+    target: str  # a conversation key, or "all"
+    format: ExportFormat
+    since: date | None = None
+    round_ids: tuple[int, ...]
+
+
+class FileReply(_Out):
+    """A file for the person who asked for it (`export`), in their own chat only.
+
+    The message carries what the file is and how to build it, not its bytes, because:
+    an export can be large (every answer of every round), and the outbox row is read by
+    every delivery attempt and scanned by `forget` and the retention purge; the bytes
+    would be a second copy of people's answers, which `forget` and retention could not
+    reach inside a CSV or a zip. Built when delivered, from the database, the file never
+    holds an answer that was erased meanwhile, and never exists anywhere but in transit.
+    `token` (random, 128 bits) names the file where a platform fetches it later: the
+    console's download link, Teams' consent card; each hands it out only to
+    `requested_by`, and only until `expires_at`.
+    """
+
+    kind: Literal["file"] = "file"
+    token: str
+    filename: str
+    media_type: str
+    title: str
+    lines: tuple[str, ...] = ()
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime
+    export: ExportSpec
+
+
 OutboundMessage = Annotated[
-    Notice | Prompt | Form | Summary | DigestMessage | History | Heard | ConsistencyMessage,
+    Notice
+    | Prompt
+    | Form
+    | Summary
+    | DigestMessage
+    | History
+    | Heard
+    | ConsistencyMessage
+    | FileReply,
     Field(discriminator="kind"),
 ]
 # Through `Any`: mypy sometimes reads the Annotated union as a value, not a type.

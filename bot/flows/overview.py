@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.flows.cadence import parse_cadence
+from bot.flows.confidential import channel_view
 from bot.flows.digest import build_digest
 from bot.flows.digest_model import Digest
 from bot.flows.rounds import opening_key
@@ -183,7 +184,9 @@ def strategy_digest(db: Database, now: datetime, organisation: str) -> Digest:
     the channel.
     """
     with db.transaction() as session:
-        return build_digest(session, scope="all", organisation=organisation, now=now)
+        built = build_digest(session, scope="all", organisation=organisation, now=now)
+    # A look, not a request (nothing is audited), so it shows no confidential answer.
+    return channel_view(built)
 
 
 def _one(

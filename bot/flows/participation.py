@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import assert_never
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import messages
 from bot.errors import UserError
@@ -218,6 +219,9 @@ def lock_open_round(turn: Turn, participant: models.Participant) -> None:
     if round_ is None or round_.status != "open":
         closed = round_ or participant.round
         raise UserError(messages.round_closed(closed.agenda["title"], closed.closed_at))
+    # The participant holds the round it was just read under its lock: the session keeps
+    # objects only while something refers to them, and would otherwise read it again.
+    set_committed_value(participant, "round", round_)
 
 
 def participant_in_round(turn: Turn, actor: str, round_id: int) -> models.Participant:
@@ -227,15 +231,21 @@ def participant_in_round(turn: Turn, actor: str, round_id: int) -> models.Partic
         UserError: not theirs, no such round, or it has closed.
     """
     turn.lock_member(actor)
-    participant = turn.session.scalar(
-        select(models.Participant)
-        .join(models.Member)
-        .where(models.Member.identity == actor, models.Participant.round_id == round_id)
-    )
+    participant = turn.session.scalar(_PARTICIPANT_IN_ROUND, {"actor": actor, "round": round_id})
     if participant is None:
         raise UserError(messages.NOT_YOUR_PROMPT)
     lock_open_round(turn, participant)
     return participant
+
+
+_PARTICIPANT_IN_ROUND = (
+    select(models.Participant)
+    .join(models.Member)
+    .where(
+        models.Member.identity == bindparam("actor"),
+        models.Participant.round_id == bindparam("round"),
+    )
+)
 
 
 def recently_closed(turn: Turn, actor: str) -> models.Round | None:
@@ -327,11 +337,12 @@ def skip(
     turn: Turn, participant: models.Participant, question_id: str | None = None
 ) -> list[OutboundMessage]:
     """Skip the question on screen (or the one a button names, if still open to it)."""
+    answers = answering.answers_of(turn.session, participant)
     if question_id is not None:
-        stale = answering.stale_question(turn.session, participant, question_id)
+        stale = answering.stale_question(turn.session, participant, question_id, answers)
         if stale is not None:
             return [Notice(lines=(stale,))]
-    shown = answering.skip_question(turn.session, participant, turn.now)
+    shown = answering.skip_question(turn.session, participant, turn.now, answers)
     if shown is None:
         raise UserError(messages.required_cannot_skip())
     return progress(turn, participant, shown)

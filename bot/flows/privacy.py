@@ -6,15 +6,17 @@ check it against the tables. What a person leaves behind, and what happens to it
 
 - their member row, group memberships, participations, answers and every earlier revision
   of an answer: deleted;
-- their Teams personal-chat reference (`teams_references` at their address): deleted;
+- their Teams personal-chat reference (`teams_references` at their address) and their
+  Slack DM channel id (`slack_dm_channels`): deleted;
 - every outbox message to them (pending or sent: the sent ones are copies of what they
   were shown, their own answers included): deleted;
 - their free-text answers quoted in stored digests and in digests queued or sent to the
   CIO channel: removed from the quotes (the digest's counts, means and medians stay, so
   trends remain readable; `forget` says how many digests it scrubbed);
 - their display name in a digest's "answered nothing" list, and their identity or name
-  anywhere else in those JSON documents (a notice to an admin, a stored command's text,
-  an audit entry's detail): replaced by `[forgotten]`;
+  (or the words the admin named them by, "@U0123ABCD") anywhere else in those JSON
+  documents (a notice to an admin, a stored command's text, an audit entry's detail):
+  replaced by `[forgotten]`;
 - audit entries they made as an admin: kept (the log is the record of what was done) with
   the actor replaced by `[forgotten]`; rounds they opened and digests they asked for keep
   no name either.
@@ -81,11 +83,15 @@ class Scrubber:
     identity: str
     name: str
     texts: frozenset[str] = field(default_factory=frozenset)
+    # Other words that named them: what the admin typed after `forget` ("@U0123ABCD"),
+    # kept in the stored command itself.
+    aliases: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         names = [re.escape(self.identity)]
-        if len(self.name) >= 3:
-            names.append(r"(?<!\w)" + re.escape(self.name) + r"(?!\w)")
+        for name in {self.name, *self.aliases}:
+            if len(name) >= 3:
+                names.append(r"(?<!\w)" + re.escape(name) + r"(?!\w)")
         names.extend(re.escape(t) for t in sorted(self.texts, key=len) if len(t) >= _SUBSTRING_MIN)
         self._pattern = re.compile("|".join(sorted(names, key=len, reverse=True)))
 
@@ -184,12 +190,14 @@ def _chunks(session: Session, query: Any) -> Iterator[Any]:
     yield from session.scalars(query.execution_options(yield_per=_CHUNK))
 
 
-def erase(session: Session, member: models.Member) -> Erased:
+def erase(session: Session, member: models.Member, *, named: str = "") -> Erased:
     """Delete a member and everything that is theirs; scrub them from what is kept.
 
+    `named` is how the admin named them, scrubbed too (it is in the stored command).
     Runs in the caller's transaction, so an erasure is whole or not at all.
     """
-    scrub = Scrubber(member.identity, member.display_name, _own_texts(session, member))
+    aliases = frozenset({named} - {""})
+    scrub = Scrubber(member.identity, member.display_name, _own_texts(session, member), aliases)
     erased = Erased()
     participant_ids = list(
         session.scalars(
@@ -225,6 +233,13 @@ def erase(session: Session, member: models.Member) -> Erased:
     session.execute(
         delete(models.TeamsReference).where(models.TeamsReference.address == member.identity)
     )
+    if member.identity.startswith("slack:"):  # `slack:U…`, or `slack:T…/U…`: their DM's id
+        team, _, user = member.identity.removeprefix("slack:").rpartition("/")
+        session.execute(
+            delete(models.SlackDmChannel).where(
+                models.SlackDmChannel.team_id == team, models.SlackDmChannel.user_id == user
+            )
+        )
     session.execute(
         delete(models.PendingCommand).where(
             models.PendingCommand.status == "pending",
@@ -304,7 +319,7 @@ def forget(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
     if member is None:
         raise UserError(messages.forget_unknown(" ".join(args)[:60]))
     listed = _still_listed(turn, member.identity)
-    erased = erase(turn.session, member)
+    erased = erase(turn.session, member, named=" ".join(args).strip())
     turn.audit(
         actor,
         "forget",

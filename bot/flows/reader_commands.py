@@ -6,7 +6,7 @@ are checked by the command table before they run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select
@@ -15,12 +15,14 @@ from bot import messages
 from bot.errors import UserError
 from bot.flows import rounds
 from bot.flows.cadence import parse_cadence
+from bot.flows.confidential import check_scope
 from bot.flows.consistency import build as build_consistency
 from bot.flows.digest import MAX_RANGE_ROUNDS, build_digest, save_digest
 from bot.flows.directory import unreachable_lines
 from bot.flows.history import closed_rounds, trend_rounds
 from bot.flows.outbound import ConsistencyMessage, DigestMessage, History, Notice, OutboundMessage
 from bot.flows.retention import next_purge
+from bot.flows.roles import Role
 from bot.flows.rounds import deadline_of
 from bot.flows.turn import Turn
 from storage import models
@@ -78,9 +80,13 @@ def digest(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]
 
     `digest <conversation> rounds <n>` covers its last n closed rounds, `digest
     <conversation> since <YYYY-MM-DD>` those closed since that day (UTC). Every digest
-    asked for is kept for history.
+    asked for is kept for history, whole; what the asker and the place they asked in may
+    read of it is chosen when it is delivered (`bot.flows.confidential.deliveries`).
     """
     words = [w.lower() for w in args]
+    if Role.READER not in turn.roles(actor):  # a role of the playbook's own: its conversations
+        named = next((w for w in words if w not in ("last", "previous", "rounds", "since")), "all")
+        check_scope(turn.playbook, actor, named)
     if len(words) == 3 or (len(words) >= 2 and words[1] in ("rounds", "since")):
         return _range(turn, actor, words)
     scope, which = "all", "last"
@@ -134,8 +140,15 @@ def _range(turn: Turn, actor: str, words: list[str]) -> list[OutboundMessage]:
     return [DigestMessage(digest=built)]
 
 
-def since_day(turn: Turn, value: str) -> datetime:
+def since_day(
+    turn: Turn, value: str, future: Callable[[str], str] = messages.future_date
+) -> datetime:
     """The start (00:00 UTC) of the day `since <YYYY-MM-DD>` names.
+
+    Args:
+        turn: the command's turn (its clock says what today is).
+        value: the word after `since`.
+        future: the sentence for a day after today (each command says what it lists).
 
     Raises:
         UserError: not a date, or a day after today.
@@ -145,7 +158,7 @@ def since_day(turn: Turn, value: str) -> datetime:
     except ValueError:
         raise UserError(messages.bad_date(value)) from None
     if day > turn.now.astimezone(UTC).date():
-        raise UserError(messages.future_date(day.isoformat()))
+        raise UserError(future(day.isoformat()))
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 

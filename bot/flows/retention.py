@@ -6,7 +6,9 @@ says for how long. Once a day (`PURGE_AT` UTC, a job of `bot.scheduling`) `purge
 - deletes the answers, and their earlier revisions, of every round of a conversation
   that closed longer ago than its retention (`retention:` in the playbook, else the
   playbook's default; with neither, nothing is purged). Who was asked and whether they
-  finished (the participation figures) is kept;
+  finished (the participation figures) is kept, and first the figures computed from the
+  answers (each rating's mean, each measure's median, who answered part) are written to
+  the round (`Round.kept_figures`), so its trend points and history read the same after;
 - takes the quoted free-text answers and the names of those who answered nothing out of
   the digests of those rounds (stored in `digests`, and any copy still in the outbox), so
   the counts, means, medians and trends in them stay readable while nobody's words do,
@@ -27,6 +29,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.flows.history import figures_to_keep
 from bot.flows.privacy import without_quotes
 from bot.playbook.durations import retention_cutoff
 from bot.playbook.model import Playbook
@@ -132,17 +135,24 @@ def purge_answers(session: Session, playbook: Playbook, now: datetime) -> Purged
         if policy is None:
             continue
         cutoff = retention_cutoff(policy, now)
-        round_ids = list(
+        due = list(
             session.scalars(
-                select(models.Round.id).where(
+                select(models.Round).where(
                     models.Round.conversation_id == conv.id,
                     models.Round.status == "closed",
                     models.Round.closed_at < cutoff,
+                    models.Round.kept_figures.is_(None),  # not purged yet
                 )
             )
         )
-        if not round_ids:
+        if not due:
             continue
+        round_ids = [r.id for r in due]
+        # Before the answers go: the figures history computes from them, kept on the round.
+        for round_id, kept in figures_to_keep(session, due).items():
+            session.execute(
+                update(models.Round).where(models.Round.id == round_id).values(kept_figures=kept)
+            )
         answers = (
             select(models.Answer.id)
             .join(models.Participant, models.Answer.participant_id == models.Participant.id)

@@ -56,14 +56,15 @@ together. Why the pieces look as they do:
 
 from __future__ import annotations
 
-import json
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -73,6 +74,7 @@ from bot import messages
 from bot.errors import InvalidTransition
 from bot.flows import focus
 from bot.flows.cadence import parse_cadence
+from bot.flows.confidential import channel_view
 from bot.flows.digest import build_digest, save_digest
 from bot.flows.digest_model import Digest
 from bot.flows.heard import queue_heard
@@ -110,21 +112,57 @@ def deadline_of(round_: models.Round) -> datetime:
 def agenda_of(round_: models.Round) -> ConversationSpec:
     """The conversation as it was when the round opened.
 
-    Validating the agenda costs more than a click's SQL; a round's agenda is a snapshot
-    that never changes, so the parsed (frozen) spec is cached, keyed by the agenda's JSON
-    itself (two databases in one process cannot mix up their rounds).
+    Validating the agenda costs more than a click's SQL, and a click asks for it several
+    times; a round's agenda is a snapshot that never changes once the round is written,
+    so the parsed (frozen) spec is kept per round id (`_AGENDAS`).
     """
-    return _parsed_agenda(json.dumps(round_.agenda, sort_keys=True))
+    return _AGENDAS.spec(round_)
 
 
-@lru_cache(maxsize=64)
-def _parsed_agenda(agenda_json: str) -> ConversationSpec:
-    return ConversationSpec.model_validate(json.loads(agenda_json))
+class _AgendaCache:
+    """Parsed agendas by round id: a bounded LRU, shared by every thread of the process.
+
+    Safe without invalidation because what it is derived from never changes: the round's
+    agenda is written once, when the round opens. Each hit is still checked against the
+    agenda the caller holds (a dict comparison, much cheaper than validating), so an id
+    that names another round (a second database in the process, a test's truncated
+    tables) is parsed afresh instead of answered from the wrong snapshot. Replicas each
+    keep their own cache of the same immutable data, so they cannot disagree.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._specs: OrderedDict[int, tuple[dict[str, Any], ConversationSpec]] = OrderedDict()
+
+    def spec(self, round_: models.Round) -> ConversationSpec:
+        raw = round_.agenda
+        key = round_.id
+        if key is not None:
+            with self._lock:
+                hit = self._specs.get(key)
+                if hit is not None and (hit[0] is raw or hit[0] == raw):
+                    self._specs.move_to_end(key)
+                    return hit[1]
+        parsed = ConversationSpec.model_validate(raw)
+        if key is not None:
+            with self._lock:
+                # A copy: the caller's dict belongs to its session, and could be changed.
+                self._specs[key] = (copy.deepcopy(raw), parsed)
+                self._specs.move_to_end(key)
+                while len(self._specs) > self._size:
+                    self._specs.popitem(last=False)
+        return parsed
+
+
+# Open rounds are few (one per conversation); closed ones are read by digests and exports.
+_AGENDAS = _AgendaCache(size=256)
 
 
 def question_view(spec: ConversationSpec, index: int) -> QuestionView:
     """The question at `index` (0-based) as shown to a stakeholder."""
     q = spec.questions[index]
+    readers = q.confidential or spec.confidential  # as the round was asked: its promise
     return QuestionView(
         id=q.id,
         text=q.text,
@@ -136,6 +174,7 @@ def question_view(spec: ConversationSpec, index: int) -> QuestionView:
         unit=q.unit,
         index=index + 1,
         total=len(spec.questions),
+        confidential=readers,
     )
 
 
@@ -701,12 +740,16 @@ def lock_round(session: Session, round_id: int) -> models.Round | None:
     arrive together, the second sees the first and closes the round. SQLite runs one
     writer at a time, so there the lock is implied.
     """
-    return session.scalar(
-        select(models.Round)
-        .where(models.Round.id == round_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return session.scalar(_LOCK_ROUND, {"round": round_id})
+
+
+# Built once (every click locks its round).
+_LOCK_ROUND = (
+    select(models.Round)
+    .where(models.Round.id == bindparam("round"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def close_round(
@@ -874,7 +917,8 @@ def post_digest(
         session,
         key=f"digest:round:{round_.id}",
         address=cio_channel,
-        message=DigestMessage(digest=digest),
+        # Everyone in the channel reads it: confidential answers as counts only.
+        message=DigestMessage(digest=channel_view(digest)),
         now=now,
         round_id=round_.id,
     )

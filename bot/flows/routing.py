@@ -6,6 +6,9 @@ the console cannot disagree about it:
 
 - **A form** is shown in the moment (a Slack modal, a Teams card on the turn, the
   console's form) and never queued: it is an offer to answer, not a message to keep.
+- **A file** (`export`) goes to the actor's own chat, wherever they asked: a file of
+  everyone's answers is never posted in a channel, and a Slack `response_url` cannot
+  carry a file (the notice that comes with it answers where they asked).
 - **With a private reply address** (a Slack slash command's `response_url`), every reply
   goes there, visible to the actor only, except a digest asked for in the CIO channel,
   which is posted in the channel for everyone there.
@@ -24,6 +27,7 @@ from bot.flows.events import InboundEvent
 from bot.flows.outbound import (
     ConsistencyMessage,
     DigestMessage,
+    FileReply,
     Form,
     History,
     Notice,
@@ -51,6 +55,8 @@ def reply_address(event: InboundEvent, message: OutboundMessage, cio_channel: st
     """
     if isinstance(message, Form):
         return None
+    if isinstance(message, FileReply):
+        return event.actor
     in_cio_channel = event.place is not None and event.place == cio_channel
     if event.private_reply is not None:
         if isinstance(message, READING_KINDS) and in_cio_channel:

@@ -66,6 +66,8 @@ class Trend(_D):
     better: Better = "higher"
     maturity: Axis | None = None
     points: tuple[TrendPoint, ...] = ()
+    # The roles that may read it, if its question is confidential (`bot.flows.confidential`).
+    confidential: tuple[str, ...] | None = None
 
     @property
     def values(self) -> list[float]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session
 
 from bot import messages
@@ -42,6 +42,11 @@ class EngineHooks:
     rounds_pending: Callable[[], None] | None = None
 
 
+# Built once: building a statement costs more than SQLite takes to run it.
+_MEMBER = select(models.Member).where(models.Member.identity == bindparam("identity"))
+_LOCK_MEMBER = _MEMBER.with_for_update()
+
+
 def suggest(word: str, known: list[str]) -> str | None:
     """The closest known word, for "did you mean" hints."""
     close = difflib.get_close_matches(word.lower(), known, n=1, cutoff=0.5)
@@ -56,6 +61,17 @@ class Turn:
     now: datetime
     playbook: Playbook
     hooks: EngineHooks = field(default_factory=EngineHooks)
+    # Members this turn has read (and locked) by identity: a click reads its actor when it
+    # begins and again when its replies are delivered, and one SELECT does for both.
+    _members: dict[str, models.Member] = field(default_factory=dict, init=False, repr=False)
+    _locked: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def _known(self, actor: str) -> models.Member | None:
+        """The member read earlier in this turn, unless it has been deleted since."""
+        member = self._members.get(actor)
+        if member is None or not inspect(member).persistent or member.identity != actor:
+            return None
+        return member
 
     def roles(self, actor: str) -> set[Role]:
         """The actor's roles (`bot.flows.roles`)."""
@@ -63,13 +79,25 @@ class Turn:
 
     def member(self, actor: str) -> models.Member | None:
         """The member with this identity, if any."""
-        return self.session.scalar(select(models.Member).where(models.Member.identity == actor))
+        member = self._known(actor)
+        if member is None:
+            member = self.session.scalar(_MEMBER, {"identity": actor})
+            if member is not None:
+                self._members[actor] = member
+        return member
 
     def lock_member(self, actor: str) -> models.Member | None:
-        """The actor's member row, locked first (members before rounds: `bot.flows.focus`)."""
-        return self.session.scalar(
-            select(models.Member).where(models.Member.identity == actor).with_for_update()
-        )
+        """The actor's member row, locked first (members before rounds: `bot.flows.focus`).
+
+        Locked once per turn: a row lock is held to the end of the transaction.
+        """
+        member = self._known(actor) if actor in self._locked else None
+        if member is None:
+            member = self.session.scalar(_LOCK_MEMBER, {"identity": actor})
+            if member is not None:
+                self._members[actor] = member
+                self._locked.add(actor)
+        return member
 
     def conversation(self, word: str) -> models.Conversation:
         """The active conversation with this key.

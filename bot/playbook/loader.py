@@ -13,6 +13,7 @@ or raises `PlaybookError` with one line per problem; it never returns a partial 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,15 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.errors import PlaybookError
-from bot.playbook.model import Playbook
+from bot.playbook.model import BUILT_IN_ROLES, ROLE_NAME_PATTERN, Playbook, unused_role
 
 DEFAULT_PLAYBOOK: Path = Path(__file__).with_name("default.yml")
 MAX_BYTES = 1024 * 1024
 # Aliases can make a small file expand enormously ("billion laughs"); no real playbook has
 # anywhere near this many nodes.
 _MAX_NODES = 200_000
+
+ROLE_NAME = re.compile(ROLE_NAME_PATTERN)
 
 _PathKey = str | int
 _Loc = tuple[_PathKey, ...]
@@ -121,13 +124,24 @@ def load_playbook_text(text: str, source: str) -> Playbook:
         )
 
     problems = list(index.duplicates)
+    context: dict[str, Any] = {}
     groups = data.get("groups")
-    context = {"group_keys": set(groups)} if isinstance(groups, dict) else None
+    if isinstance(groups, dict):
+        context["group_keys"] = set(groups)
+    roles = data.get("roles")
+    if isinstance(roles, dict):  # `cio` and `admins` are role names even when left out
+        own = sorted(
+            {k for k in roles if isinstance(k, str) and ROLE_NAME.match(k)} - set(BUILT_IN_ROLES)
+        )
+        context["role_names"] = [*BUILT_IN_ROLES, *own]
     try:
-        playbook = Playbook.model_validate(data, context=context)
+        playbook = Playbook.model_validate(data, context=context or None)
     except ValidationError as exc:
         problems.extend(index.describe(err) for err in _root_causes(exc.errors(include_url=False)))
         raise PlaybookError(problems) from None
+    for name in playbook.unused_roles():
+        line = index.line_of(("roles", name))
+        problems.append(f"{source}:{line}: roles.{name}: {unused_role(name)}")
     if problems:
         raise PlaybookError(problems)
     return playbook

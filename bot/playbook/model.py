@@ -32,6 +32,10 @@ from bot.playbook.durations import (
 )
 
 KEY_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+# A role's name (`roles: {general_counsel: [...]}`): lower case, digits, `_` or `-`.
+ROLE_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+#: The roles every playbook has; any other key of `roles:` names a role of its own.
+BUILT_IN_ROLES = ("cio", "admins")
 IDENTITY_PATTERN = re.compile(r"^(console|slack|teams|email):\S{1,200}$")
 EMAIL_PATTERN = re.compile(r"^email:[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Where a group's members can also come from, read each time a round opens (see `Group`).
@@ -63,6 +67,36 @@ class QuestionType(StrEnum):
     NUMBER = "number"  # a measure: a figure in a unit, optionally against a target
 
 
+def _known_role(value: str, info: ValidationInfo) -> str:
+    """A role named by `confidential`, checked against the playbook's `roles` when known.
+
+    The loader passes the role names as context so that an unknown one is reported at its
+    own item (and YAML line); `Playbook._references` still checks without context. A
+    round's agenda is read back without context: the roles it named are not re-checked.
+    """
+    known = (info.context or {}).get("role_names")
+    if known is not None and value not in known:
+        raise ValueError(_unknown_role(value, known))
+    return value
+
+
+def _distinct_roles(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values:
+        raise ValueError("name at least one role (with none, nobody could read the answers)")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"name each role once; repeated: {', '.join(repeated)}")
+    return values
+
+
+#: The roles that may read a question's answers: at least one, each named once.
+Confidential = Annotated[
+    tuple[Annotated[str, AfterValidator(_known_role)], ...],
+    Field(max_length=20),
+    AfterValidator(_distinct_roles),
+]
+
+
 class Question(_Frozen):
     """One agenda question.
 
@@ -89,6 +123,9 @@ class Question(_Frozen):
     unit: Annotated[str, Field(min_length=1, max_length=20)] | None = None
     target: float | None = None
     better: Literal["higher", "lower"] = "higher"
+    # Only these roles read this question's answers; everyone else sees how many answered
+    # (`bot.flows.confidential`). Replaces the conversation's `confidential` for it.
+    confidential: Confidential | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Question:
@@ -211,6 +248,9 @@ class Conversation(_Frozen):
     # The words of this conversation's area (intellectual property, privacy → Social
     # Liability): a topic raised elsewhere with one of them is a hand-off to it.
     area: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = ()
+    # Only these roles read the answers of its questions (a question's own list wins);
+    # everyone else, the CIO channel included, sees how many answered.
+    confidential: Confidential | None = None
     questions: tuple[Question, ...] = Field(min_length=1, max_length=20)
 
     @field_validator("retention", mode="before")
@@ -261,6 +301,13 @@ class Conversation(_Frozen):
                 'must be a time of day "HH:MM" on the 24-hour clock, from "00:00" to "23:59"'
             )
         return f"{int(match[1]):02d}:{match[2]}"
+
+    def all_confidential(self) -> set[str]:
+        """Every role its `confidential` lists name, the conversation's and its questions'."""
+        names = set(self.confidential or ())
+        for q in self.questions:
+            names.update(q.confidential or ())
+        return names
 
     def local_time_of_day(self) -> time | None:
         """`local_time` as a `time`, or None when prompts go out as the round opens."""
@@ -315,19 +362,63 @@ class Conversation(_Frozen):
         return self
 
 
+def _role_name(value: str) -> str:
+    if not re.match(ROLE_NAME_PATTERN, value):
+        raise ValueError(
+            "a role's name is lower-case letters, digits, _ and -, starting with a letter,"
+            " at most 40 characters (general_counsel)"
+        )
+    return value
+
+
+def _identity(value: str) -> str:
+    if not IDENTITY_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a platform:id identity")
+    return value
+
+
 class Roles(_Frozen):
-    """Who is the CIO and who administers the bot (platform identities)."""
+    """Who is the CIO, who administers the bot, and the playbook's own named roles.
 
-    cio: tuple[str, ...] = Field(min_length=1)
-    admins: tuple[str, ...] = ()
+    `cio` and `admins` are built in. Any other key names a role of its own, a list of
+    identities like them (`general_counsel: [slack:U0123]`); such a role grants nothing
+    but reading the answers of the conversations and questions whose `confidential`
+    names it (`bot.flows.confidential`), so a role no `confidential` names would do
+    nothing, and is reported (usually a typo, `admin:` for `admins:`, that would leave
+    someone without the rights the author meant). `cio` and `admins` are role names too.
+    """
 
-    @field_validator("cio", "admins")
-    @classmethod
-    def _identities(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for v in values:
-            if not IDENTITY_PATTERN.match(v):
-                raise ValueError(f"{v!r} is not a platform:id identity")
-        return values
+    # Extra keys are the named roles, validated like `cio` and `admins` item by item, so a
+    # bad identity is reported at its own line.
+    model_config = ConfigDict(frozen=True, extra="allow")
+    __pydantic_extra__: dict[
+        Annotated[str, AfterValidator(_role_name)],
+        tuple[Annotated[str, AfterValidator(_identity)], ...],
+    ]
+
+    cio: tuple[Annotated[str, AfterValidator(_identity)], ...] = Field(min_length=1)
+    admins: tuple[Annotated[str, AfterValidator(_identity)], ...] = ()
+
+    @property
+    def named(self) -> dict[str, tuple[str, ...]]:
+        """The playbook's own roles (not `cio` or `admins`): name -> identities."""
+        return dict(self.__pydantic_extra__ or {})
+
+    def names(self) -> list[str]:
+        """Every role name a `confidential` list may use, built-in ones first."""
+        return [*BUILT_IN_ROLES, *sorted(self.named)]
+
+    def holders(self, name: str) -> tuple[str, ...]:
+        """The identities holding a role (none for a name the playbook does not have)."""
+        if name == "cio":
+            return self.cio
+        if name == "admins":
+            return self.admins
+        return self.named.get(name, ())
+
+    def held_by(self, actor: str) -> frozenset[str]:
+        """The names of the roles an identity holds."""
+        return frozenset(name for name in self.names() if actor in self.holders(name))
 
 
 class Playbook(_Frozen):
@@ -379,7 +470,21 @@ class Playbook(_Frozen):
             unknown = [g for g in conv.groups if g not in self.groups]
             if unknown:
                 raise ValueError(_unknown_groups(conv.key, unknown, self.groups))
+        known = self.roles.names()
+        for conv in self.conversations:
+            for name in conv.all_confidential():
+                if name not in known:
+                    raise ValueError(f"{conv.key}: {_unknown_role(name, known)}")
         return self
+
+    def unused_roles(self) -> list[str]:
+        """The playbook's own roles that no `confidential` names (they would do nothing).
+
+        The loader reports each at its line (`bot.playbook.loader`): such a role is nearly
+        always a typo (`admin:` for `admins:`) that leaves someone without the rights meant.
+        """
+        used = {name for conv in self.conversations for name in conv.all_confidential()}
+        return sorted(set(self.roles.named) - used)
 
     def conversation(self, key: str) -> Conversation | None:
         """The conversation with this key, if any."""
@@ -401,6 +506,25 @@ def _unknown_groups(key: str, unknown: list[str], known: Iterable[str]) -> str:
     return (
         f"conversation {key!r} names unknown group(s) {', '.join(unknown)};"
         f" known groups: {', '.join(sorted(known)) or '(none)'}"
+    )
+
+
+def _unknown_role(name: str, known: Iterable[str]) -> str:
+    return (
+        f"confidential names unknown role {name!r}; the playbook's roles are"
+        f" {', '.join(known)} (add it under roles: with the identities who hold it)"
+    )
+
+
+def unused_role(name: str) -> str:
+    """The loader's problem for a role of the playbook's own that no `confidential` names."""
+    import difflib
+
+    close = difflib.get_close_matches(name, BUILT_IN_ROLES, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return (
+        f"no conversation or question names the role {name!r} in confidential; a role of"
+        f" your own only lets its holders read confidential answers{hint}"
     )
 
 

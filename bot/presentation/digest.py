@@ -5,7 +5,8 @@ which two of the three already shared): "3 of 6 answered (50%), 1 partly ▲ 17 
 round 2"; "3.4 / 5 mean ▲ 0.4 (was 3.0)"; one decimal for means and arrows without a sign
 ("▲ 0.4", "▼ 1", "= 0"); bars scaled to the largest count; "Did not answer:" (closed) or
 "Waiting on:" (open) under each group; a text answer and its author, never a name in an
-anonymous conversation. From Slack's rendering it keeps numbering the questions
+anonymous conversation; a confidential question its reader may not read as its tally and
+who may read it (`bot.flows.confidential`). From Slack's rendering it keeps numbering the questions
 ("Q1. …"), naming each question's type, "(unchanged)" beside a maturity stage that did
 not move, and "No text answers.".
 """
@@ -142,6 +143,7 @@ def _conversation(c: ConversationDigest) -> Group:
     if c.anonymous:
         parts.append((Span(text=messages.ANONYMOUS_ROUND),))
     head.append(Context(parts=tuple(parts), role="round"))
+    head += _confidential(c)
     head.append(Paragraph(text=_total(c), role="participation-total"))
     if c.participation:
         rows = tuple(_group(c, g) for g in c.participation)
@@ -150,6 +152,18 @@ def _conversation(c: ConversationDigest) -> Group:
     head += conversation_themes(c.themes, key=c.conversation_key)
     head += [_rollup(n, q, anonymous=c.anonymous) for n, q in enumerate(c.questions, 1)]
     return Group(sections=tuple(head), role="conversation-digest", separator=True, data=data)
+
+
+def _confidential(c: ConversationDigest) -> list[Section]:
+    """Who reads the confidential answers this view leaves out, and how; or that it shows some."""
+    out: list[Section] = []
+    if c.withheld:
+        how = messages.confidential_how(c.withheld, c.withheld_roles, c.conversation_key)
+        out.append(Paragraph(text=(Span(text=how, style="subtle"),), role="confidential-note"))
+    if c.revealed:
+        read = messages.CONFIDENTIAL_READ
+        out.append(Paragraph(text=(Span(text=read, style="strong"),), role="confidential-read"))
+    return out
 
 
 def _trends(c: ConversationDigest) -> list[Section]:
@@ -234,6 +248,13 @@ def _rollup(number: int, q: QuestionRollup, *, anonymous: bool) -> Group:
         Paragraph(text=(Span(text=messages.question_number(number, q.text), style="strong"),)),
         Context(parts=tuple((Span(text=t),) for t in tally), role="tally"),
     ]
+    if q.withheld:  # counts only: the tally above is all this view may read
+        note = messages.confidential_withheld(q.confidential or ())
+        sections.append(Paragraph(text=(Span(text=note, style="subtle"),), role="confidential"))
+        return Group(sections=tuple(sections), role="rollup", data={"question-id": q.question_id})
+    if q.confidential is not None:
+        shown = messages.confidential_shown(q.confidential)
+        sections.append(Context(parts=((Span(text=shown),),), role="confidential"))
     if q.rating is not None:
         sections += _rating(q.rating)
     elif q.choices is not None:
@@ -355,7 +376,10 @@ def heard_view(h: Heard) -> View:
     ]
     for q in h.questions:
         sections.append(Paragraph(text=(Span(text=q.text, style="strong"),)))
-        if q.rating is not None:
+        if q.withheld:
+            told = messages.heard_confidential(q.answered, q.confidential or ())
+            sections.append(Paragraph(text=(Span(text=told, style="subtle"),), role="confidential"))
+        elif q.rating is not None:
             mean = fill(
                 messages.RATING_MEAN, mean=Span(text=one_decimal(q.rating.mean), style="strong")
             )

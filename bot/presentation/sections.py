@@ -402,7 +402,7 @@ Section = (
     | Details
 )
 
-ViewKind = Literal["notice", "prompt", "form", "summary", "digest"]
+ViewKind = Literal["notice", "prompt", "form", "summary", "digest", "file"]
 
 
 @dataclass(frozen=True, kw_only=True)

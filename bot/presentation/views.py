@@ -15,6 +15,7 @@ from bot.flows.events import Action
 from bot.flows.outbound import (
     ConsistencyMessage,
     DigestMessage,
+    FileReply,
     Form,
     Heard,
     History,
@@ -81,7 +82,45 @@ def build_view(message: OutboundMessage) -> View:
         return heard_view(message)
     if isinstance(message, ConsistencyMessage):
         return consistency_view(message)
+    if isinstance(message, FileReply):
+        return file_view(message)
     assert_never(message)
+
+
+# ---------------------------------------------------------------- files
+
+
+def file_view(reply: FileReply) -> View:
+    """An export's file: its title, what it holds, its name and until when it is handed out.
+
+    The file itself is the platform's: Slack uploads it with its title and lines, Teams
+    asks to save it with a consent card, the console shows this view with a download link
+    under it (`data` names the file).
+    """
+    sections: list[Section] = [Heading(text=reply.title, level=3, role="file-title")]
+    sections.extend(Paragraph(text=(Span(text=line),), role="file-line") for line in reply.lines)
+    sections.append(
+        Context(parts=((Span(text=reply.filename, style="strong"),),), role="file-name")
+    )
+    # Where the file is fetched later (the console's link): until when it is handed out.
+    sections.append(
+        Paragraph(
+            text=(Span(text=messages.export_valid_until(reply.expires_at), style="subtle"),),
+            role="file-valid",
+        )
+    )
+    return View(
+        kind="file",
+        sections=tuple(sections),
+        fallback=" ".join([reply.title, *reply.lines]),
+        data={
+            "token": reply.token,
+            "filename": reply.filename,
+            "media_type": reply.media_type,
+            "for": reply.requested_by,
+            "download": messages.EXPORT_DOWNLOAD,
+        },
+    )
 
 
 # ---------------------------------------------------------------- notices
@@ -167,7 +206,16 @@ def _question(q: QuestionView) -> list[Section]:
     ]
     if q.help:
         shown.append(Context(parts=((Span(text=q.help),),), role="help"))
+    if q.confidential is not None:
+        told = messages.confidential_answer(q.confidential)
+        shown.append(Context(parts=((Span(text=told),),), role="confidential"))
     return shown
+
+
+def _help(q: QuestionView) -> str | None:
+    """A form field's hint: the question's own, then who will read the answer if confidential."""
+    told = messages.confidential_answer(q.confidential) if q.confidential is not None else None
+    return " ".join(h for h in (q.help, told) if h) or None
 
 
 def _inputs(round_id: int, q: QuestionView) -> Inputs:
@@ -219,7 +267,7 @@ def form_view(form: Form) -> View:
                 required_message=messages.ANSWER_REQUIRED,
                 options=options_of(q),
                 placeholder=how.placeholder,
-                help=q.help,
+                help=_help(q),
                 error=form.errors.get(q.id),
                 text=_prefill_text(kind, value),
                 selected=selected_options(q, value),

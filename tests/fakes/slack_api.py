@@ -19,7 +19,9 @@ slack_sdk calls these read methods with GET, which the fake serves like POST.
 
 OAuth: `oauth.v2.access` exchanges any code for a bot token of workspace `install_team`
 (with a refresh token and `expires_in` when `rotation` is on) and refreshes tokens
-(`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`.
+(`grant_type=refresh_token`); the tokens it issued are accepted like `xoxb-test`. Rotating
+tokens and refresh tokens are as long as Slack's (about 150 characters), so that one
+encrypted at rest outgrows slack_sdk's VARCHAR(200) columns as it would in production.
 
 Messages: `chat.postMessage` stores what it posts per channel (`posted`), with its
 `metadata` and a `ts` that, like Slack's, is the posting time in microseconds and unique
@@ -32,6 +34,18 @@ thread (parent first, then replies, oldest first), paginated likewise. `post_del
 makes `chat.postMessage` answer that many seconds after the message is posted (a slow
 Slack: several posts in flight at once); `script(..., posted=True)` posts the message and
 then answers with the scripted error (a 5xx after Slack took it).
+
+Files, the way `files_upload_v2` uploads one: `files.getUploadURLExternal` (`filename`,
+`length`) answers `{"ok", "upload_url", "file_id"}` with an upload URL on this server
+(Slack's is on files.slack.com); a POST of the bytes there answers 200 "OK - <length>"
+and keeps them (`uploads`, by file id); `files.completeUploadExternal` (`files` as a JSON
+list of `{"id", "title"}`, `channel_id`, `initial_comment`, `thread_ts`) answers
+`{"ok", "files": [{"id", "title"}]}` and shares the file in the channel as Slack does: a
+message with the `initial_comment` as its text and a `files` list (`id`, `name`, `title`,
+`mimetype`, `size`, ...), which `conversations.history` then shows. Completing a file
+id that was never uploaded is `file_not_found`; bytes of another length than announced
+are refused too (`file_upload_size_mismatch` is the fake's own word: Slack finds it while
+processing).
 """
 
 from __future__ import annotations
@@ -40,6 +54,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import hashlib
 import itertools
 import json
 import time
@@ -88,6 +103,7 @@ class FakeSlackApi:
     _base: str = ""
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     tokens: set[str] = field(default_factory=lambda: {"xoxb-test"})  # accepted bot tokens
+    refresh_tokens: set[str] = field(default_factory=set)  # refresh tokens it issued
     install_team: str = "T0ACME"  # the workspace an OAuth install is for
     rotation: bool = False  # issue expiring tokens with refresh tokens
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # users.info objects by id
@@ -97,6 +113,10 @@ class FakeSlackApi:
     posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     clock: Callable[[], float] = time.time  # Unix seconds, for the ts of posted messages
     post_delay: float = 0.0  # chat.postMessage answers this long after posting
+    # Files: what getUploadURLExternal announced (file id -> name, length) and what was
+    # POSTed to the upload URL (file id -> bytes).
+    pending_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     _last_us: int = 0
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -115,6 +135,7 @@ class FakeSlackApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk reads with GET
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/v1/{file_id}", self._upload)
         self._runner, address = await listen(app)
         self._base = f"http://{address}"
         return self._base
@@ -304,6 +325,10 @@ class FakeSlackApi:
             return self._history(body)
         if method == "conversations.replies":
             return self._replies(body)
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(body)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(body)
         if method in ("views.open", "views.publish", "views.update"):
             view = dict(body.get("view") or {})
             view.update({"id": f"V{next(self._ts):08d}", "hash": "1700000000.abc"})
@@ -502,12 +527,17 @@ class FakeSlackApi:
         elif not body.get("code"):
             return {"ok": False, "error": "invalid_code"}
         token = f"xoxb-{self.install_team}-{n}" + ("-rotating" if self.rotation else "")
+        if self.rotation:
+            token = _slack_length(token)
         self.tokens.add(token)
         answer: dict[str, Any] = {
             "ok": True,
             "app_id": "A0APP",
             "authed_user": {"id": "U0INSTALLER"},
-            "scope": "chat:write,commands,im:history,channels:history,groups:history,im:write",
+            "scope": (
+                "chat:write,commands,im:history,channels:history,groups:history,im:write,"
+                "files:write"
+            ),
             "token_type": "bot",
             "access_token": token,
             "bot_user_id": "U0BOT",
@@ -516,11 +546,109 @@ class FakeSlackApi:
             "is_enterprise_install": False,
         }
         if self.rotation or body.get("grant_type") == "refresh_token":
-            answer["refresh_token"] = f"xoxe-1-{n}"
+            answer["refresh_token"] = _slack_length(f"xoxe-1-{n}")
+            self.refresh_tokens.add(answer["refresh_token"])
             answer["expires_in"] = 43200
         return answer
+
+    # -- files ------------------------------------------------------------------------
+
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack's `files.getUploadURLExternal`: an upload URL and the file's id."""
+        filename = str(body.get("filename") or "")
+        try:
+            length = int(body.get("length") or 0)
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ts):010d}"
+        self.pending_files[file_id] = {"name": filename, "length": length}
+        return {"ok": True, "upload_url": f"{self._base}/upload/v1/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the file's bytes in the body (raw, as slack_sdk sends them)."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.requests.append(
+            Recorded(
+                "upload",
+                {"file_id": file_id, "length": len(data)},
+                dict(request.headers),
+                request.path,
+            )
+        )
+        if file_id not in self.pending_files:
+            return web.Response(status=404, text="file not found")
+        self.uploads[file_id] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack's `files.completeUploadExternal`: finish the uploads, share them if asked."""
+        raw = body.get("files")
+        try:
+            wanted = json.loads(raw) if isinstance(raw, str) else list(raw or [])
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for item in wanted:
+            file_id = str(item.get("id") or "")
+            pending = self.pending_files.get(file_id)
+            if pending is None or file_id not in self.uploads:
+                return {"ok": False, "error": "file_not_found"}
+            if len(self.uploads[file_id]) != pending["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            shared.append(
+                {
+                    "id": file_id,
+                    "created": int(self.clock()),
+                    "timestamp": int(self.clock()),
+                    "name": pending["name"],
+                    "title": item.get("title") or pending["name"],
+                    "mimetype": "application/octet-stream",
+                    "filetype": pending["name"].rsplit(".", 1)[-1],
+                    "user": "U0BOT",
+                    "size": pending["length"],
+                    "mode": "hosted",
+                    "is_external": False,
+                    "is_public": False,
+                    "url_private": f"https://files.slack.com/files-pri/T0TEAM-{file_id}/x",
+                    "permalink": f"https://acme.slack.com/files/U0BOT/{file_id}/x",
+                }
+            )
+        channel = str(body.get("channel_id") or "")
+        if channel:
+            message: dict[str, Any] = {
+                "type": "message",
+                "text": body.get("initial_comment", ""),
+                "files": shared,
+                "upload": True,
+                "user": "U0BOT",
+                "bot_id": "B0BOT",
+                "display_as_bot": False,
+                "team": "T0TEAM",
+                "ts": self._next_ts(),
+            }
+            thread = body.get("thread_ts")
+            if thread:
+                message["thread_ts"] = thread
+            self.posted.setdefault(channel, []).append(message)
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+    def files_in(self, channel: str) -> list[dict[str, Any]]:
+        """Every file shared in a channel (as its messages list them), oldest first."""
+        return [f for m in self.posted.get(channel, []) for f in m.get("files") or []]
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await self._read(request)
         self.requests.append(Recorded("respond", body, dict(request.headers), request.path))
         return web.Response(text="ok")
+
+
+ROTATING_TOKEN_LENGTH = 150  # about what Slack issues with token rotation on
+
+
+def _slack_length(prefix: str) -> str:
+    """`prefix` padded with token characters to the length of Slack's rotating tokens."""
+    tail = hashlib.sha256(prefix.encode()).hexdigest() * 3
+    return f"{prefix}-{tail}"[:ROTATING_TOKEN_LENGTH]

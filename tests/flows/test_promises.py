@@ -126,7 +126,7 @@ def test_a_reply_is_queued_with_the_answer_and_a_redelivery_adds_nothing(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("export all", "I don't know the command “export”"),
+        ("publish all", "I don't know the command “publish”"),
         ("purge all", "I don't know the command “purge”"),
         ("delete maria", "I don't know the command “delete”"),
         ("stauts", "Did you mean “status”?"),
@@ -142,8 +142,8 @@ def test_words_that_are_neither_answer_nor_command_get_help(
 
 
 def test_a_stranger_gets_help_and_is_told_how_to_join(bot: EngineHarness) -> None:
-    (reply,) = bot.say("console:nobody", "export everything")
-    assert "I don't know the command “export”" in text_of([reply])
+    (reply,) = bot.say("console:nobody", "publish everything")
+    assert "I don't know the command “publish”" in text_of([reply])
     assert "aren't in any strategy conversation" in text_of([reply])
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.flows.outbound import DigestMessage, Notice
+from bot.flows.outbound import DigestMessage, History, Notice
 from bot.flows.retention import KEEP_DELIVERY, next_purge
 from storage import models
 from storage.db import Database
@@ -70,6 +70,33 @@ def test_answers_past_the_policy_go_and_the_figures_stay(
     # Participation is kept: the round still counts who answered.
     assert count(bot, models.Participant) == 3
     assert bot.engine.purge().answers == 0  # a second run finds nothing
+
+
+def test_a_purged_rounds_trend_points_read_the_same(bot: EngineHarness, clock: FakeClock) -> None:
+    """The roll-ups stay: history and a range digest give the same figures after the purge."""
+    closed_round(bot)
+    bot.command(ADMIN, "close social-media")
+    clock.advance(timedelta(days=1))
+    bot.command(ADMIN, "ask social-media")  # a second round, open: only the first is purged
+    commands = ("history social-media", "digest social-media rounds 2")
+    before = {c: _over_time(bot, c) for c in commands}
+    (point,) = before["history social-media"]["rounds"]
+    assert point["answered"] == 2 and point["external"] == 3.0
+    clock.advance(timedelta(days=40))
+    assert bot.engine.purge().answers == 8
+    assert traces(bot.db, [MARIA_SAID, SAM_SAID]) == []
+    assert {c: _over_time(bot, c) for c in before} == before
+    assert bot.engine.purge().answers == 0  # kept once, never recomputed from nothing
+
+
+def _over_time(bot: EngineHarness, command: str) -> dict[str, object]:
+    """The rounds and trends a command shows for the conversation (what a purge must keep)."""
+    (reply,) = bot.command("console:cio", command)
+    if isinstance(reply, History):
+        return {"rounds": [p.model_dump() for p in reply.rounds]}
+    assert isinstance(reply, DigestMessage)
+    (conv,) = reply.digest.conversations
+    return {"rounds": [p.model_dump() for p in conv.rounds], "trends": conv.trends}
 
 
 def test_sent_messages_and_event_ids_are_pruned_after_the_window(

@@ -178,7 +178,7 @@ CASES = [
     ),
     pytest.param(
         _replace('cio: ["console:cio"]', "cio: [bob]"),
-        "playbook.yml:3: roles.cio:",
+        "playbook.yml:3: roles.cio[0]:",
         "'bob' is not a platform:id identity",
         id="bad-role-identity",
     ),
@@ -397,7 +397,7 @@ def test_run_check_prints_each_problem(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run_check(path, out) == 1
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(f"{path}:3: roles.cio:")
+    assert lines[0].startswith(f"{path}:3: roles.cio[0]:")
     assert lines[1].startswith(f"{path}:27: conversations[0].questions[1].type:")
     assert lines[-1] == f"{path}: 2 problems"
 

@@ -29,7 +29,9 @@ def test_scopes_match_what_the_adapter_calls() -> None:
     # bot/adapters/slack/directory.py: usergroups.users.list, conversations.members on
     # public and private channels, users.info, users.lookupByEmail
     directory = {"usergroups:read", "channels:read", "groups:read", "users:read"}
-    assert scopes == delivery | redelivery | directory | {"users:read.email"}
+    # files_upload_v2 of an export (bot/adapters/slack/adapter.py)
+    files = {"files:write"}
+    assert scopes == delivery | redelivery | directory | files | {"users:read.email"}
     assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "message.im",

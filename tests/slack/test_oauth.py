@@ -148,7 +148,7 @@ async def test_install_redirects_to_slack_with_a_state_and_its_cookie(oauth: Sla
     assert query["client_id"] == [OAUTH["SLACK_CLIENT_ID"]]
     assert query["scope"] == [
         "chat:write,commands,im:history,channels:history,groups:history,im:write,"
-        "usergroups:read,channels:read,groups:read,users:read,users:read.email"
+        "usergroups:read,channels:read,groups:read,users:read,users:read.email,files:write"
     ]
     assert query.get("user_scope", [""]) == [""]
     state = query["state"][0]
@@ -310,13 +310,37 @@ def _columns(metadata: MetaData, name: str) -> dict[str, tuple[str, bool, bool]]
     return {c.name: (repr(c.type), c.nullable or False, c.primary_key) for c in table.columns}
 
 
+# The one deliberate difference: the secret columns are TEXT (they hold Fernet tokens when
+# SECRETS_KEYS is set; migration 0010) where slack_sdk declares VARCHAR(200).
+WIDENED = {
+    "slack_bots": {"bot_token", "bot_refresh_token"},
+    "slack_installations": {
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",
+    },
+    "slack_oauth_states": set(),
+}
+
+
 @pytest.mark.parametrize("name", ["slack_installations", "slack_bots", "slack_oauth_states"])
 def test_our_slack_tables_match_slack_sdks(name: str) -> None:
     theirs = MetaData()
     SQLAlchemyInstallationStore.build_installations_table(theirs, "slack_installations")
     SQLAlchemyInstallationStore.build_bots_table(theirs, "slack_bots")
     SQLAlchemyOAuthStateStore.build_oauth_states_table(theirs, "slack_oauth_states")
-    assert _columns(models.Base.metadata, name) == _columns(theirs, name)
+    ours, sdk = _columns(models.Base.metadata, name), _columns(theirs, name)
+    widened = WIDENED[name]
+    assert set(ours) == set(sdk)  # every column, none more
+    for column in widened:
+        assert sdk[column] == ("String(length=200)", True, False)  # what slack_sdk says
+        assert ours[column] == ("Text()", True, False)  # what we store Fernet tokens in
+    assert {c: v for c, v in ours.items() if c not in widened} == {
+        c: v for c, v in sdk.items() if c not in widened
+    }
+    assert set(models.SLACK_SECRET_COLUMNS.get(name, ())) == widened
     ours_idx = {
         (i.name, tuple(c.name for c in i.columns))
         for i in models.Base.metadata.tables[name].indexes

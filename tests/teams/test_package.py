@@ -111,7 +111,7 @@ def test_manifest_names_the_bot_and_its_domain(built: Built) -> None:
     (bot,) = manifest["bots"]
     assert bot["botId"] == APP_ID
     assert bot["scopes"] == ["personal", "team"]
-    assert bot["supportsFiles"] is False
+    assert bot["supportsFiles"] is True  # `export`'s file consent cards in the personal chat
     assert manifest["validDomains"] == [HOST]
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
     assert "webApplicationInfo" not in manifest

@@ -13,6 +13,10 @@ only lays the view out, so it says exactly what Slack and Teams say.
 
 The transcript lives in memory and is bounded per address, because the database (the
 outbox and the answers) is the record; `seed` can restore recent history at start-up.
+
+An export (`FileReply`) is an entry like any other, whose page shows a download link
+(`routes.py`, `GET /console/api/file`): the file is built when the link is followed, for
+the person it was made for, from the outbox row that offered it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bot.adapters.base import DeliveryResult
+from bot.adapters.base import DeliveryResult, ExportFiles
 from bot.flows.events import InboundEvent
 from bot.flows.outbound import OutboundMessage, Outgoing, dump_message, load_message
 from bot.presentation import build_view, dump_view
@@ -69,6 +73,8 @@ class ConsoleAdapter:
         people: ``(address, display name, role label)`` for each person the browser
             can act as; addresses must start with ``console:``.
         max_entries: how many entries each address keeps (oldest dropped first).
+        files: where an export's file is looked up and built when its download link is
+            followed (the core); None serves no files.
 
     Raises:
         ValueError: a person's address does not start with ``console:`` or repeats.
@@ -82,8 +88,10 @@ class ConsoleAdapter:
         handle: Handle,
         people: Sequence[tuple[str, str, str]],
         max_entries: int = DEFAULT_MAX_ENTRIES,
+        files: ExportFiles | None = None,
     ) -> None:
         self.handle = handle
+        self.files = files
         self._people: dict[str, Person] = {}
         for address, name, role in people:
             if not address.startswith(PREFIX) or len(address) <= len(PREFIX):

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -49,6 +51,7 @@ MAX_FORM_FIELDS = 200
 #: reads it again, in the language spoken then.
 ENGINE_FAILED: str = messages.CONSOLE_ENGINE_FAILED
 COMMAND_PREFIX = "/strategy "
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 # The only files the page needs; anything else under /console/static is a 404, so no
 # path a client sends ever reaches the file system.
@@ -103,6 +106,7 @@ def register_console_routes(app: web.Application, adapter: ConsoleAdapter) -> No
     app.router.add_get("/console/api/people", routes.people)
     app.router.add_get("/console/api/feed", routes.feed)
     app.router.add_get("/console/api/latest", routes.latest)
+    app.router.add_get("/console/api/file", routes.file)
     app.router.add_post("/console/api/message", routes.message)
     app.router.add_post("/console/api/action", routes.action)
     app.router.add_post("/console/api/answer", routes.answer)
@@ -187,6 +191,50 @@ class _ConsoleRoutes:
     async def latest(self, request: web.Request) -> web.StreamResponse:
         """The newest entry id per conversation, for unread marks in the sidebar."""
         return _ok({"latest": self.adapter.latest()})
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """An export's file (``?as=console:x&token=…``), built now, for its requester only.
+
+        The token names the file (`FileReply.token`, in the entry the person was shown);
+        the person must be the one it was sent to, and the file is handed out for a day
+        (`bot.flows.export_chat.FILE_VALID_FOR`). It streams from a spooled temporary
+        file, as an attachment of its own media type, and each download is audited.
+        """
+        files = self.adapter.files
+        who = request.query.get("as", "")
+        token = request.query.get("token", "")
+        person = self.adapter.person(who)
+        if person is None:
+            return _error(messages.console_unknown_person(repr(who[:80])))
+        if files is None or not _TOKEN.fullmatch(token):
+            return _error(messages.EXPORT_NO_SUCH_FILE, status=404)
+        reply = await files.offered_file(person.address, token)
+        if reply is None:
+            return _error(messages.EXPORT_NO_SUCH_FILE, status=404)
+        if files.now() >= reply.expires_at:
+            return _error(messages.EXPORT_LINK_EXPIRED, status=410)
+        try:
+            built = await files.build_file(reply)
+        except Exception:
+            logger.exception("console: building the export %s failed", reply.filename)
+            return _error(messages.CONSOLE_ENGINE_FAILED, status=500)
+        try:
+            response = web.StreamResponse(
+                headers={
+                    **_SECURITY_HEADERS,
+                    "Content-Type": reply.media_type,
+                    "Content-Disposition": _attachment(reply.filename),
+                    "Content-Length": str(built.size),
+                }
+            )
+            await response.prepare(request)
+            for chunk in built.chunks():
+                await response.write(chunk)
+            await response.write_eof()
+        finally:
+            built.close()
+        await files.file_handed_out(reply, built, "console download")
+        return response
 
     # -- Writes -----------------------------------------------------------------------
 
@@ -379,6 +427,14 @@ class _ConsoleRoutes:
         if event.event_id is not None:
             self.adapter.remember_answer(event.event_id, entries)
         return _ok({"entries": entries})
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition that saves the file under its name (RFC 6266, ASCII and UTF-8)."""
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 async def _read_json(request: web.Request) -> dict[str, Any]:

@@ -25,7 +25,8 @@ Why it looks like this:
   With the multi-workspace (OAuth) install an address names its workspace too,
   `slack:T…/U…` or `slack:T…/C…`, and is sent with that workspace's bot token from the
   installation store (see `install.py`); no installation means `failed("app_uninstalled")`
-  without calling Slack. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
+  without calling Slack, and a stored token that no key of SECRETS_KEYS decrypts means
+  `failed("token_unreadable")`. A plain `slack:U…` still means the SLACK_BOT_TOKEN workspace.
 - **One HTTP session.** Every client (the SLACK_BOT_TOKEN one and one per workspace token)
   shares one aiohttp session opened at `start`, so calls reuse connections (and TLS)
   instead of opening one each.
@@ -54,6 +55,16 @@ Why it looks like this:
   the window, or pushed out of it by 200 newer ones, is posted again too. When the history
   cannot be read for a transient reason (a 429, a 5xx, no connection), nothing is posted:
   the attempt is a `retry`.
+- **Files** (`export`) go into the person's DM with `files_upload_v2`: slack_sdk asks
+  `files.getUploadURLExternal` for an upload URL, POSTs the bytes there and shares the
+  file with `files.completeUploadExternal` (`channel_id` = the DM, `initial_comment` = what
+  the file holds). That needs the `files:write` scope (manifest.yml); an app installed
+  before it gets `missing_scope`, and the person is told in their DM that an admin must
+  reinstall the app. The file is built when it is sent (`FileReply`); slack_sdk takes the
+  bytes whole, so an upload holds the file in memory once. A shared file carries no
+  message metadata, so a redelivery looks for a file of the same name in the DM's recent
+  history (each export's name is unique, `bot.flows.export_chat.filename`) before
+  uploading again.
 """
 
 from __future__ import annotations
@@ -68,18 +79,21 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.base import DeliveryResult
+from bot import messages
+from bot.adapters.base import DeliveryResult, ExportFiles
 from bot.adapters.slack import respond
+from bot.adapters.slack.mrkdwn import escape
 from bot.adapters.slack.render import (
     has_charts,
     merge_payloads,
     render_message,
     without_charts,
 )
-from bot.flows.outbound import OutboundMessage
+from bot.encryption import UnreadableSecret
+from bot.flows.outbound import FileReply, OutboundMessage
 from bot.logs import Throttled
 
 
@@ -153,6 +167,8 @@ _TOKEN_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 )
 UNINSTALLED = "app_uninstalled"
+# The workspace's stored token is encrypted with a key not in SECRETS_KEYS (`install.py`).
+TOKEN_UNREADABLE = "token_unreadable"  # noqa: S105 - an error code, not a secret
 
 # The workspace and token-bearing client of the Slack request being handled (OAuth mode
 # only; set by a Bolt middleware, see `install.register_install_listeners`). Each request
@@ -307,6 +323,8 @@ class SlackAdapter:
         client: the Web API client (see `make_client`), with SLACK_BOT_TOKEN if set.
         workspaces: per-workspace bot tokens (multi-workspace install), or None.
         dm_channels: where DM channel ids are kept; None keeps them in memory only.
+        files: where an export's file is built when it is sent (the core); None fails
+            files.
     """
 
     platform = PLATFORM
@@ -321,8 +339,10 @@ class SlackAdapter:
         client: AsyncWebClient,
         workspaces: WorkspaceTokens | None = None,
         dm_channels: DmChannels | None = None,
+        files: ExportFiles | None = None,
     ) -> None:
         self.default_client = client
+        self.files = files
         self.workspaces = workspaces
         self.dm_store = dm_channels
         self._uninstalled = False  # the SLACK_BOT_TOKEN workspace uninstalled the app
@@ -396,6 +416,8 @@ class SlackAdapter:
             `sent` with the first message's ts, `retry` or `failed` (see `classify`);
             `failed("app_uninstalled")` when the app is not installed in that workspace.
         """
+        if isinstance(message, FileReply):
+            return await self._send_file(address, message, redelivery, enqueued_at)
         try:
             payloads = render_message(message)
         except TypeError:
@@ -423,6 +445,8 @@ class SlackAdapter:
                     progress, len(payloads), idempotency_key, client, enqueued_at
                 )
             ts = await self._post_parts(progress, payloads, idempotency_key, client, pace)
+        except UnreadableSecret:  # the store has logged which workspace and why
+            return DeliveryResult.failed(TOKEN_UNREADABLE)
         except Exception as exc:
             result = classify(exc)
             if result.retry_after is not None:  # Slack limits per method and workspace
@@ -433,6 +457,95 @@ class SlackAdapter:
             )
             return result
         return DeliveryResult.sent(ts)
+
+    async def _send_file(
+        self, address: str, reply: FileReply, redelivery: bool, enqueued_at: datetime | None
+    ) -> DeliveryResult:
+        """Upload an export's file into the person's DM (see the module docstring)."""
+        team, target = split_address(address)
+        if respond.response_url_of(address) is not None or not target.startswith(("U", "W")):
+            return DeliveryResult.failed("a file goes to a person's DM only")
+        if self.files is None:
+            return DeliveryResult.failed("files cannot be built here")
+        if team is None and not self.default_client.token:
+            return DeliveryResult.failed("no workspace in the address (slack:T…/U…)")
+        client: AsyncWebClient | None = None
+        channel: str | None = None
+        try:
+            client = await self._client_for(team)
+            if client is None:
+                return DeliveryResult.failed(UNINSTALLED)
+            channel = await self.channel_for(target, client, team)
+            if redelivery:
+                found = await self._find_file(channel, reply.filename, client, enqueued_at)
+                if found is not None:
+                    return DeliveryResult.sent(found)
+            built = await self.files.build_file(reply)
+            try:
+                response = await client.files_upload_v2(
+                    channel=channel,
+                    file=built.read(),
+                    filename=reply.filename,
+                    title=reply.title,
+                    initial_comment="\n".join(
+                        [f"*{escape(reply.title)}*", *(escape(line) for line in reply.lines)]
+                    ),
+                )
+            finally:
+                built.close()
+        except SlackRequestError as exc:  # the upload URL refused the bytes
+            logger.info("slack: upload to %s failed (%s)", address, exc)
+            return DeliveryResult.retry("file upload failed")
+        except Exception as exc:
+            result = classify(exc)
+            if result.retry_after is not None:
+                method = _method_of(exc)
+                result = replace(result, hold_scope=f"{self.hold_scope(address)}|{method}")
+            elif result.error == "missing_scope" and client is not None and channel:
+                await self._say_no_file_scope(client, channel)
+            logger.info("slack: file to %s %s (%s)", address, result.status, result.error or "-")
+            return result
+        await self.files.file_handed_out(reply, built, "slack upload")
+        file = response.get("file") or {}
+        return DeliveryResult.sent(str(file.get("id") or "") or None)
+
+    async def _say_no_file_scope(self, client: AsyncWebClient, channel: str) -> None:
+        """Tell the person why no file came: the app was installed without `files:write`."""
+        try:
+            await client.chat_postMessage(channel=channel, text=messages.EXPORT_SLACK_NO_SCOPE)
+        except Exception:  # the failure itself is in `status` already
+            logger.info("slack: could not say why the file was not sent to %s", channel)
+
+    async def _find_file(
+        self, channel: str, name: str, client: AsyncWebClient, since: datetime | None
+    ) -> str | None:
+        """The id of a file of this name shared in the channel's recent history, if any.
+
+        Raises:
+            SlackApiError: the history could not be read for a reason worth a retry.
+        """
+        oldest = None
+        if since is not None:
+            oldest = f"{(since - HISTORY_CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                response = await client.conversations_history(
+                    channel=channel, oldest=oldest, limit=HISTORY_PAGE_SIZE, cursor=cursor
+                )
+                for item in response.get("messages") or []:
+                    for file in item.get("files") or []:
+                        if isinstance(file, Mapping) and file.get("name") == name:
+                            logger.info("slack: %s is already in %s", name, channel)
+                            return str(file.get("id") or "") or None
+                cursor = _next_cursor(response.data)
+                if not cursor:
+                    return None
+        except SlackApiError as exc:
+            if _error_code(exc) not in HISTORY_UNREADABLE:
+                raise
+            logger.info("slack: cannot read %s's history; uploading %s again", channel, name)
+        return None
 
     async def _find_posted(
         self,

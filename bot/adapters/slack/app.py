@@ -375,7 +375,9 @@ def mount_slack(
         )
     client = make_client(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspaces = build_workspace_tokens(settings, sql_engine) if settings.slack_oauth else None
-    adapter = SlackAdapter(client=client, workspaces=workspaces, dm_channels=dm_channels)
+    adapter = SlackAdapter(
+        client=client, workspaces=workspaces, dm_channels=dm_channels, files=core
+    )
     bolt, listeners = build_bolt_app(core, adapter, settings, sql_engine)
     register_install_listeners(bolt, adapter)
 

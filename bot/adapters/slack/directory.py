@@ -45,6 +45,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.base import DirectoryError, Person
 from bot.adapters.slack.adapter import PLATFORM, PREFIX, SlackAdapter, classify, split_address
+from bot.encryption import UnreadableSecret
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,8 @@ class SlackDirectory:
             client = await self._adapter.client_for(team)
         except SlackApiError as exc:  # refreshing a rotated token failed
             raise self._failure(team, method, exc, "token refresh failed") from None
+        except UnreadableSecret as exc:  # the store has logged it, naming the workspace
+            raise DirectoryError(f"{method}: {exc}") from None
         if client is None:
             raise DirectoryError(f"{method}: the app is not installed in workspace {team}")
         return client

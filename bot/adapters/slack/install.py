@@ -20,6 +20,16 @@ Why it looks like this:
   before the event is acknowledged; from then on the adapter finds no bot for that team and
   fails its messages with `app_uninstalled` without calling Slack. Because the database is
   the only record, this holds across restarts and replicas, and a reinstall just works.
+- **Tokens encrypted at rest** (SECRETS_KEYS, `bot.encryption`): the store encrypts every
+  token (bot, user, refresh) and the incoming webhook URL before slack_sdk writes them,
+  and decrypts them after slack_sdk reads them, so Bolt's path and the outbox's refresh
+  path both see plain tokens and the database holds none. A row stored in clear (installed
+  before a key was set) is read as it is; `strategy-bot secrets rotate` (`reseal_tokens`)
+  encrypts it, and re-encrypts the others with the first key. A token that no key
+  decrypts is one error line naming the workspace (`UnreadableToken`): that workspace's
+  messages fail with `token_unreadable`, and every other workspace carries on. Fernet
+  tokens are longer than slack_sdk's VARCHAR(200) columns allow, so migration 0010
+  widens them to TEXT.
 - **States** are slack_sdk's random, expiring, single-use database states, signed with
   `SLACK_STATE_SECRET`, so a state this app did not issue is refused before the database is
   read.
@@ -33,12 +43,14 @@ Why it looks like this:
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from logging import Logger
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -52,10 +64,17 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
-from sqlalchemy import Engine, and_, desc, select
+from sqlalchemy import Engine, MetaData, Table, and_, desc, select
 
-from bot.adapters.slack.adapter import SlackAdapter, bind_request, make_client
+from bot.adapters.slack.adapter import (
+    TOKEN_UNREADABLE,
+    SlackAdapter,
+    bind_request,
+    make_client,
+)
 from bot.config import Settings
+from bot.encryption import VARIABLE, Change, SecretBox, UnreadableSecret
+from bot.logs import Throttled
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -77,35 +96,111 @@ BOT_SCOPES = (
     "groups:read",
     "users:read",
     "users:read.email",
+    "files:write",
 )
 TOKEN_ROTATION_MINUTES = 120  # Bolt's default: refresh two hours before expiry
 STATE_EXPIRATION_SECONDS = 600
 SOCKET_MODE: web.AppKey[AsyncSocketModeHandler] = web.AppKey("slack_socket_mode")
 
+# The secret columns of slack_sdk's tables, and the attributes of its models they hold:
+# what is encrypted at rest (README, "Data and privacy"). Migration 0010 widens them.
+BOT_SECRETS = ("bot_token", "bot_refresh_token")
+INSTALLATION_SECRETS = (
+    *BOT_SECRETS,
+    "user_token",
+    "user_refresh_token",
+    "incoming_webhook_url",
+)
+_Entity = TypeVar("_Entity", Bot, Installation)
+
+
+class UnreadableToken(UnreadableSecret):
+    """A workspace's stored token is encrypted with a key that is not in SECRETS_KEYS.
+
+    Attributes:
+        team_id: the workspace (None for an org-wide install).
+        table: `slack_bots` or `slack_installations`.
+        column: which secret (`bot_token`, ...).
+    """
+
+    def __init__(self, team_id: str | None, table: str, column: str, why: str) -> None:
+        super().__init__(f"the {column} of workspace {team_id} in {table} cannot be read: {why}")
+        self.team_id = team_id
+        self.table = table
+        self.column = column
+
 
 class SqlInstallationStore(AsyncInstallationStore):
     """slack_sdk's SQLAlchemy installation store on our engine, awaited in a worker thread.
 
+    Tokens are encrypted before slack_sdk stores them and decrypted after it reads them
+    (`box`; see the module docstring).
+
     Args:
         client_id: the Slack app's client id (rows are per app).
         engine: the bot's database engine (`Database.engine`).
+        box: the keys of SECRETS_KEYS (default: none, tokens stored in clear).
     """
 
-    def __init__(self, *, client_id: str, engine: Engine) -> None:
+    def __init__(self, *, client_id: str, engine: Engine, box: SecretBox | None = None) -> None:
         self.sync = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=logger)
+        self.box = box or SecretBox()
+        self._log = Throttled(logger)
 
     @property
     def logger(self) -> Logger:
         """The store's logger."""
         return logger
 
+    # -- encryption at rest ----------------------------------------------------------------
+
+    def _sealed(self, entity: _Entity, names: tuple[str, ...]) -> _Entity:
+        """A copy of a bot or installation with its secrets as they are to be stored."""
+        if not self.box.enabled:
+            return entity
+        sealed = copy.copy(entity)
+        for name in names:
+            setattr(sealed, name, self.box.seal(getattr(entity, name)))
+        return sealed
+
+    def _opened(self, entity: _Entity | None, table: str, names: tuple[str, ...]) -> _Entity | None:
+        """A bot or installation read from the database, its secrets decrypted.
+
+        Raises:
+            UnreadableToken: one of them is encrypted with a key not in SECRETS_KEYS;
+                logged here, naming the workspace (at most every 30 s for each).
+        """
+        if entity is None:
+            return None
+        for name in names:
+            try:
+                setattr(entity, name, self.box.open(getattr(entity, name)))
+            except UnreadableSecret as exc:
+                unreadable = UnreadableToken(entity.team_id, table, name, str(exc))
+                self._log.error(
+                    f"unreadable:{entity.team_id}",
+                    "slack: %s; messages to that workspace fail (%s) until the key that "
+                    "encrypted it is back in %s (README, Data and privacy)",
+                    unreadable,
+                    TOKEN_UNREADABLE,
+                    VARIABLE,
+                )
+                raise unreadable from None
+        return entity
+
+    def _open_bot(self, bot: Bot | None) -> Bot | None:
+        return self._opened(bot, "slack_bots", BOT_SECRETS)
+
+    # -- AsyncInstallationStore ------------------------------------------------------------
+
     async def async_save(self, installation: Installation) -> None:
-        """Save an installation (and its bot)."""
-        await asyncio.to_thread(self.sync.save, installation)
+        """Save an installation (and its bot), its secrets encrypted."""
+        sealed = self._sealed(installation, INSTALLATION_SECRETS)
+        await asyncio.to_thread(self.sync.save, sealed)
 
     async def async_save_bot(self, bot: Bot) -> None:
-        """Save a bot (after a token refresh)."""
-        await asyncio.to_thread(self.sync.save_bot, bot)
+        """Save a bot (after a token refresh), its secrets encrypted."""
+        await asyncio.to_thread(self.sync.save_bot, self._sealed(bot, BOT_SECRETS))
 
     async def async_find_bot(
         self,
@@ -114,13 +209,19 @@ class SqlInstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        """The newest bot of a workspace or org."""
-        return await asyncio.to_thread(
+        """The newest bot of a workspace or org, its tokens decrypted.
+
+        Raises:
+            UnreadableToken: its token is encrypted with a key not in SECRETS_KEYS (Bolt
+                then answers as for a workspace without the app).
+        """
+        bot = await asyncio.to_thread(
             self.sync.find_bot,
             enterprise_id=enterprise_id,
             team_id=team_id,
             is_enterprise_install=is_enterprise_install,
         )
+        return self._open_bot(bot)
 
     async def async_find_installation(
         self,
@@ -130,14 +231,19 @@ class SqlInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        """The newest installation of a workspace (by a user, if given)."""
-        return await asyncio.to_thread(
+        """The newest installation of a workspace (by a user, if given), decrypted.
+
+        Raises:
+            UnreadableToken: a secret of it is encrypted with a key not in SECRETS_KEYS.
+        """
+        installation = await asyncio.to_thread(
             self.sync.find_installation,
             enterprise_id=enterprise_id,
             team_id=team_id,
             user_id=user_id,
             is_enterprise_install=is_enterprise_install,
         )
+        return self._opened(installation, "slack_installations", INSTALLATION_SECRETS)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Delete a workspace's bots."""
@@ -158,8 +264,11 @@ class SqlInstallationStore(AsyncInstallationStore):
         """The newest bot with a token in a workspace, whatever its enterprise (Grid) id.
 
         The outbox knows only the team of an address (`slack:T…/U…`), not the org.
+
+        Raises:
+            UnreadableToken: its token is encrypted with a key not in SECRETS_KEYS.
         """
-        return await asyncio.to_thread(self._find_team_bot, team_id)
+        return self._open_bot(await asyncio.to_thread(self._find_team_bot, team_id))
 
     def _find_team_bot(self, team_id: str) -> Bot | None:
         table = self.sync.bots
@@ -274,15 +383,219 @@ class WorkspaceTokens:
             return bot.bot_token
 
 
+# -- the stored tokens as a whole: start-up state, `strategy-bot secrets rotate` -----------
+
+
+def _secret_tables() -> list[tuple[Table, tuple[str, ...]]]:
+    """slack_sdk's two tables with tokens, as slack_sdk declares them, and their secrets."""
+    metadata = MetaData()
+    installations = SQLAlchemyInstallationStore.build_installations_table(
+        metadata, "slack_installations"
+    )
+    bots = SQLAlchemyInstallationStore.build_bots_table(metadata, "slack_bots")
+    return [(installations, INSTALLATION_SECRETS), (bots, BOT_SECRETS)]
+
+
+@dataclass
+class StoredTokens:
+    """How the stored secrets stand against the configured keys (read, nothing written).
+
+    Attributes:
+        clear: values stored in clear.
+        encrypted: values a configured key decrypts.
+        unreadable: values encrypted with no configured key, one entry each.
+    """
+
+    clear: int = 0
+    encrypted: int = 0
+    unreadable: list[UnreadableToken] = field(default_factory=list)
+
+
+def stored_tokens(engine: Engine, box: SecretBox) -> StoredTokens:
+    """Count the stored secrets in clear, encrypted and unreadable (every app's rows)."""
+    state = StoredTokens()
+    for table, names in _secret_tables():
+        for row in _rows(engine, table, names):
+            for name in names:
+                value = row[name]
+                if value is None or value == "":
+                    continue
+                try:
+                    opened = box.open(value)
+                except UnreadableSecret as exc:
+                    state.unreadable.append(
+                        UnreadableToken(row["team_id"], table.name, name, str(exc))
+                    )
+                    continue
+                if opened == value:
+                    state.clear += 1
+                else:
+                    state.encrypted += 1
+    return state
+
+
+def _rows(engine: Engine, table: Table, names: tuple[str, ...]) -> Iterator[Mapping[str, Any]]:
+    query = select(table.c.id, table.c.team_id, *(table.c[n] for n in names))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(table.c.id)).mappings().all()
+    for row in rows:
+        yield dict(row)
+
+
+def log_stored_tokens(engine: Engine, box: SecretBox) -> StoredTokens:
+    """Say once, at start-up, whether the workspace tokens are encrypted at rest.
+
+    Without SECRETS_KEYS: a warning that they are stored in clear. With it: how many are
+    still in clear (installed before the key was set; `secrets rotate` encrypts them).
+    Either way, every token no configured key decrypts is an error line naming its
+    workspace.
+    """
+    state = stored_tokens(engine, box)
+    if not box.enabled:
+        logger.warning(
+            "slack: %s is not set: the workspace tokens in slack_bots and slack_installations "
+            "are stored in clear (README, Data and privacy)",
+            VARIABLE,
+        )
+    else:
+        logger.info(
+            "slack: workspace tokens are encrypted at rest with the first of the %d key(s) "
+            "in %s (%d stored encrypted)",
+            box.key_count,
+            VARIABLE,
+            state.encrypted,
+        )
+        if state.clear:
+            logger.warning(
+                "slack: %d token(s) are still stored in clear (installed before %s was set); "
+                "they are used as they are until 'strategy-bot secrets rotate' encrypts them",
+                state.clear,
+                VARIABLE,
+            )
+    by_team: dict[str | None, list[str]] = {}
+    for unreadable in state.unreadable:
+        by_team.setdefault(unreadable.team_id, []).append(
+            f"{unreadable.column} in {unreadable.table}"
+        )
+    for team_id, where in by_team.items():
+        logger.error(
+            "slack: the stored tokens of workspace %s (%s) are encrypted with a key that is "
+            "not in %s%s; messages to that workspace fail (%s) until that key is back",
+            team_id,
+            ", ".join(where),
+            VARIABLE,
+            "" if box.enabled else " (it is not set)",
+            TOKEN_UNREADABLE,
+        )
+    return state
+
+
+@dataclass
+class ResealReport:
+    """What `reseal_tokens` did to the stored secrets.
+
+    Attributes:
+        encrypted: clear values now encrypted with the first key.
+        rotated: values encrypted with another key, now with the first.
+        decrypted: encrypted values now stored in clear (`clear=True`).
+        unchanged: values already as asked (encrypted with the first key, or clear).
+        unreadable: values no configured key decrypts, left as they are.
+    """
+
+    encrypted: int = 0
+    rotated: int = 0
+    decrypted: int = 0
+    unchanged: int = 0
+    unreadable: list[UnreadableToken] = field(default_factory=list)
+
+
+_RESEAL_ATTEMPTS = 5
+
+
+def reseal_tokens(engine: Engine, box: SecretBox, *, clear: bool = False) -> ResealReport:
+    """Re-encrypt every stored secret with the first key (`strategy-bot secrets rotate`).
+
+    Clear values (installed before a key was set) are encrypted, values encrypted with an
+    older key are re-encrypted with the first one (`MultiFernet.rotate`), and values no
+    key decrypts are reported and left alone. With `clear`, every value is decrypted and
+    stored in clear instead (`strategy-bot secrets decrypt`, before dropping SECRETS_KEYS).
+
+    Each row is rewritten in its own short transaction, and only if its secrets are still
+    what was read (a running bot may refresh a token meanwhile; the row is then read
+    again), so this is safe while the bot runs, and safe to run again.
+
+    Raises:
+        ValueError: no key is configured and `clear` is not asked for.
+    """
+    if not clear and not box.enabled:
+        raise ValueError(f"{VARIABLE} is not set: there is no key to encrypt with")
+    report = ResealReport()
+    for table, names in _secret_tables():
+        with engine.connect() as conn:
+            ids: list[int] = list(conn.scalars(select(table.c.id).order_by(table.c.id)))
+        for row_id in ids:
+            _reseal_row(engine, table, names, row_id, box, clear, report)
+    return report
+
+
+def _reseal_row(
+    engine: Engine,
+    table: Table,
+    names: tuple[str, ...],
+    row_id: int,
+    box: SecretBox,
+    clear: bool,
+    report: ResealReport,
+) -> None:
+    c = table.c
+    for _ in range(_RESEAL_ATTEMPTS):
+        with engine.begin() as conn:
+            query = select(c.team_id, *(c[n] for n in names)).where(c.id == row_id)
+            row = conn.execute(query).mappings().first()
+            if row is None:
+                return  # deleted meanwhile (an uninstall)
+            values: dict[str, str | None] = {}
+            changes: list[Change] = []
+            unreadable: list[UnreadableToken] = []
+            for name in names:
+                try:
+                    value, change = box.reseal(row[name], clear=clear)
+                except UnreadableSecret as exc:
+                    unreadable.append(UnreadableToken(row["team_id"], table.name, name, str(exc)))
+                    continue
+                changes.append(change)
+                if change is not Change.NONE:
+                    values[name] = value
+            if values:
+                unchanged = and_(*(c[n].is_not_distinct_from(row[n]) for n in names))
+                written = conn.execute(
+                    table.update().where(c.id == row_id, unchanged).values(**values)
+                )
+                if written.rowcount != 1:
+                    continue  # changed since it was read: read it again
+        report.encrypted += changes.count(Change.ENCRYPTED)
+        report.rotated += changes.count(Change.ROTATED)
+        report.decrypted += changes.count(Change.DECRYPTED)
+        report.unchanged += changes.count(Change.NONE)
+        report.unreadable.extend(unreadable)
+        return
+    raise RuntimeError(f"{table.name} row {row_id} kept changing while it was re-encrypted")
+
+
 def build_workspace_tokens(settings: Settings, engine: Engine) -> WorkspaceTokens:
     """The installation store and token source of an OAuth deployment.
+
+    Its tokens are encrypted with SECRETS_KEYS when set; the log says once how the stored
+    ones stand (`log_stored_tokens`).
 
     Raises:
         ValueError: OAuth is not configured (check `settings.slack_oauth` first).
     """
     if not (settings.slack_client_id and settings.slack_client_secret):
         raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are not set")
-    store = SqlInstallationStore(client_id=settings.slack_client_id, engine=engine)
+    box = SecretBox(settings.secret_keys)
+    store = SqlInstallationStore(client_id=settings.slack_client_id, engine=engine, box=box)
+    log_stored_tokens(engine, box)
     return WorkspaceTokens(
         store=store,
         client_id=settings.slack_client_id,
@@ -458,17 +771,26 @@ def mount_socket_mode(app: web.Application, bolt: AsyncApp, app_token: str) -> N
 
 __all__ = [
     "BOT_SCOPES",
+    "BOT_SECRETS",
+    "INSTALLATION_SECRETS",
     "INSTALL_PATH",
     "REDIRECT_PATH",
     "SOCKET_MODE",
+    "TOKEN_UNREADABLE",
+    "ResealReport",
     "SignedStateStore",
     "SqlInstallationStore",
+    "StoredTokens",
+    "UnreadableToken",
     "WorkspaceTokens",
     "bolt_auth_options",
     "build_oauth_settings",
     "build_workspace_tokens",
     "forget_workspace",
+    "log_stored_tokens",
     "mount_oauth_routes",
     "mount_socket_mode",
     "register_install_listeners",
+    "reseal_tokens",
+    "stored_tokens",
 ]

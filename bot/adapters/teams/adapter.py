@@ -31,6 +31,9 @@ Why it looks like this:
   proactive message; `SharedConnectors` keeps one per (service URL, audience, app) and
   hands it out again, so a fan-out reuses its connections. The client's credentials
   fetch and renew their own token.
+- **Files** (`export`) are offered with a file consent card in the person's chat
+  (`files.py`): the file is built once to tell its size, and built again, uploaded to
+  their OneDrive, when they accept (`bot.TeamsBot`). Only a personal chat takes one.
 - **At least once across a crash.** The Bot Connector has no idempotency key and no way
   to list a conversation's activities, so a row the outbox redelivers (a crash or a lost
   result between posting and recording, or an attempt that timed out or got a 5xx after
@@ -59,9 +62,10 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot import messages
-from bot.adapters.base import DeliveryResult, ReferenceBook
+from bot.adapters.base import DeliveryResult, ExportFiles, ReferenceBook
 from bot.adapters.teams.cards import attachment, render_activity_attachments
-from bot.flows.outbound import OutboundMessage
+from bot.adapters.teams.files import consent_attachment
+from bot.flows.outbound import FileReply, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -327,12 +331,21 @@ class TeamsAdapter:
         cloud: botbuilder's `CloudAdapter` (it holds the credentials and connector clients).
         app_id: MICROSOFT_APP_ID, or None when running unauthenticated (local testing).
         references: where conversation references are stored.
+        files: where an export's file is built (the core); None fails files.
     """
 
     platform = PLATFORM
 
-    def __init__(self, *, cloud: Any, app_id: str | None, references: ReferenceStore) -> None:
+    def __init__(
+        self,
+        *,
+        cloud: Any,
+        app_id: str | None,
+        references: ReferenceStore,
+        files: ExportFiles | None = None,
+    ) -> None:
         self.cloud = cloud
+        self.files = files
         self.app_id = app_id
         self.references = references
         self._progress: OrderedDict[str, _Progress] = OrderedDict()
@@ -377,14 +390,16 @@ class TeamsAdapter:
         """
         if not address.startswith(PREFIX) or len(address) == len(PREFIX):
             return DeliveryResult.failed(f"not a teams address: {address[:60]!r}")
-        try:
-            cards = render_activity_attachments(message)
-        except TypeError:
-            return DeliveryResult.failed(f"{message.kind} cannot be posted as a message")
         found = await asyncio.to_thread(self.references.lookup, address)
         if found.reference is None:
             logger.info("teams: %s is unreachable: %s", address, found.problem)
             return DeliveryResult.failed(found.problem or NOT_INSTALLED)
+        if isinstance(message, FileReply):
+            return await self._offer_file(address, found.reference, message)
+        try:
+            cards = render_activity_attachments(message)
+        except TypeError:
+            return DeliveryResult.failed(f"{message.kind} cannot be posted as a message")
         progress = self._progress.pop(idempotency_key, None) or _Progress()
         if redelivery:
             logger.info(
@@ -405,6 +420,73 @@ class TeamsAdapter:
             logger.info("teams: delivery to %s %s (%s)", address, result.status, result.error)
             return result
         return DeliveryResult.sent(progress.first_id)
+
+    async def _offer_file(
+        self, address: str, reference: ConversationReference, reply: FileReply
+    ) -> DeliveryResult:
+        """Post the file consent card of an export (`files.py`); the upload follows consent."""
+        kind = getattr(reference.conversation, "conversation_type", None) or "personal"
+        if kind != "personal":
+            return DeliveryResult.failed("Teams takes a file in a personal chat only")
+        if self.files is None:
+            return DeliveryResult.failed("files cannot be built here")
+        built = await self.files.build_file(reply)  # its size, for the card
+        built.close()
+        card = consent_attachment(reply, built.size)
+        sent: list[str] = []
+
+        async def post_card(context: TurnContext) -> None:
+            context.activity.id = None  # a new message, not a reply to the continuation id
+            activity = Activity(
+                type=ActivityTypes.message,
+                attachments=[
+                    Attachment(
+                        content_type=card["contentType"], name=card["name"], content=card["content"]
+                    )
+                ],
+            )
+            response = await context.send_activity(activity)
+            sent.append(str(getattr(response, "id", "") or ""))
+
+        try:
+            await self.cloud.continue_conversation(reference, post_card, self.app_id)
+        except Exception as exc:
+            result = classify(exc)
+            if gone(exc):
+                cause = result.error or "refused"
+                await asyncio.to_thread(self.references.mark_unreachable, address, cause)
+                result = DeliveryResult.failed(messages.chat_unreachable(cause, datetime.now(UTC)))
+            logger.info("teams: file offer to %s %s (%s)", address, result.status, result.error)
+            return result
+        return DeliveryResult.sent(sent[0] if sent else None)
+
+    async def post_attachment(self, address: str, shaped: dict[str, Any]) -> None:
+        """Post one attachment (a file info card) proactively to a person's chat, now.
+
+        Raises:
+            LookupError: no usable reference for the address.
+            Exception: what the connector raised.
+        """
+        found = await asyncio.to_thread(self.references.lookup, address)
+        if found.reference is None:
+            raise LookupError(found.problem or NOT_INSTALLED)
+        activity = Activity(
+            type=ActivityTypes.message,
+            attachments=[
+                Attachment(
+                    content_type=shaped["contentType"],
+                    content_url=shaped.get("contentUrl"),
+                    name=shaped.get("name"),
+                    content=shaped.get("content"),
+                )
+            ],
+        )
+
+        async def post(context: TurnContext) -> None:
+            context.activity.id = None  # a new message, not a reply to the continuation id
+            await context.send_activity(activity)
+
+        await self.cloud.continue_conversation(found.reference, post, self.app_id)
 
     async def _post(
         self, reference: ConversationReference, cards: list[dict[str, Any]], progress: _Progress

@@ -198,9 +198,14 @@ def mount_teams(
     config = BotFrameworkConfig(settings)
     cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     references = ReferenceStore(book)
-    adapter = TeamsAdapter(cloud=cloud, app_id=config.APP_ID, references=references)
-    bot = TeamsBot(core, references)
+    adapter = TeamsAdapter(cloud=cloud, app_id=config.APP_ID, references=references, files=core)
+    bot = TeamsBot(core, references, adapter)
     app.router.add_post(MESSAGES_PATH, make_handler(cloud, bot))
+
+    async def finish_uploads(_: web.Application) -> None:
+        await bot.drain()
+
+    app.on_shutdown.append(finish_uploads)
     if config.APP_ID is None:
         logger.warning(
             "teams: MICROSOFT_APP_ID is not set: %s accepts UNAUTHENTICATED requests"

@@ -6,9 +6,11 @@ Activity types are routed with a dict; types we do not use are accepted and igno
 
 - **Installation** (`conversationUpdate` with the bot in `membersAdded`, or
   `installationUpdate` "add") stores the conversation reference, keyed by the person's
-  address in a personal chat and by the channel's address in a team. Removal marks it
-  uninstalled. Every later activity refreshes the reference (a service URL can move) and
-  makes a chat that refused a delivery (403/404, see `adapter.py`) reachable again.
+  address in a personal chat and by the channel's address in a team (without the user
+  who spoke there: only a person's own reference names them, and `forget` deletes it).
+  Removal marks it uninstalled. Every later activity refreshes the reference (a service
+  URL can move) and makes a chat that refused a delivery (403/404, see `adapter.py`)
+  reachable again.
 - **Welcome**: when an install makes a chat reachable (Teams sends both activities above
   for one install; only the first changes the stored state), the bot says what it is and
   how to get `help`, through the outbox like every other message. In a personal chat it
@@ -40,6 +42,13 @@ rate-limited, retried queue with prompts (a 429 never drops one). A form (Answer
 the one reply the engine does not queue, since it is only shown in the moment: the bot
 posts it as a card to the person's chat itself.
 
+A file consent card (an `export`, see `files.py`) answers with a `fileConsent/invoke`,
+which gets its 200 at once, so Teams shows no error on the card however big the file:
+on accept the file is built and uploaded to the person's OneDrive in the background and
+a file info card posted to their chat when it is there; on decline, or when the file is
+not theirs or no longer handed out, a sentence says so. An invoke Teams delivers twice
+(same id) is acted on once per process. `drain` waits for uploads still running.
+
 After a form (or the last answer) is submitted on a card, the card is replaced by a
 read-only summary: `update_activity` on the card's id (`replyToId`) for a message submit,
 the invoke response's card for `Action.Execute`. That update is cosmetic (the answers are
@@ -51,23 +60,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema.teams import FileConsentCardResponse
 
 from bot import messages
 from bot.adapters.base import UNREADABLE_CLICK_NOTICE, Core
 from bot.adapters.teams.adapter import (
     ReferenceStore,
+    TeamsAdapter,
     card_activity,
     channel_address,
     person_address,
 )
 from bot.adapters.teams.cards import CardAnswer, parse_submit, render_readonly_summary
+from bot.adapters.teams.files import FILE_CONSENT_INVOKE, UploadFailed, info_attachment, upload
 from bot.flows.events import (
     Action,
     ActionPressed,
@@ -77,7 +90,7 @@ from bot.flows.events import (
     InboundEvent,
     TextMessage,
 )
-from bot.flows.outbound import Form, Notice, Outgoing, Summary
+from bot.flows.outbound import FileReply, Form, Notice, Outgoing, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +99,7 @@ CARD_RESPONSE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
 PERSONAL = "personal"
+_MAX_CONSENTS = 10_000  # file consent invoke ids remembered (a redelivery is ignored)
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,10 @@ class SubmitResult:
     error: str | None = None
 
 
+def _unique() -> str:
+    return f"teams-file:{uuid.uuid4().hex}"
+
+
 class TeamsBot:
     """The bot behind `/api/messages`.
 
@@ -104,9 +122,14 @@ class TeamsBot:
         references: where conversation references are stored.
     """
 
-    def __init__(self, core: Core, references: ReferenceStore) -> None:
+    def __init__(
+        self, core: Core, references: ReferenceStore, adapter: TeamsAdapter | None = None
+    ) -> None:
         self.core = core
         self.references = references
+        self.adapter = adapter  # posts a file info card once an upload is done
+        self._uploads: set[asyncio.Task[None]] = set()
+        self._consented: OrderedDict[str, None] = OrderedDict()  # invoke ids acted on
         self._routes: dict[str, Callable[[TurnContext], Awaitable[None]]] = {
             ActivityTypes.message: self.on_message,
             ActivityTypes.invoke: self.on_invoke,
@@ -204,6 +227,9 @@ class TeamsBot:
         kind = str(activity.conversation.conversation_type or PERSONAL)
         if kind != PERSONAL:
             reference.conversation.id = address.split(":", 1)[1]  # the channel, not a thread
+            # The channel's, not whoever spoke last: a person is kept only in their own
+            # reference, which `forget` deletes.
+            reference.user = None
         fresh = await asyncio.to_thread(self.references.save, address, kind, reference, on_install)
         return address, fresh
 
@@ -254,6 +280,11 @@ class TeamsBot:
         """An `Action.Execute` (`adaptiveCard/action`); other invokes are not implemented."""
         activity = context.activity
         actor = person_address(activity.from_property)
+        if activity.name == FILE_CONSENT_INVOKE and actor is not None:
+            await self._remember(context)
+            await self._file_consent(context, actor)
+            await self._invoke_response(context, InvokeResponse(status=HTTPStatus.OK))
+            return
         if activity.name != INVOKE_CARD_ACTION or actor is None:
             await self._invoke_response(context, InvokeResponse(status=HTTPStatus.NOT_IMPLEMENTED))
             return
@@ -324,6 +355,74 @@ class TeamsBot:
         if action in ("form", "answer"):
             summary = next((r.message for r in replies if isinstance(r.message, Summary)), None)
         return SubmitResult(summary=summary)
+
+    async def _file_consent(self, context: TurnContext, actor: str) -> None:
+        """The person accepted or declined an export's file (see the module docstring)."""
+        activity = context.activity
+        if activity.id:
+            if activity.id in self._consented:
+                logger.info("teams: file consent %s already handled", activity.id)
+                return
+            self._consented[activity.id] = None
+            while len(self._consented) > _MAX_CONSENTS:
+                self._consented.popitem(last=False)
+        value = activity.value if isinstance(activity.value, Mapping) else {}
+        answer = FileConsentCardResponse().deserialize(dict(value))
+        token = answer.context.get("token") if isinstance(answer.context, Mapping) else None
+        reply = await self.core.offered_file(actor, str(token)) if token else None
+        if reply is None:
+            await self._say(actor, activity, messages.EXPORT_NO_SUCH_FILE)
+            return
+        if answer.action != "accept":
+            await self._say(actor, activity, messages.EXPORT_DECLINED, level="info")
+            return
+        if self.core.now() >= reply.expires_at:
+            await self._say(actor, activity, messages.EXPORT_LINK_EXPIRED)
+            return
+        info = answer.upload_info
+        if info is None or not info.upload_url:
+            logger.warning("teams: a file consent from %s came without an upload URL", actor)
+            await self._say(actor, activity, messages.EXPORT_UPLOAD_FAILED)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._upload(actor, activity, reply, info), name="teams-upload"
+        )
+        self._uploads.add(task)
+        task.add_done_callback(self._uploads.discard)
+
+    async def _upload(self, actor: str, activity: Activity, reply: FileReply, info: Any) -> None:
+        """Build the file, upload it to OneDrive, then show it in the person's chat."""
+        try:
+            built = await self.core.build_file(reply)
+            try:
+                await upload(info.upload_url, built)
+            finally:
+                built.close()
+        except Exception as exc:  # UploadFailed, or the database while building
+            level = logging.WARNING if isinstance(exc, UploadFailed) else logging.ERROR
+            logger.log(level, "teams: uploading %s for %s failed: %s", reply.filename, actor, exc)
+            await self._say(actor, activity, messages.EXPORT_UPLOAD_FAILED)
+            return
+        await self.core.file_handed_out(reply, built, "teams upload")
+        if self.adapter is None:
+            return
+        try:
+            await self.adapter.post_attachment(actor, info_attachment(info))
+        except Exception:  # the file is in their OneDrive all the same
+            logger.warning("teams: could not post the file card of %s", reply.filename)
+
+    async def drain(self) -> None:
+        """Wait for the uploads still running (at shut-down)."""
+        if self._uploads:
+            await asyncio.gather(*self._uploads, return_exceptions=True)
+
+    async def _say(
+        self, actor: str, activity: Activity, line: str, level: Literal["info", "error"] = "error"
+    ) -> None:
+        """A sentence to the person, through the outbox (keyed by the invoke's id)."""
+        notice = Notice(level=level, lines=(line,))
+        cause = f"teams-file:{activity.id}" if activity.id else None
+        await self.core.queue([Outgoing(address=actor, message=notice)], cause or _unique())
 
     async def _replace_card(self, context: TurnContext, activity_id: str, summary: Summary) -> None:
         update = card_activity(render_readonly_summary(summary))

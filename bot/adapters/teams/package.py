@@ -95,7 +95,7 @@ class MenuCommand:
 
 
 def grammar_menu() -> list[MenuCommand]:
-    """Every menu entry the grammar offers, in the order `help` lists them.
+    """Every menu entry the grammar offers, one per command, in the order `help` lists them.
 
     Built from the command table (`COMMANDS`: usage, help lines, role), so the menu Teams
     shows cannot drift from what the engine parses and what `help` prints.
@@ -110,6 +110,10 @@ def grammar_menu() -> list[MenuCommand]:
         name = usage.split()[0]
         if name not in COMMANDS:
             raise RuntimeError(f"help line {usage!r} names no command of the grammar")
+        if any(entry.name == name for entry in entries):
+            # One entry per command: "skip round" is "skip" again (and a button on every
+            # prompt), and a menu of ten has no room for a command's second form.
+            continue
         words = usage.split()
         if any(
             not w.startswith(("<", "[")) and any(v.startswith(("<", "[")) for v in words[:i])
@@ -281,7 +285,8 @@ def build_manifest(app_id: str, public_url: str, *, version: str, name: str) -> 
             {
                 "botId": app_id,
                 "scopes": list(SCOPE_ROLES),
-                "supportsFiles": False,
+                # `export` sends files in the personal chat (file consent cards).
+                "supportsFiles": True,
                 "isNotificationOnly": False,
                 "commandLists": [
                     {"scopes": [scope], "commands": scope_commands(entries, scope)}

@@ -22,7 +22,7 @@
   var CIO_CHANNEL = "console:#cio";
   var POLL_MS = 1000;
   // The page's own element per view kind (the tests and the stylesheet know them).
-  var VIEW_TESTIDS = { notice: "notice", prompt: "prompt", form: "answer-form", summary: "summary", digest: "digest" };
+  var VIEW_TESTIDS = { notice: "notice", prompt: "prompt", form: "answer-form", summary: "summary", digest: "digest", file: "file" };
   var state = {
     people: [],
     channels: [],
@@ -260,6 +260,14 @@
     });
     setData(root, view.data);
     (view.sections || []).forEach(function (section) { append(root, renderSection(section)); });
+    if (view.kind === "file" && view.data) {
+      // An export: built by the server when followed, for the person it was made for only.
+      var href = "/console/api/file?as=" + encodeURIComponent(view.data["for"] || "") +
+        "&token=" + encodeURIComponent(view.data.token || "");
+      append(root, el("div", { className: "actions" },
+        el("a", { className: "button primary", href: href, download: view.data.filename || "", testid: "file-download" },
+          view.data.download || "Download")));
+    }
     if (isForm) {
       root.addEventListener("submit", function (ev) {
         ev.preventDefault();
