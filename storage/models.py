@@ -272,8 +272,8 @@ class RateLimitHold(Base):
     __tablename__ = "rate_limit_holds"
     scope: Mapped[str] = mapped_column(String(200), primary_key=True)
     until: Mapped[datetime]
-    # Sends a second the scope took in the second before its last 429 (minus one), which
-    # the workers pace to; None until learned.
+    # Posts a second the scope takes, as learned from its 429s (the posts of the second
+    # before one); the workers pace just under it. None until learned.
     rate: Mapped[float | None] = mapped_column(Float)
 
 

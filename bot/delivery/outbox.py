@@ -32,15 +32,22 @@ Rules this module chooses:
   the adapter's ``hold_scope(address)``, else the whole platform. Holds are rows of
   ``rate_limit_holds``, read by every claim, so every replica waits, and one workspace's
   429 never stops another's messages.
+- **Per-workspace pacing** (`bot.delivery.pacing`). A 429 of the adapter's
+  ``paced_method`` teaches the workspace's cap (kept with the hold, for every replica);
+  from then on each post gets a start time ("slot") just under that cap, claimed up to
+  `PACE_AHEAD` before it (one workspace waits in at most half the ``concurrency``, so
+  the others' messages still go out). The adapter awaits its slot before each post (``pace``), so a
+  long message's parts and a DM that must first be opened are paced as posts.
 - **Giving up.** Transient failures (``retry`` without ``retry_after``, an adapter that
   raises, a lease that expired after a crash) count as attempts; the row fails for good
   with ``gave up after N attempts: <last error>`` once ``attempts >= max_attempts``.
   Back-off is 2, 4, 8 ... seconds with up to 25 % jitter, capped at 15 minutes.
 - **Per-destination pacing.** One message per ``per_destination_interval`` seconds to one
   address (Slack allows about one per second per channel), measured with
-  ``time.monotonic`` within this worker; a destination sent to too recently is passed over
-  by the claim (it holds no slot while it waits), and different destinations go out
-  concurrently.
+  ``time.monotonic`` within this worker from the answer to its latest post (by then it is
+  there, whatever the network's delay); a destination sent to too recently is passed
+  over by the claim (it holds no slot while it waits), and different destinations go
+  out concurrently.
 - **A result is never dropped.** When a message went out but its result cannot be written
   (the database is down), the worker keeps the result in memory and writes it again with
   back-off (0.25 s doubling to 5 s), and at once when the database answers the turn's
@@ -67,12 +74,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from math import inf
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, exists, or_, select, update
@@ -81,6 +87,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.adapters.base import Adapter, DeliveryResult
+from bot.delivery.pacing import Pacer, Post
 from bot.flows.outbound import load_message
 from bot.flows.queueing import enqueue
 from bot.logs import DEFAULT_INTERVAL_SECONDS, Throttled
@@ -105,14 +112,6 @@ DEFAULT_LEASE_SECONDS = 60.0
 # so the result is written within seconds of the database coming back.
 RECORD_RETRY_BASE_SECONDS = 0.25
 RECORD_RETRY_CAP_SECONDS = 5.0  # and at once when the database answers another query
-# A learned workspace rate is probed a tenth higher after this long without a 429
-# (`_ScopePace`).
-PACE_PROBE_SECONDS = 60.0
-# How far ahead a paced scope's sends are claimed, each then waiting for its slot.
-PACE_AHEAD = 0.25
-# Sends a second below what the scope took before its 429: one slot keeps any rolling
-# second at what it took; one more absorbs the network's jitter.
-PACE_MARGIN = 2.0
 
 
 def backoff_seconds(attempts: int, rng: random.Random) -> float:
@@ -158,32 +157,64 @@ class _Claimed:
         return self.attempts > 1
 
 
-@dataclass
-class _ScopePace:
-    """A rate a workspace showed it takes, learned from its 429s (see `OutboxWorker`).
+class _Gate:
+    """The slots of one row's posts: awaited before each (`OutboxWorker._deliver`).
 
-    Sends to the scope get start times `1 / rate` apart ("slots"), reserved when their
-    rows are claimed up to `PACE_AHEAD` seconds ahead, so neither the claim's transaction
-    nor a late wake-up shifts them: a worker that met the workspace's cap once stays just
-    under it instead of overshooting, being held for a whole `Retry-After` second, and
-    overshooting again. Every `PACE_PROBE_SECONDS` without a 429 the rate is raised a
-    tenth, to find a cap that was raised, or a burst that was never the cap.
+    The first post takes the slot its claim reserved; later ones (the parts of a long
+    message, to the same channel) take the next free slot at least a
+    `per_destination_interval` after the part before was answered. A post waits for a hold met since
+    the claim (a new slot after it) and for `Pacer.earliest`, and then starts: nothing
+    is awaited between that check and the post, so no other send starts in between.
     """
 
-    rate: float
-    next_slot: float = 0.0  # time.monotonic() of the next free slot
-    limited: float = field(default_factory=time.monotonic)
+    def __init__(
+        self,
+        worker: OutboxWorker,
+        scope: str,
+        destination: str,
+        slot: float | None,
+        claimed_at: float,
+    ) -> None:
+        self._worker, self._scope, self._destination = worker, scope, destination
+        self._slot, self._claimed_at = slot, claimed_at
+        self.posts = 0  # posts started
+        self.last: Post | None = None  # the last one
 
-    def reserve(self, now: float) -> tuple[float | None, float]:
-        """A slot for one send: (its start time, 0), or (None, seconds until one is near)."""
-        if now - self.limited >= PACE_PROBE_SECONDS:
-            self.rate *= 1.1
-            self.limited = now
-        slot = max(now, self.next_slot)
-        if slot - now > PACE_AHEAD:
-            return None, slot - now - PACE_AHEAD
-        self.next_slot = slot + 1.0 / self.rate
-        return slot, 0.0
+    def answered(self, now: float) -> None:
+        """The send ended: the last post's answer came (or none will).
+
+        The next send to this destination is paced from now: its last post is there.
+        """
+        if self.last is not None:
+            self._worker._pacer.answered(self.last, now)
+        self._worker._last_send[self._destination] = now
+
+    async def __call__(self) -> None:
+        pacer, scope = self._worker._pacer, self._scope
+        slot = self._slot if self.posts == 0 else None
+        # A later part goes to the same channel: a destination's interval after the part
+        # before, whose answer has just come (so it is there, whatever the network's delay).
+        not_before = 0.0 if self.posts == 0 else time.monotonic() + self._worker._interval
+        held = 0.0
+        while True:
+            if slot is None:
+                after = max(held, not_before)
+                slot, _ = pacer.reserve(scope, time.monotonic(), ahead=inf, after=after)
+            delay = (slot or 0.0) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.monotonic()
+            held = pacer.held_after(scope, self._claimed_at, now)
+            if held > now:
+                slot = None  # a 429 came meanwhile: a new slot after its hold
+                continue
+            slot = pacer.earliest(scope, now)
+            if slot <= now:
+                break
+        if self.last is not None:  # the previous part's answer came: this part is next
+            pacer.answered(self.last, now)
+        self.last = pacer.start(scope, now)
+        self.posts += 1
 
 
 @dataclass(frozen=True)
@@ -261,12 +292,11 @@ class OutboxWorker:
         self._record_retry_at = 0.0  # time.monotonic() of the next try to write them
         # When the next rescheduled row comes due or hold ends (clock time), as last seen.
         self._next_due: datetime | None = None
-        # Sends that went through, per hold scope (time.monotonic()), for the last second;
-        # and the rates learned from 429s. Read by claims in a worker thread: the lock.
-        self._pace_lock = threading.Lock()
-        self._sent_recently: dict[str, deque[float]] = {}
-        self._scope_pace: dict[str, _ScopePace] = {}
-        self._starts: dict[int, float] = {}  # claimed row id -> its paced slot
+        # What each workspace takes, learned from its 429s, and its sends' slots
+        # (`bot.delivery.pacing`).
+        self._pacer = Pacer()
+        # Claimed row id -> (its paced slot or None, time.monotonic() of the claim).
+        self._slots: dict[int, tuple[float | None, float]] = {}
 
     # -- running ---------------------------------------------------------------------------
 
@@ -360,7 +390,13 @@ class OutboxWorker:
                 if batch or (claiming and free > 0):
                     try:
                         claimed, pace_wait = await asyncio.to_thread(
-                            self._cycle, batch, free if claiming else 0, self._excluded(in_flight)
+                            self._cycle,
+                            batch,
+                            free if claiming else 0,
+                            self._excluded(in_flight),
+                            # Taken here, not in the thread: a 429 learned from here on is
+                            # not in `batch`, so its hold is not in the database yet.
+                            time.monotonic(),
                         )
                     except Exception:
                         for item in finished:
@@ -382,9 +418,10 @@ class OutboxWorker:
                         handled += len(batch)
                         finished = []
                     for row in claimed:
-                        start_at = self._starts.pop(row.id, None)
-                        in_flight[asyncio.create_task(self._deliver(row, start_at))] = row
-                    self._starts.clear()  # reserved for rows another worker took first
+                        slot, claimed_at = self._slots.pop(row.id, (None, time.monotonic()))
+                        task = asyncio.create_task(self._deliver(row, slot, claimed_at))
+                        in_flight[task] = row
+                    self._slots.clear()  # reserved for rows another worker took first
                 if not in_flight:
                     if claiming and pace_wait is not None:
                         await asyncio.sleep(pace_wait)
@@ -405,66 +442,43 @@ class OutboxWorker:
                 await asyncio.sleep(0)  # let sends finishing at the same moment join the batch
                 for task in [t for t in in_flight if t.done()]:
                     del in_flight[task]
-                    item = task.result()
-                    self._learn(item)
-                    finished.append(item)
+                    finished.append(task.result())
         finally:
             for task in in_flight:
                 task.cancel()
 
-    def _learn(self, item: _Unrecorded) -> None:
-        """Count a send that went through; on a 429, pace its scope at what it took."""
-        claimed, result = item.claimed, item.result
-        now = time.monotonic()
-        if result.status == "sent":
-            scope = self._scope_of(claimed.platform, claimed.destination)
-            with self._pace_lock:
-                recent = self._sent_recently.setdefault(scope, deque())
-                recent.append(now)
-                while recent and now - recent[0] > 1.0:
-                    recent.popleft()
-        elif result.retry_after is not None:
-            scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
-            prefix, _, method = scope.partition("|")
-            paced = getattr(self._adapters.get(claimed.platform), "paced_method", "")
-            if method and method != paced:
-                return  # another method's limit (opening a DM): sends are not what it counts
-            with self._pace_lock:
-                recent = self._sent_recently.get(prefix, deque())
-                while recent and now - recent[0] > 1.0:
-                    recent.popleft()
-                took = len(recent)
-                pace = self._scope_pace.get(prefix)
-                if took:  # a burst over the cap: pace just under what the last second took
-                    # Slots `1 / rate` apart (`PACE_MARGIN`).
-                    rate = max(1.0, took - PACE_MARGIN)
-                    if pace is None:
-                        self._scope_pace[prefix] = _ScopePace(rate=rate, limited=now)
-                    else:
-                        pace.rate, pace.limited = min(pace.rate, rate), now
-                elif pace is not None:
-                    pace.limited = now
+    async def _deliver(
+        self, claimed: _Claimed, start_at: float | None, claimed_at: float
+    ) -> _Unrecorded:
+        """Send one row, each of its posts in a paced slot, and learn from the answer at once.
 
-    def _paced_scope(
-        self, platform: str, destination: str, now: float
-    ) -> tuple[float | None, float]:
-        """(When a send to this destination may start, 0), or (None, seconds to wait).
-
-        A destination whose scope is not paced may start now.
+        An adapter with a `paced_method` is given the slots as `pace`, to await before
+        each post of that method (a long message is several, and a DM may have to be
+        opened first); any other adapter's send is one post, started in its slot.
         """
-        scope = self._scope_of(platform, destination)
-        with self._pace_lock:
-            for prefix, pace in self._scope_pace.items():
-                if scope.startswith(prefix) or prefix.startswith(scope):
-                    return pace.reserve(now)
-        return now, 0.0
-
-    async def _deliver(self, claimed: _Claimed, start_at: float | None = None) -> _Unrecorded:
-        if start_at is not None:  # its paced slot
-            delay = start_at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        result = await self._send(claimed)
+        scope = self._scope_of(claimed.platform, claimed.destination)
+        adapter = self._adapters.get(claimed.platform)
+        paced = getattr(adapter, "paced_method", "")
+        gate = _Gate(self, scope, claimed.destination, start_at, claimed_at)
+        if not paced:
+            await gate()
+        try:
+            result = await self._send(claimed, pace=gate if paced else None)
+        finally:
+            gate.answered(time.monotonic())
+        now = time.monotonic()
+        if result.status == "retry" and result.retry_after is not None:
+            # Learn now, not when the drain loop next reads the results: the sends claimed
+            # meanwhile must already wait for the hold.
+            hold = result.hold_scope or scope
+            prefix, _, method = hold.partition("|")
+            self._pacer.refused(
+                prefix,
+                gate.last if method in ("", paced) else None,  # the refused post
+                now,
+                max(MIN_RETRY_AFTER_SECONDS, result.retry_after),
+                paced=method in ("", paced),
+            )
         return _Unrecorded(claimed=claimed, result=result, at=self._clock())
 
     def _excluded(self, in_flight: Mapping[asyncio.Task[_Unrecorded], _Claimed]) -> _Excluded:
@@ -510,7 +524,9 @@ class OutboxWorker:
             return 0
         batch = list(self._unrecorded.values())
         try:
-            await asyncio.to_thread(self._cycle, batch, 0, _Excluded(frozenset(), {}))
+            await asyncio.to_thread(
+                self._cycle, batch, 0, _Excluded(frozenset(), {}), time.monotonic()
+            )
         except Exception:
             self._record_failed()
             return 0
@@ -527,12 +543,15 @@ class OutboxWorker:
             return str(scope(destination))
         return f"{platform}:"
 
-    async def _send(self, claimed: _Claimed) -> DeliveryResult:
+    async def _send(
+        self, claimed: _Claimed, *, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> DeliveryResult:
         adapter = self._adapters.get(claimed.platform)
         if adapter is None:
             return DeliveryResult.failed(f"no adapter for platform {claimed.platform}")
         self._last_send[claimed.destination] = time.monotonic()
         key = f"send:{claimed.platform}"
+        options: dict[str, Any] = {} if pace is None else {"pace": pace}
         try:
             message = load_message(claimed.payload)
             result = await adapter.send(
@@ -541,6 +560,7 @@ class OutboxWorker:
                 idempotency_key=claimed.key,
                 redelivery=claimed.redelivery,
                 enqueued_at=claimed.created_at,
+                **options,
             )
         except Exception as exc:
             self._log.exception(
@@ -566,9 +586,12 @@ class OutboxWorker:
         return and_(due, ~blocked)
 
     def _cycle(
-        self, batch: list[_Unrecorded], free: int, excluded: _Excluded
+        self, batch: list[_Unrecorded], free: int, excluded: _Excluded, mono: float
     ) -> tuple[list[_Claimed], float | None]:
         """Record finished sends, then claim up to `free` due rows: one transaction.
+
+        `mono` is the `time.monotonic()` of the results collected in `batch`: a row
+        claimed here waits for the holds of 429s met after it (`Pacer.held_after`).
 
         Returns:
             The rows claimed, and how long until a paced destination with a due row may
@@ -579,7 +602,7 @@ class OutboxWorker:
                 self._record_in(session, item.claimed, item.result, now=item.at)
             if free <= 0:
                 return [], None
-            return self._claim_in(session, free, excluded)
+            return self._claim_in(session, free, excluded, mono)
 
     def _held_prefixes(self, session: Session, now: datetime) -> set[str]:
         """The address prefixes under a rate-limit hold now (every replica's 429s).
@@ -599,13 +622,13 @@ class OutboxWorker:
                 held.add(prefix)
             if rate is not None:
                 learned[prefix] = min(float(rate), learned.get(prefix, float(rate)))
-        with self._pace_lock:
-            for prefix, rate in learned.items():
-                self._scope_pace.setdefault(prefix, _ScopePace(rate=rate))
+        mono = time.monotonic()
+        for prefix, rate in learned.items():
+            self._pacer.adopt(prefix, rate, mono)
         return held
 
     def _claim_in(
-        self, session: Session, free: int, excluded: _Excluded
+        self, session: Session, free: int, excluded: _Excluded, mono: float
     ) -> tuple[list[_Claimed], float | None]:
         now = self._clock()
         condition = self._claimable(now)
@@ -626,20 +649,22 @@ class OutboxWorker:
         self._next_due = self._due_next(session, now)
         ids: list[int] = []
         pace_wait: float | None = None
-        mono = time.monotonic()
         for row_id, destination, platform in session.execute(stmt):
             if destination in skip:
                 wait = excluded.paced.get(destination)
             else:
                 start_at, wait = (
-                    self._paced_scope(platform, destination, mono)
-                    if self._scope_pace
+                    self._pacer.reserve(
+                        self._scope_of(platform, destination),
+                        time.monotonic(),
+                        most=max(1, self._concurrency // 2),  # the rest for other workspaces
+                    )
+                    if self._pacer
                     else (None, 0.0)
                 )
                 if not wait:
                     ids.append(row_id)
-                    if start_at is not None and start_at > mono:
-                        self._starts[row_id] = start_at
+                    self._slots[row_id] = (start_at, mono)
                     if len(ids) == free:
                         break
                     continue
@@ -801,13 +826,11 @@ class OutboxWorker:
             scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
             prefix, _, method = scope.partition("|")
             paced = getattr(self._adapters.get(claimed.platform), "paced_method", "")
-            with self._pace_lock:
-                pace = self._scope_pace.get(prefix) if method in ("", paced) else None
             self._hold(
                 session,
                 scope,
                 now + timedelta(seconds=retry_after),
-                rate=pace.rate if pace is not None else None,
+                rate=self._pacer.cap_of(prefix) if method in ("", paced) else None,
             )
             self._finish_in(
                 session,

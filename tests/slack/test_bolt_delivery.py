@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 from datetime import timedelta
@@ -125,6 +126,42 @@ async def test_a_long_message_is_threaded_and_resumed_after_a_429(fake: FakeSlac
     heads = [c for c in calls if "thread_ts" not in c.body]
     assert len(heads) == 1  # the retry did not post the first part again
     assert len(calls) >= 3 and all(c.body["thread_ts"] == first_ts for c in calls[1:])
+
+
+async def test_each_post_of_a_long_message_waits_for_its_own_slot(fake: FakeSlackApi) -> None:
+    """The outbox paces posts, not messages: `pace` comes before every chat.postMessage."""
+    fake.add_user("U0NEW", "New Person")
+    adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
+    seen: list[tuple[int, int]] = []  # (DMs opened, posts made) as each slot is asked for
+
+    async def pace() -> None:
+        seen.append((len(fake.calls("conversations.open")), len(fake.calls("chat.postMessage"))))
+
+    long = Notice(lines=tuple(f"line {i} " + "x" * 2900 for i in range(60)))
+    result = await adapter.send(
+        address="slack:U0NEW", message=long, idempotency_key="long", pace=pace
+    )
+    assert result.status == "sent"
+    posts = len(fake.calls("chat.postMessage"))
+    assert posts >= 2  # a long message: the first part, the rest in its thread
+    # The DM was opened before the first slot; each post had one slot, just before it.
+    assert seen == [(1, n) for n in range(posts)]
+
+
+async def test_the_parts_of_a_long_message_keep_the_channel_interval(
+    fake: FakeSlackApi, db: Database, clock: FakeClock
+) -> None:
+    """Slack allows about one post a second per channel, and a thread is in its channel."""
+    adapter = SlackAdapter(client=make_client(token="xoxb-test", base_url=fake.url))
+    long = Notice(lines=tuple(f"line {i} " + "x" * 2900 for i in range(60)))
+    _enqueue(db, clock, "long", "slack:C0CIO", long)
+    worker = OutboxWorker(
+        db, {"slack": adapter}, clock=clock, per_destination_interval=0.2, rng=random.Random(3)
+    )
+    assert await worker.drain_once() == 1
+    posts = fake.calls("chat.postMessage")
+    assert len(posts) >= 2
+    assert all(b.at - a.at >= 0.19 for a, b in itertools.pairwise(posts))
 
 
 # -- Redelivery: what an earlier attempt posted is found in Slack, not posted again ---------

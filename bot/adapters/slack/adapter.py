@@ -72,7 +72,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -329,7 +329,8 @@ class SlackAdapter:
 
     platform = PLATFORM
     # The method whose 429s say how fast the workspace takes messages: the outbox paces
-    # sends to what it took (a 429 of `conversations.open` says nothing about that).
+    # its calls to what it took (a 429 of `conversations.open` says nothing about that),
+    # and `send` awaits the outbox's `pace` before each one.
     paced_method = "chat.postMessage"
 
     def __init__(
@@ -395,6 +396,7 @@ class SlackAdapter:
         idempotency_key: str,
         redelivery: bool = False,
         enqueued_at: datetime | None = None,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> DeliveryResult:
         """Post one outbox message to a user's DM or a channel.
 
@@ -406,6 +408,9 @@ class SlackAdapter:
                 posted under it (in this process, or found in the channel) are skipped.
             redelivery: an earlier attempt may have posted it: look in the channel first.
             enqueued_at: when the outbox row was written (where the look starts).
+            pace: the outbox's slot for one `chat.postMessage`, awaited before each (each
+                part of a long message, after the DM is opened), so the workspace's pace
+                counts posts, not messages.
 
         Returns:
             `sent` with the first message's ts, `retry` or `failed` (see `classify`);
@@ -439,7 +444,7 @@ class SlackAdapter:
                 progress = await self._find_posted(
                     progress, len(payloads), idempotency_key, client, enqueued_at
                 )
-            ts = await self._post_parts(progress, payloads, idempotency_key, client)
+            ts = await self._post_parts(progress, payloads, idempotency_key, client, pace)
         except UnreadableSecret:  # the store has logged which workspace and why
             return DeliveryResult.failed(TOKEN_UNREADABLE)
         except Exception as exc:
@@ -752,6 +757,7 @@ class SlackAdapter:
         payloads: list[dict[str, Any]],
         key: str | None,
         client: AsyncWebClient | None = None,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> str | None:
         client = client or self.client
         try:
@@ -764,6 +770,8 @@ class SlackAdapter:
                         "event_type": METADATA_EVENT_TYPE,
                         "event_payload": {"key": key, "part": index},
                     }
+                if pace is not None:
+                    await pace()
                 try:
                     response = await client.chat_postMessage(
                         channel=progress.channel, unfurl_links=False, unfurl_media=False, **payload
@@ -777,6 +785,8 @@ class SlackAdapter:
                         " figures in words instead",
                         progress.channel,
                     )
+                    if pace is not None:
+                        await pace()
                     response = await client.chat_postMessage(
                         channel=progress.channel,
                         unfurl_links=False,
