@@ -6,9 +6,14 @@ ack carries real work. This measures what that costs: signed requests over loopb
 
 - **the full app**: `build_app` + `mount_slack` on a SQLite file, with the outbox worker
   running and delivering every reply to the fake Slack Web API (`tests/fakes/slack_api`);
-- **a bare Bolt `AsyncApp`** with no-op listeners (`await ack()`), mounted the same way
-  (aiohttp route -> `to_bolt_request` -> `async_dispatch` -> `to_aiohttp_response`),
-  verifying the same signatures: the floor that Bolt and HTTP cost by themselves.
+- **a bare Bolt `AsyncApp`** mounted the same way (aiohttp route -> `to_bolt_request` ->
+  `async_dispatch` -> `to_aiohttp_response`), verifying the same signatures, whose
+  listeners do the same storage before `await ack()` the simplest correct way, plain SQL
+  on a bare connection of a copy of the same SQLite database (same file settings), one
+  writer at a time as the product's lock: the slash command stored in `pending_commands`
+  (deduplicated on its trigger id), the button as the engine's five statements
+  (`bench.INGEST_STATEMENTS`: the event id, the participant, the answer upsert, the
+  progress, the reply in the outbox with the payload of the round's own prompt).
 
 Both run in the same process and the same run, one request at a time, timed from send to
 the full response. The figures are p50/p99 per kind and the full/bare ratios. The slash
@@ -25,10 +30,13 @@ import hmac
 import json
 import logging
 import re
+import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -38,13 +46,15 @@ import yaml
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
-from sqlalchemy import select
+from sqlalchemy import JSON, bindparam, select, text
 
+from bench.__main__ import NOW_PARAM, ingest_floor
 from bot.adapters.slack.adapter import make_client
 from bot.adapters.slack.app import EVENTS_PATH
 from bot.app import RUNTIME, build_app
 from bot.config import load_settings
 from storage import models
+from storage.db import Database
 from tests.fakes.slack_api import FakeSlackApi
 
 SECRET = "bench-secret"  # noqa: S105 - signs loopback requests only
@@ -148,8 +158,38 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://{host}:{port}{EVENTS_PATH}"
 
 
-def bare_app(fake: FakeSlackApi) -> web.Application:
-    """A Bolt AsyncApp with no-op listeners, mounted like `mount_slack` mounts ours."""
+class Floor:
+    """The bare app's storage: what the product stores before each ack, in plain SQL."""
+
+    def __init__(self, url: str, reply: dict[str, Any]) -> None:
+        self.db = Database(url)  # for its engine's SQLite settings (WAL, busy timeout)
+        self.reply = reply
+        self._writer = threading.Lock()  # one writer at a time, as the product's lock
+
+    def store_command(self, form: dict[str, Any]) -> None:
+        event = {"actor": f"slack:{form['user_id']}", "text": form["text"]}
+        with self._writer, self.db.engine.connect() as conn, conn.begin():
+            conn.execute(
+                STORE_COMMAND,
+                {"key": form["trigger_id"], "event": event, "now": datetime.now(UTC)},
+            )
+
+    def store_answer(self, user: str, value: str, event_id: str) -> None:
+        with self._writer, self.db.engine.connect() as conn:
+            ingest_floor(conn, f"slack:{user}", value, event_id, self.reply)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+STORE_COMMAND = text(
+    "INSERT INTO pending_commands (dedup_key, platform, event, status, attempts, received_at)"
+    " VALUES (:key, 'slack', :event, 'pending', 0, :now) ON CONFLICT (dedup_key) DO NOTHING"
+).bindparams(NOW_PARAM, bindparam("event", type_=JSON()))
+
+
+def bare_app(fake: FakeSlackApi, floor: Floor) -> web.Application:
+    """A Bolt AsyncApp doing the product's storage before the ack, mounted like ours."""
     bolt = AsyncApp(
         client=make_client(token=TOKEN, base_url=fake.url),
         signing_secret=SECRET,
@@ -157,11 +197,19 @@ def bare_app(fake: FakeSlackApi) -> web.Application:
         logger=logging.getLogger("bench.bare-bolt"),
     )
 
-    async def noop(ack: Callable[..., Awaitable[Any]]) -> None:
+    async def command(ack: Callable[..., Awaitable[Any]], command: dict[str, Any]) -> None:
+        await asyncio.to_thread(floor.store_command, command)
         await ack()
 
-    bolt.command("/strategy")(noop)
-    bolt.action(re.compile("^strategy:"))(noop)
+    async def button(ack: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+        action = body["actions"][0]
+        value = json.loads(action["value"])["v"]
+        event_id = f"{body['user']['id']}:{action['action_ts']}"
+        await asyncio.to_thread(floor.store_answer, body["user"]["id"], value, event_id)
+        await ack()
+
+    bolt.command("/strategy")(command)
+    bolt.action(re.compile("^strategy:"))(button)
 
     async def events(request: web.Request) -> web.StreamResponse:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
@@ -169,6 +217,26 @@ def bare_app(fake: FakeSlackApi) -> web.Application:
     app = web.Application()
     app.router.add_post(EVENTS_PATH, events)
     return app
+
+
+def floor_copy(app: web.Application, workdir: Path) -> Floor:
+    """A copy of the full app's database once its round is open, and its prompt's payload.
+
+    A copy, so the floor's answers do not move the full app's participants on.
+    """
+    runtime = app[RUNTIME]
+    with runtime.db.transaction() as s:
+        reply = s.scalars(
+            select(models.OutboxMessage.payload).where(
+                models.OutboxMessage.payload["kind"].as_string() == "prompt"
+            )
+        ).first()
+    assert reply is not None, "the round's prompts are not in the outbox"
+    source = str(runtime.db.engine.url.database)
+    target = workdir / "floor.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return Floor(f"sqlite:///{target}", reply)
 
 
 def full_app(fake: FakeSlackApi, workdir: Path) -> web.Application:
@@ -296,10 +364,13 @@ async def run(n: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-slack-") as tmp:
         full = full_app(fake, Path(tmp))
         full_runner, full_url = await serve(full)
-        bare_runner, bare_url = await serve(bare_app(fake))
+        floor: Floor | None = None
+        bare_runner: web.AppRunner | None = None
         try:
             async with aiohttp.ClientSession() as session:
                 round_id = await open_round(full, fake, session, full_url)
+                floor = floor_copy(full, Path(tmp))
+                bare_runner, bare_url = await serve(bare_app(fake, floor))
                 for kind, make in (
                     ("slash command", command_request(fake)),
                     ("button", button_request(round_id)),
@@ -316,7 +387,10 @@ async def run(n: int) -> None:
             for task in full[RUNTIME]._tasks:
                 task.cancel()
             await full_runner.cleanup()
-            await bare_runner.cleanup()
+            if bare_runner is not None:
+                await bare_runner.cleanup()
+            if floor is not None:
+                floor.close()
             await fake.stop()
     print(f"Slack ack latency over loopback, {n} signed requests each (after {warmup} warm-up)")
     print(
