@@ -193,8 +193,10 @@ async def test_a_scheduled_round_opens_once_at_its_time_across_a_clock_change(
 ) -> None:
     cadence, fires, then = SWITCHES[switch]
     zone = ZoneInfo(cadence.rsplit(" ", 1)[1])
-    # The machine lives in the cadence's zone, a second before the round is due.
-    with time_machine.travel((fires - timedelta(seconds=1)).astimezone(zone), tick=True):
+    # The machine lives in the cadence's zone, a second before the round is due. Time stands
+    # still until the test moves it, so a slow machine cannot let the job fire (or miss it)
+    # before its next run time is read.
+    with time_machine.travel((fires - timedelta(seconds=1)).astimezone(zone), tick=False) as now:
 
         def clock() -> datetime:
             return datetime.now(UTC)
@@ -206,6 +208,8 @@ async def test_a_scheduled_round_opens_once_at_its_time_across_a_clock_change(
             assert scheduler.scheduler is not None
             job = scheduler.scheduler.get_job("social-media")
             assert job.next_run_time == fires
+            now.move_to(fires.astimezone(zone))
+            scheduler.scheduler.wakeup()
             for _ in range(100):
                 if rounds(db, "social-media"):
                     break
