@@ -31,7 +31,10 @@ Rules this module chooses:
   such as ``slack:T0123/|chat.postMessage``: Slack limits per method per workspace), else
   the adapter's ``hold_scope(address)``, else the whole platform. Holds are rows of
   ``rate_limit_holds``, read by every claim, so every replica waits, and one workspace's
-  429 never stops another's messages.
+  429 never stops another's messages. A 429 of a method the adapter keeps back itself
+  (its ``held_methods``: Slack's ``conversations.open``) holds that method only: the
+  claim passes nothing over, each send is told what is held (``held``), and only the
+  messages that need the method wait (`bot.delivery.holds`).
 - **Per-workspace pacing** (`bot.delivery.pacing`). A 429 of the adapter's
   ``paced_method`` teaches the workspace's cap (kept with the hold, for every replica);
   from then on each post gets a start time ("slot") just under that cap, claimed up to
@@ -87,6 +90,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.adapters.base import Adapter, DeliveryResult
+from bot.delivery.holds import MethodHolds
 from bot.delivery.pacing import Pacer, Post
 from bot.flows.outbound import load_message
 from bot.flows.queueing import enqueue
@@ -295,6 +299,8 @@ class OutboxWorker:
         # What each workspace takes, learned from its 429s, and its sends' slots
         # (`bot.delivery.pacing`).
         self._pacer = Pacer()
+        # Holds of one method that the adapter keeps back itself (`bot.delivery.holds`).
+        self._method_holds = MethodHolds()
         # Claimed row id -> (its paced slot or None, time.monotonic() of the claim).
         self._slots: dict[int, tuple[float | None, float]] = {}
 
@@ -472,11 +478,16 @@ class OutboxWorker:
             # meanwhile must already wait for the hold.
             hold = result.hold_scope or scope
             prefix, _, method = hold.partition("|")
+            retry_after = max(MIN_RETRY_AFTER_SECONDS, result.retry_after)
+            if self._holds_itself(claimed.platform, method):
+                until = self._clock() + timedelta(seconds=retry_after)
+                self._method_holds.hold(prefix, method, until)
+                return _Unrecorded(claimed=claimed, result=result, at=self._clock())
             self._pacer.refused(
                 prefix,
                 gate.last if method in ("", paced) else None,  # the refused post
                 now,
-                max(MIN_RETRY_AFTER_SECONDS, result.retry_after),
+                retry_after,
                 paced=method in ("", paced),
             )
         return _Unrecorded(claimed=claimed, result=result, at=self._clock())
@@ -535,6 +546,10 @@ class OutboxWorker:
         self._log.recovered("record", "outbox: delivery results are recorded again")
         return len(batch)
 
+    def _holds_itself(self, platform: str, method: str) -> bool:
+        """Whether a 429 of `method` holds that method only (the adapter keeps it back)."""
+        return bool(method) and method in getattr(self._adapters.get(platform), "held_methods", ())
+
     def _scope_of(self, platform: str, destination: str) -> str:
         """What a 429 for this destination holds: the adapter's say, else its platform."""
         adapter = self._adapters.get(platform)
@@ -552,6 +567,8 @@ class OutboxWorker:
         self._last_send[claimed.destination] = time.monotonic()
         key = f"send:{claimed.platform}"
         options: dict[str, Any] = {} if pace is None else {"pace": pace}
+        if getattr(adapter, "held_methods", ()):
+            options["held"] = self._method_holds.for_address(claimed.destination, self._clock())
         try:
             message = load_message(claimed.payload)
             result = await adapter.send(
@@ -617,8 +634,10 @@ class OutboxWorker:
                 or_(RateLimitHold.until > now, RateLimitHold.rate.is_not(None))
             )
         ):
-            prefix = scope.partition("|")[0]
-            if until > now:
+            prefix, _, method = scope.partition("|")
+            if until > now and self._holds_itself(prefix.partition(":")[0], method):
+                self._method_holds.hold(prefix, method, until)
+            elif until > now:
                 held.add(prefix)
             if rate is not None:
                 learned[prefix] = min(float(rate), learned.get(prefix, float(rate)))

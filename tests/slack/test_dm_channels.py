@@ -5,23 +5,30 @@ a restart would hold a big round's prompts back for an hour and more. The real
 `strategy-bot serve` runs as a subprocess against the fake Slack Web API on loopback; it
 opens each member's DM once, is killed, and a fresh process closes that round and opens
 the next one: every "it closed" notice and every new prompt reaches its DM with no
-`conversations.open` at all. A 429 holds its workspace, not the platform (`hold_scope`).
+`conversations.open` at all. A 429 holds its workspace, not the platform (`hold_scope`);
+a 429 of `conversations.open` holds only the messages that need a DM opened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from bot.adapters.slack.adapter import SlackAdapter, make_client
+from bot.delivery import OutboxWorker, enqueue
 from bot.flows.outbound import Notice
 from storage.db import Database
 from storage.dm_channels import DmChannelStore
+from storage.models import OutboxMessage
+from tests.conftest import FakeClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack.conftest import ADMIN, CIO, SECRET, post_slash_command, slack_playbook
 from tests.test_durability import Server
@@ -122,3 +129,75 @@ async def test_a_429_holds_its_workspace_and_method(fake: FakeSlackApi, db: Data
         assert DmChannelStore(db).team_channels(None) == {MEMBERS[0]: "D" + MEMBERS[0][1:]}
     finally:
         await adapter.stop()
+
+
+def adapter_for(db: Database, fake: FakeSlackApi) -> SlackAdapter:
+    return SlackAdapter(
+        client=make_client(token="xoxb-test", base_url=fake.url), dm_channels=DmChannelStore(db)
+    )
+
+
+def put(db: Database, clock: FakeClock, key: str, address: str) -> None:
+    with db.transaction() as s:
+        enqueue(s, key=key, address=address, message=Notice(lines=(key,)), now=clock())
+
+
+async def drain(db: Database, clock: FakeClock, adapter: SlackAdapter) -> int:
+    worker = OutboxWorker(
+        db,
+        {"slack": adapter},
+        clock=clock,
+        per_destination_interval=0.0,
+        concurrency=1,  # one send at a time: the 429 is back before the next one starts
+        rng=random.Random(7),
+    )
+    await adapter.start()
+    try:
+        return await worker.drain_once()
+    finally:
+        await adapter.stop()
+
+
+def status_of(db: Database) -> dict[str, tuple[str, int]]:
+    with db.transaction() as s:
+        return {r.idempotency_key: (r.status, r.attempts) for r in s.scalars(select(OutboxMessage))}
+
+
+async def test_a_429_of_conversations_open_holds_only_the_dms_still_to_open(
+    fake: FakeSlackApi, db: Database, clock: FakeClock
+) -> None:
+    new, later, known = MEMBERS[0], MEMBERS[1], MEMBERS[2]
+    DmChannelStore(db).save(None, known, "D" + known[1:])  # reached in an earlier round
+    fake.script("conversations.open", status=429, headers={"Retry-After": "45"})
+    put(db, clock, "to-new", f"slack:{new}")
+    put(db, clock, "to-later", f"slack:{later}")
+    put(db, clock, "to-known", f"slack:{known}")
+    put(db, clock, "to-channel", "slack:C0CIO")
+
+    assert await drain(db, clock, adapter_for(db, fake)) == 4
+    # A minute's Tier 3 hold keeps back the two DMs still to open, and nothing else:
+    # the DM already open and the channel hear at once, and Slack was asked once only.
+    assert len(fake.posts_to("D" + known[1:])) == 1
+    assert len(fake.posts_to("C0CIO")) == 1
+    assert len(fake.calls("conversations.open")) == 1
+    rows = status_of(db)
+    assert rows["to-known"][0] == rows["to-channel"][0] == "sent"
+    assert rows["to-new"] == rows["to-later"] == ("pending", 0)  # a 429 is not an attempt
+
+    # Another replica, nothing in its memory: the hold is in the database.
+    put(db, clock, "to-known-2", f"slack:{known}")
+    put(db, clock, "to-new-2", f"slack:{MEMBERS[3]}")
+    clock.advance(timedelta(seconds=20))
+    assert await drain(db, clock, adapter_for(db, fake)) == 2
+    assert len(fake.posts_to("D" + known[1:])) == 2
+    assert len(fake.calls("conversations.open")) == 1
+    assert status_of(db)["to-new-2"] == ("pending", 0)
+
+    clock.advance(timedelta(seconds=30))  # the hold is over: each DM is opened once
+    assert await drain(db, clock, adapter_for(db, fake)) == 3
+    assert sorted(c.body["users"] for c in fake.calls("conversations.open")) == sorted(
+        [new, new, later, MEMBERS[3]]
+    )
+    assert {status for status, _ in status_of(db).values()} == {"sent"}
+    for user in (new, later, MEMBERS[3]):
+        assert len(fake.posts_to("D" + user[1:])) == 1

@@ -31,7 +31,10 @@ Why it looks like this:
   shares one aiohttp session opened at `start`, so calls reuse connections (and TLS)
   instead of opening one each.
 - **A 429 holds its workspace and method** (`hold_scope`: `slack:T…/|chat.postMessage`),
-  in the database, so other workspaces keep going and every replica waits.
+  in the database, so other workspaces keep going and every replica waits. A 429 of
+  `conversations.open` holds that method only (`held_methods`): while it lasts, a message
+  to someone whose DM is not open yet is answered `retry` without calling Slack, and the
+  messages to DMs already open and to channels go on (`bot.delivery.holds`).
 - **Charts** are `data_visualization` blocks. A Slack that answers `invalid_blocks` to a
   message holding one (a workspace or Slack deployment without the block yet) gets the
   same message once more without it: the chart's title and its figures in words stay.
@@ -314,6 +317,15 @@ class DmChannels(Protocol):
 
 
 _MAX_CLIENTS = 1000  # workspace clients kept (one per bot token)
+OPEN_DM = "conversations.open"
+
+
+class MethodHeld(Exception):
+    """A call this send needs is rate-limited for a while yet: not made, retried later."""
+
+    def __init__(self, method: str, seconds: float) -> None:
+        super().__init__(f"{method} held for {seconds:.1f} s")
+        self.method, self.seconds = method, seconds
 
 
 class SlackAdapter:
@@ -332,6 +344,9 @@ class SlackAdapter:
     # its calls to what it took (a 429 of `conversations.open` says nothing about that),
     # and `send` awaits the outbox's `pace` before each one.
     paced_method = "chat.postMessage"
+    # Methods whose 429s hold that method only: `send` is told how long each is held
+    # (`held`) and keeps back the messages that need it, so the rest go on.
+    held_methods = frozenset({OPEN_DM})
 
     def __init__(
         self,
@@ -397,6 +412,7 @@ class SlackAdapter:
         redelivery: bool = False,
         enqueued_at: datetime | None = None,
         pace: Callable[[], Awaitable[None]] | None = None,
+        held: Mapping[str, float] | None = None,
     ) -> DeliveryResult:
         """Post one outbox message to a user's DM or a channel.
 
@@ -411,13 +427,15 @@ class SlackAdapter:
             pace: the outbox's slot for one `chat.postMessage`, awaited before each (each
                 part of a long message, after the DM is opened), so the workspace's pace
                 counts posts, not messages.
+            held: seconds each of `held_methods` is still rate-limited for this address:
+                a message whose DM must be opened meanwhile is a `retry` for that long.
 
         Returns:
             `sent` with the first message's ts, `retry` or `failed` (see `classify`);
             `failed("app_uninstalled")` when the app is not installed in that workspace.
         """
         if isinstance(message, FileReply):
-            return await self._send_file(address, message, redelivery, enqueued_at)
+            return await self._send_file(address, message, redelivery, enqueued_at, held)
         try:
             payloads = render_message(message)
         except TypeError:
@@ -439,7 +457,8 @@ class SlackAdapter:
                 return DeliveryResult.failed(UNINSTALLED)
             progress = self._progress.get(idempotency_key)
             if progress is None:
-                progress = _Progress(channel=await self.channel_for(target, client, team))
+                channel = await self.channel_for(target, client, team, held=held)
+                progress = _Progress(channel=channel)
             if redelivery:
                 progress = await self._find_posted(
                     progress, len(payloads), idempotency_key, client, enqueued_at
@@ -448,18 +467,34 @@ class SlackAdapter:
         except UnreadableSecret:  # the store has logged which workspace and why
             return DeliveryResult.failed(TOKEN_UNREADABLE)
         except Exception as exc:
-            result = classify(exc)
-            if result.retry_after is not None:  # Slack limits per method and workspace
-                method = _method_of(exc)
-                result = replace(result, hold_scope=f"{self.hold_scope(address)}|{method}")
+            result = self._failure(exc, address)
             logger.info(
                 "slack: delivery to %s %s (%s)", address, result.status, result.error or "-"
             )
             return result
         return DeliveryResult.sent(ts)
 
+    def _failure(self, exc: Exception, address: str) -> DeliveryResult:
+        """What a failed call means; a 429 holds its workspace and method."""
+        if isinstance(exc, MethodHeld):
+            return DeliveryResult.retry(
+                f"{exc.method} rate-limited",
+                retry_after=exc.seconds,
+                hold_scope=f"{self.hold_scope(address)}|{exc.method}",
+            )
+        result = classify(exc)
+        if result.retry_after is not None:  # Slack limits per method and workspace
+            method = _method_of(exc)
+            result = replace(result, hold_scope=f"{self.hold_scope(address)}|{method}")
+        return result
+
     async def _send_file(
-        self, address: str, reply: FileReply, redelivery: bool, enqueued_at: datetime | None
+        self,
+        address: str,
+        reply: FileReply,
+        redelivery: bool,
+        enqueued_at: datetime | None,
+        held: Mapping[str, float] | None = None,
     ) -> DeliveryResult:
         """Upload an export's file into the person's DM (see the module docstring)."""
         team, target = split_address(address)
@@ -475,7 +510,7 @@ class SlackAdapter:
             client = await self._client_for(team)
             if client is None:
                 return DeliveryResult.failed(UNINSTALLED)
-            channel = await self.channel_for(target, client, team)
+            channel = await self.channel_for(target, client, team, held=held)
             if redelivery:
                 found = await self._find_file(channel, reply.filename, client, enqueued_at)
                 if found is not None:
@@ -497,11 +532,8 @@ class SlackAdapter:
             logger.info("slack: upload to %s failed (%s)", address, exc)
             return DeliveryResult.retry("file upload failed")
         except Exception as exc:
-            result = classify(exc)
-            if result.retry_after is not None:
-                method = _method_of(exc)
-                result = replace(result, hold_scope=f"{self.hold_scope(address)}|{method}")
-            elif result.error == "missing_scope" and client is not None and channel:
+            result = self._failure(exc, address)
+            if result.error == "missing_scope" and client is not None and channel:
                 await self._say_no_file_scope(client, channel)
             logger.info("slack: file to %s %s (%s)", address, result.status, result.error or "-")
             return result
@@ -710,7 +742,12 @@ class SlackAdapter:
         return client
 
     async def channel_for(
-        self, target: str, client: AsyncWebClient | None = None, team: str | None = None
+        self,
+        target: str,
+        client: AsyncWebClient | None = None,
+        team: str | None = None,
+        *,
+        held: Mapping[str, float] | None = None,
     ) -> str:
         """The channel to post to for a user or channel id (opens and caches a DM).
 
@@ -718,9 +755,11 @@ class SlackAdapter:
             target: a user (`U…`/`W…`) or channel id.
             client: the workspace's client (default: `self.client`).
             team: the workspace, in a multi-workspace install.
+            held: seconds each method is still rate-limited (see `send`).
 
         Raises:
             SlackApiError: `conversations.open` failed.
+            MethodHeld: the DM must be opened, and `conversations.open` is held.
         """
         if not target.startswith(("U", "W")):
             return target
@@ -733,6 +772,8 @@ class SlackAdapter:
             known = self._dm_channels.get((team, target))
         if known is not None:
             return known
+        if held and held.get(OPEN_DM, 0.0) > 0:
+            raise MethodHeld(OPEN_DM, held[OPEN_DM])
         response = await (client or self.client).conversations_open(users=target)
         self.conversations_opened += 1
         channel = str(response["channel"]["id"])
