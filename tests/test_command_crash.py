@@ -17,12 +17,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from storage import models
 from storage.db import Database
 from tests.fakes.slack_api import FakeSlackApi
+from tests.serving import Server, slack_server, write_playbook
 from tests.slack.conftest import (
     ADMIN,
     CIO,
@@ -30,12 +30,10 @@ from tests.slack.conftest import (
     LEE,
     MARIA,
     SAM,
-    SECRET,
     post_slash_command,
     slack_playbook,
     text_of,
 )
-from tests.test_durability import Server
 
 
 @pytest.fixture
@@ -50,22 +48,9 @@ async def fake() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 def server(db_url: str, fake: FakeSlackApi, tmp_path: Path) -> Iterator[Server]:
-    playbook = tmp_path / "playbook.yml"
-    playbook.write_text(yaml.safe_dump(slack_playbook(), sort_keys=False))
-    srv = Server(db_url)
-    srv.env.update(
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.url,
-        PLAYBOOK_PATH=str(playbook),
-        CONSOLE_ENABLED="false",
-        SCHEDULER_ENABLED="false",
-        OUTBOX_POLL_SECONDS="0.2",
-        OUTBOX_LEASE_SECONDS="2",
-    )
-    yield srv
-    if srv.proc and srv.proc.poll() is None:
-        srv.kill()
+    playbook = write_playbook(tmp_path / "playbook.yml", slack_playbook())
+    with slack_server(db_url, fake.url, playbook, OUTBOX_LEASE_SECONDS="2") as srv:
+        yield srv
 
 
 async def slash(server: Server, fake: FakeSlackApi, text: str, name: str) -> None:

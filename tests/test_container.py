@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from tests.instants import subprocess_env
-from tests.test_durability import free_port
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,13 +7,7 @@ subprocess at the test's frozen instant and time zone.
 """
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,58 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.instants import SERVER_INSTANTS, Instant, subprocess_env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, db_url: str) -> None:
-        self.port = free_port()
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))
-        }
-        self.env.update(DATABASE_URL=db_url, PORT=str(self.port), TICK_SECONDS="3600")
-        self.env.pop("SCHEDULER_ENABLED", None)  # the scheduler runs, as in production
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env={**self.env, **subprocess_env()},  # at the test's moment, if travelled
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.get("/healthz")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
-            return json.loads(r.read())
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
-            return json.loads(r.read())
+from tests.instants import SERVER_INSTANTS, Instant
+from tests.serving import Server
 
 
 @pytest.fixture

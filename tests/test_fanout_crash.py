@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import OutboxMessage
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import ADMIN, CIO, SECRET, post_slash_command, slack_playbook
-from tests.test_durability import Server
+from tests.serving import Server, slack_server, write_playbook
+from tests.slack.conftest import ADMIN, CIO, post_slash_command, slack_playbook
 
 MEMBERS = [f"U1{n:05d}" for n in range(300)]
 KILL_AFTER_POSTS = 60  # prompts posted since the (re)start before each kill
@@ -47,31 +46,13 @@ async def fake() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 def playbook(tmp_path: Path) -> Path:
-    book = slack_playbook()
-    book["groups"]["marketing"]["members"] = [
-        {"id": f"slack:{user}", "name": f"Person {user}"} for user in MEMBERS
-    ]
-    path = tmp_path / "playbook.yml"
-    path.write_text(yaml.safe_dump(book, sort_keys=False))
-    return path
+    return write_playbook(tmp_path / "playbook.yml", slack_playbook(), MEMBERS)
 
 
 @pytest.fixture
 def server(db_url: str, fake: FakeSlackApi, playbook: Path) -> Iterator[Server]:
-    srv = Server(db_url)
-    srv.env.update(
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.url,
-        PLAYBOOK_PATH=str(playbook),
-        CONSOLE_ENABLED="false",
-        SCHEDULER_ENABLED="false",
-        OUTBOX_POLL_SECONDS="0.2",
-        OUTBOX_LEASE_SECONDS="2",
-    )
-    yield srv
-    if srv.proc and srv.proc.poll() is None:
-        srv.kill()
+    with slack_server(db_url, fake.url, playbook, OUTBOX_LEASE_SECONDS="2") as srv:
+        yield srv
 
 
 async def ask(server: Server, fake: FakeSlackApi, conversation: str) -> None:

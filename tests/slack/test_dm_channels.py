@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.adapters.slack.adapter import SlackAdapter, make_client
@@ -30,8 +29,8 @@ from storage.dm_channels import DmChannelStore
 from storage.models import OutboxMessage
 from tests.conftest import FakeClock
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import ADMIN, CIO, SECRET, post_slash_command, slack_playbook
-from tests.test_durability import Server
+from tests.serving import Server, slack_server, write_playbook
+from tests.slack.conftest import ADMIN, CIO, post_slash_command, slack_playbook
 from tests.test_fanout_crash import unfinished
 
 MEMBERS = [f"U2{n:05d}" for n in range(40)]
@@ -49,26 +48,9 @@ async def fake() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 def server(db_url: str, fake: FakeSlackApi, tmp_path: Path) -> Iterator[Server]:
-    book = slack_playbook()
-    book["groups"]["marketing"]["members"] = [
-        {"id": f"slack:{user}", "name": f"Person {user}"} for user in MEMBERS
-    ]
-    path = tmp_path / "playbook.yml"
-    path.write_text(yaml.safe_dump(book, sort_keys=False))
-    srv = Server(db_url)
-    srv.env.update(
-        SLACK_BOT_TOKEN="xoxb-test",
-        SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=fake.url,
-        PLAYBOOK_PATH=str(path),
-        CONSOLE_ENABLED="false",
-        SCHEDULER_ENABLED="false",
-        OUTBOX_POLL_SECONDS="0.2",
-        OUTBOX_DESTINATION_INTERVAL_SECONDS="0",
-    )
-    yield srv
-    if srv.proc and srv.proc.poll() is None:
-        srv.kill()
+    path = write_playbook(tmp_path / "playbook.yml", slack_playbook(), MEMBERS)
+    with slack_server(db_url, fake.url, path, OUTBOX_DESTINATION_INTERVAL_SECONDS="0") as srv:
+        yield srv
 
 
 async def command(server: Server, fake: FakeSlackApi, text: str, trigger: str) -> None:

@@ -32,7 +32,7 @@ from bot.errors import ConfigError
 from bot.flows.outbound import Notice
 from storage import models
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import SECRET, SlackDriver, slack_playbook
+from tests.slack.conftest import SlackDriver, slack_playbook, slack_settings
 
 # slack_sdk builds `aiohttp.BasicAuth` for `oauth.v2.access`, which aiohttp 3.14 deprecates
 # (a warning in production; the suite turns warnings into errors).
@@ -47,28 +47,19 @@ OAUTH = {
 }
 
 
-def _settings(fake: FakeSlackApi, tmp_path: Path, template: Path, **extra: Any) -> Any:
-    db = tmp_path / "bot.db"
-    shutil.copy(template, db)
+def oauth_settings(fake: FakeSlackApi, db_url: str, tmp_path: Path, **extra: Any) -> Any:
+    """The app's settings in OAuth mode (no SLACK_BOT_TOKEN), members in workspace TEAM."""
     book = json.loads(json.dumps(slack_playbook()).replace('"slack:', f'"slack:{TEAM}/'))
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(yaml.safe_dump(book, sort_keys=False))
-    values: dict[str, Any] = {
-        "DATABASE_URL": f"sqlite:///{db}",
-        "PLAYBOOK_PATH": str(playbook),
-        "SLACK_BOT_TOKEN": None,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_APP_TOKEN": None,
-        "SLACK_API_URL": fake.url,
-        "MICROSOFT_APP_ID": None,
-        "CONSOLE_ENABLED": False,
-        "SCHEDULER_ENABLED": False,
-        "TICK_SECONDS": 3600,
-        "OUTBOX_POLL_SECONDS": 0.2,
-        **OAUTH,
-        **extra,
-    }
-    return load_settings(**values)
+    options: dict[str, Any] = {"SLACK_BOT_TOKEN": None, "SLACK_APP_TOKEN": None, **OAUTH}
+    return slack_settings(fake, db_url, playbook, **{**options, **extra})
+
+
+def _settings(fake: FakeSlackApi, tmp_path: Path, template: Path, **extra: Any) -> Any:
+    db = tmp_path / "bot.db"
+    shutil.copy(template, db)
+    return oauth_settings(fake, f"sqlite:///{db}", tmp_path, **extra)
 
 
 @pytest.fixture

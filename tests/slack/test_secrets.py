@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text, update
@@ -41,15 +40,15 @@ from bot.errors import ConfigError
 from storage import models
 from storage.migrate import upgrade
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack.conftest import SECRET, SlackDriver, slack_playbook
+from tests.slack.conftest import SlackDriver
 from tests.slack.test_oauth import (
-    OAUTH,
     TEAM,
     _event,
     _finish_install,
     _install,
     _send,
     _start_install,
+    oauth_settings,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
@@ -62,26 +61,7 @@ OTHER_TEAM = "T0OTHER"
 def _settings(
     fake: FakeSlackApi, db_url: str, tmp_path: Path, keys: str | None, **extra: Any
 ) -> Any:
-    book = json.loads(json.dumps(slack_playbook()).replace('"slack:', f'"slack:{TEAM}/'))
-    playbook = tmp_path / "playbook.yml"
-    playbook.write_text(yaml.safe_dump(book, sort_keys=False))
-    values: dict[str, Any] = {
-        "DATABASE_URL": db_url,
-        "PLAYBOOK_PATH": str(playbook),
-        "SLACK_BOT_TOKEN": None,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_APP_TOKEN": None,
-        "SLACK_API_URL": fake.url,
-        "MICROSOFT_APP_ID": None,
-        "CONSOLE_ENABLED": False,
-        "SCHEDULER_ENABLED": False,
-        "TICK_SECONDS": 3600,
-        "OUTBOX_POLL_SECONDS": 0.2,
-        "SECRETS_KEYS": keys,
-        **OAUTH,
-        **extra,
-    }
-    return load_settings(**values)
+    return oauth_settings(fake, db_url, tmp_path, SECRETS_KEYS=keys, **extra)
 
 
 @asynccontextmanager
