@@ -1,7 +1,7 @@
 """Confidential answers in the console, in headless Chromium against the REAL app.
 
-The app runs the confidential test playbook (`tests.flows.confidential_playbook`) on a
-SQLite file. People answer and ask through the console's own HTTP API, as the page
+The app runs the confidential test playbook (`tests.flows.confidential_playbook`) on
+SQLite and PostgreSQL. People answer and ask through the console's own HTTP API, as the page
 does; what is checked is what the page then shows, read from its DOM: the #cio channel
 and an admin's chat show how many answered and never an answer; the CIO's own chat
 shows them, and says the reading is recorded; general counsel reads Social Liability too.
@@ -74,11 +74,13 @@ class Console:
 
 
 @pytest.fixture
-async def console(browser: Browser, serve_app: ServeApp, tmp_path: Path) -> AsyncIterator[Console]:
+async def console(
+    browser: Browser, serve_app: ServeApp, tmp_path: Path, db_url: str
+) -> AsyncIterator[Console]:
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(yaml.safe_dump(confidential_playbook(), sort_keys=False))
     settings = load_settings(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'console.db'}",
+        DATABASE_URL=db_url,
         TICK_SECONDS=3600,
         SCHEDULER_ENABLED=False,
         PLAYBOOK_PATH=str(playbook),
@@ -86,7 +88,7 @@ async def console(browser: Browser, serve_app: ServeApp, tmp_path: Path) -> Asyn
         SLACK_BOT_TOKEN=None,
         MICROSOFT_APP_ID=None,
     )
-    base = await serve_app(build_app(settings))
+    base = await serve_app(build_app(settings, migrate=False))
     context = await browser.new_context(viewport={"width": 1360, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(WAIT_MS)

@@ -1,6 +1,7 @@
 """Confidential answers over the real Slack path: Bolt, the engine, the outbox, Block Kit.
 
-A Social Liability round confidential to the CIO and general counsel is answered by DM
+On SQLite and PostgreSQL. A Social Liability round confidential to the CIO and general
+counsel is answered by DM
 and closed; then `/strategy digest social-liability` is typed as Slack sends it. What the
 fake Slack Web API receives is what people would read: the channel's post and an admin's
 private reply show how many answered and never the answer; the CIO's private reply (only
@@ -15,10 +16,22 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 from sqlalchemy import select
 
+from bot.app import build_app
 from storage import models
-from tests.slack.conftest import ADMIN, CIO, CIO_CHANNEL, LEE, SlackDriver, slack_playbook, text_of
+from tests.fakes.slack_api import FakeSlackApi
+from tests.slack.conftest import (
+    ADMIN,
+    CIO,
+    CIO_CHANNEL,
+    LEE,
+    SlackDriver,
+    slack_playbook,
+    slack_settings,
+    text_of,
+)
 
 GIA = "U0GIA"
 RISK = "Our retention policy ignores the chat exports"
@@ -36,6 +49,12 @@ def playbook_path(tmp_path: Path) -> Path:
     path = tmp_path / "playbook.yml"
     path.write_text(yaml.safe_dump(confidential_book(), sort_keys=False))
     return path
+
+
+@pytest.fixture
+def slack_app(fake: FakeSlackApi, playbook_path: Path, db_url: str) -> web.Application:
+    """The real app with Slack mounted, on each database (`db_url`)."""
+    return build_app(slack_settings(fake, db_url, playbook_path), migrate=False)
 
 
 async def answered_and_closed(slack: SlackDriver) -> None:

@@ -291,13 +291,22 @@ def playbook_path(tmp_path: Path) -> Path:
 
 
 def make_app(
-    tmp_path: Path, playbook_path: Path, sqlite_template: Path, **settings: Any
+    tmp_path: Path,
+    playbook_path: Path,
+    sqlite_template: Path,
+    database_url: str | None = None,
+    **settings: Any,
 ) -> web.Application:
-    """The real application with Teams mounted (console and scheduler off)."""
-    db = tmp_path / "bot.db"
-    shutil.copy(sqlite_template, db)
+    """The real application with Teams mounted (console and scheduler off).
+
+    On a copy of the migrated SQLite template, or on `database_url` (a migrated database).
+    """
+    if database_url is None:
+        db = tmp_path / "bot.db"
+        shutil.copy(sqlite_template, db)
+        database_url = f"sqlite:///{db}"
     loaded = load_settings(
-        DATABASE_URL=f"sqlite:///{db}",
+        DATABASE_URL=database_url,
         PLAYBOOK_PATH=str(playbook_path),
         SLACK_BOT_TOKEN=None,
         SLACK_SIGNING_SECRET=None,

@@ -1,6 +1,7 @@
 """Confidential answers over the real Teams path: botbuilder, the engine, Adaptive Cards.
 
-A Social Liability round confidential to the CIO and general counsel is answered in Lee's
+On SQLite and PostgreSQL. A Social Liability round confidential to the CIO and general
+counsel is answered in Lee's
 personal chat and closed. The cards the fake Bot Connector receives are what people
 read: the CIO channel's (at close, and when the CIO asks there with an @mention) show how
 many answered and never the answer; the CIO's personal chat gets their own view with it,
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 from sqlalchemy import select
 
 from storage import models
@@ -26,6 +28,7 @@ from tests.teams.conftest import (
     TeamsDriver,
     address,
     chat,
+    make_app,
     teams_playbook,
 )
 
@@ -40,6 +43,12 @@ def playbook_path(tmp_path: Path) -> Path:
     path = tmp_path / "playbook.yml"
     path.write_text(yaml.safe_dump(book, sort_keys=False))
     return path
+
+
+@pytest.fixture
+def teams_app(playbook_path: Path, tmp_path: Path, db_url: str) -> web.Application:
+    """The app on each database (`db_url`), unauthenticated, driven with the fake."""
+    return make_app(tmp_path, playbook_path, Path(), database_url=db_url, MICROSOFT_APP_ID=None)
 
 
 def cards(sent: Any) -> str:

@@ -14,20 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot import messages
 from bot.adapters.teams import files
-from bot.adapters.teams.app import mount_teams
-from bot.app import RUNTIME, build_app
-from bot.config import load_settings
+from bot.app import RUNTIME
 from bot.flows.export import HEADER
 from bot.flows.export_chat import BuiltFile
 from storage import models
-from storage.references import References
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.onedrive import FakeOneDrive
 from tests.teams.conftest import (
@@ -39,6 +35,7 @@ from tests.teams.conftest import (
     TeamsDriver,
     address,
     chat,
+    make_app,
 )
 
 WORDS = "Grüße aus Köln 👋 東京の顧客"
@@ -54,24 +51,11 @@ async def onedrive() -> AsyncIterator[FakeOneDrive]:
 
 @pytest.fixture
 async def teams(
-    fake: FakeBotConnector, playbook_path: Path, db_url: str
+    fake: FakeBotConnector, playbook_path: Path, db_url: str, tmp_path: Path
 ) -> AsyncIterator[TeamsDriver]:
     """The real app with Teams mounted on each database; one round answered."""
-    settings = load_settings(
-        DATABASE_URL=db_url,
-        PLAYBOOK_PATH=str(playbook_path),
-        SLACK_BOT_TOKEN=None,
-        SLACK_SIGNING_SECRET=None,
-        CONSOLE_ENABLED=False,
-        SCHEDULER_ENABLED=False,
-        TICK_SECONDS=3600,
-        OUTBOX_POLL_SECONDS=0.2,
-        OUTBOX_DESTINATION_INTERVAL_SECONDS=0.05,
-        MICROSOFT_APP_ID=None,
-    )
-    app: web.Application = build_app(settings, migrate=False)
+    app = make_app(tmp_path, playbook_path, Path(), database_url=db_url, MICROSOFT_APP_ID=None)
     runtime = app[RUNTIME]
-    runtime.adapters["teams"] = mount_teams(app, runtime, settings, References(runtime.db))
     async with TestClient(TestServer(app)) as client:
         driver = TeamsDriver(client, fake, runtime)
         await driver.join(MARIA, SAM, CIO, ADMIN)
