@@ -356,6 +356,9 @@ HELP_SKIP_ROUND = N_("sit this round out")
 HELP_SNOOZE = N_("ask me again later, e.g. “snooze 2h”")
 HELP_STATUS = N_("rounds, progress, next dates, delivery problems")
 HELP_DIGEST = N_("the roll-up of a round (default: all, last)")
+HELP_DIGEST_CONFIDENTIAL = N_(
+    "the roll-up of a conversation whose answers are confidential to your role"
+)
 HELP_DIGEST_RANGE = N_("one conversation over its last n closed rounds")
 HELP_DIGEST_SINCE = N_("one conversation over the rounds closed since a date (YYYY-MM-DD, UTC)")
 HELP_HISTORY = N_("a conversation's rounds: dates, participation, maturity")

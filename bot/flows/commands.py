@@ -40,7 +40,8 @@ class Spec:
 
     `also` lets others use it beyond `role`: `digest` is also for the holders of a role
     of the playbook's own, to read what is confidential to them (its handler then keeps
-    them to those conversations, `bot.flows.confidential.check_scope`).
+    them to those conversations, `bot.flows.confidential.check_scope`); `help` shows them
+    `also_help` (when given) instead of `help`, so it offers nothing they would be refused.
     """
 
     usage: str
@@ -50,20 +51,34 @@ class Spec:
     help: tuple[tuple[str, str], ...]
     handler: Handler
     also: Callable[[Playbook, str], bool] | None = None
+    also_help: tuple[tuple[str, str], ...] | None = None
 
     def allows(self, turn: Turn, actor: str) -> bool:
         """Whether this identity may use the command."""
-        if self.role is Role.ANYONE or self.role in turn.roles(actor):
-            return True
+        return self.by_role(turn, actor) or self.by_also(turn, actor)
+
+    def by_role(self, turn: Turn, actor: str) -> bool:
+        """Whether the command's role allows this identity."""
+        return self.role is Role.ANYONE or self.role in turn.roles(actor)
+
+    def by_also(self, turn: Turn, actor: str) -> bool:
+        """Whether `also` allows this identity."""
         return self.also is not None and self.also(turn.playbook, actor)
+
+    def help_for(self, turn: Turn, actor: str) -> tuple[tuple[str, str], ...]:
+        """The help lines this identity gets (none if it may not use the command)."""
+        if self.by_role(turn, actor):
+            return self.help
+        if self.by_also(turn, actor):
+            return self.help if self.also_help is None else self.also_help
+        return ()
 
 
 def _help(turn: Turn, actor: str, args: Sequence[str]) -> list[OutboundMessage]:
     """`help`: the commands the asker's role may use, from the table."""
     lines = [messages.HELP_INTRO, ""]
     for spec in COMMANDS.values():
-        if spec.allows(turn, actor):
-            lines.extend(messages.help_line(usage, text) for usage, text in spec.help)
+        lines.extend(messages.help_line(usage, text) for usage, text in spec.help_for(turn, actor))
     return [Notice(title=messages.HELP_TITLE, lines=tuple(lines))]
 
 
@@ -121,6 +136,11 @@ COMMANDS: dict[str, Spec] = {
         ),
         reader_commands.digest,
         also=confidential.may_ask,
+        also_help=(
+            ("digest <conversation> [last|previous]", messages.HELP_DIGEST_CONFIDENTIAL),
+            ("digest <conversation> rounds <n>", messages.HELP_DIGEST_RANGE),
+            ("digest <conversation> since <date>", messages.HELP_DIGEST_SINCE),
+        ),
     ),
     "history": Spec(
         "history <conversation>",

@@ -216,6 +216,9 @@ def test_a_role_of_its_own_reads_only_what_is_confidential_to_it(bot: EngineHarn
         assert isinstance(denied.message, Notice) and denied.message.level == "error"
     (helped,) = handle(bot, COUNSEL, "help")
     assert "digest" in shown(helped.message) and "status" not in shown(helped.message)
+    # Help offers only what the role may ask for: no `digest all`, which it is refused.
+    assert "digest <conversation> [last|previous]" in shown(helped.message)
+    assert "conversation|all" not in shown(helped.message)
     assert len(audited(bot)) == 2
 
 
