@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database, normalise_url
 from storage.migrate import MIGRATION_LOCK, alembic_config, current, upgrade
-from storage.models import Base, Conversation, Round
+from storage.models import Base, Conversation, Round, TeamsReference
 from tests.conftest import PG_URL
 
 
@@ -164,3 +165,35 @@ def _sqlite_closed(raw: object) -> bool:
     except Exception as exc:  # sqlite3.ProgrammingError
         return "closed" in str(exc)
     return False
+
+
+def test_upgrading_drops_the_speaker_from_stored_teams_channel_references(db_url: str) -> None:
+    """References stored before 0012 named whoever spoke last in a channel; not after."""
+    command.downgrade(alembic_config(db_url), "0011")
+    speaker = {"id": "29:1maria", "name": "Maria Keller", "aadObjectId": "aad-maria"}
+    channel = {
+        "conversation": {"id": "19:cio@thread.tacv2", "conversationType": "channel"},
+        "serviceUrl": "https://smba.trafficmanager.net/emea/",
+        "user": speaker,
+    }
+    personal = {"conversation": {"id": "a:1personal"}, "user": speaker}
+    database = Database(db_url)
+    try:
+        with database.transaction() as s:
+            s.add(
+                TeamsReference(
+                    address="teams:19:cio@thread.tacv2", kind="channel", reference=channel
+                )
+            )
+            s.add(TeamsReference(address="teams:aad-maria", kind="personal", reference=personal))
+    finally:
+        database.dispose()
+    upgrade(db_url)
+    database = Database(db_url)
+    try:
+        with database.transaction() as s:
+            stored = {r.kind: r.reference for r in s.scalars(select(TeamsReference))}
+    finally:
+        database.dispose()
+    assert stored["channel"] == {k: v for k, v in channel.items() if k != "user"}
+    assert stored["personal"] == personal  # the person the chat is with stays
