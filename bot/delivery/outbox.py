@@ -51,6 +51,11 @@ Rules this module chooses:
   there, whatever the network's delay); a destination sent to too recently is passed
   over by the claim (it holds no slot while it waits), and different destinations go
   out concurrently.
+- **A slow send keeps its row.** While a send runs (a big export's file is built first,
+  which can take longer than the lease), its lease is renewed each time half of it is
+  left, in the transaction that records results and claims, for up to
+  ``MAX_SEND_SECONDS``; so no other replica takes over a send that is slow but alive.
+  A crashed process renews nothing: its rows are taken over after their lease.
 - **A result is never dropped.** When a message went out but its result cannot be written
   (the database is down), the worker keeps the result in memory and writes it again with
   back-off (0.25 s doubling to 5 s), and at once when the database answers the turn's
@@ -78,7 +83,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import inf
@@ -112,6 +117,10 @@ BACKOFF_CAP_SECONDS = 15 * 60.0
 MIN_RETRY_AFTER_SECONDS = 1.0  # a "Retry-After: 0" must not become a hot loop
 ERROR_MAX_CHARS = 300  # the width of `OutboxMessage.last_error`
 DEFAULT_LEASE_SECONDS = 60.0
+# A send still running is kept claimed (its lease renewed when half of it is left) for up
+# to this long: a big export's file takes about a minute to build, longer than the lease.
+# A send that hangs longer than this loses its row to another worker after its lease.
+MAX_SEND_SECONDS = 15 * 60.0
 # Writing a kept result again after the database failed: 0.25, 0.5, 1 ... s, at most 5 s,
 # so the result is written within seconds of the database coming back.
 RECORD_RETRY_BASE_SECONDS = 0.25
@@ -303,6 +312,8 @@ class OutboxWorker:
         self._method_holds = MethodHolds()
         # Claimed row id -> (its paced slot or None, time.monotonic() of the claim).
         self._slots: dict[int, tuple[float | None, float]] = {}
+        # Row id in flight -> (when its lease ends, when it was claimed), clock time.
+        self._leases: dict[int, tuple[datetime, datetime]] = {}
 
     # -- running ---------------------------------------------------------------------------
 
@@ -392,8 +403,9 @@ class OutboxWorker:
                 batch = [*self._unrecorded.values()] if kept_due else []
                 batch += finished
                 free = min(self._concurrency - len(in_flight), self._batch_size)
+                renew = self._to_renew(in_flight.values())
                 pace_wait: float | None = None
-                if batch or (claiming and free > 0):
+                if batch or (claiming and free > 0) or renew:
                     try:
                         claimed, pace_wait = await asyncio.to_thread(
                             self._cycle,
@@ -403,6 +415,7 @@ class OutboxWorker:
                             # Taken here, not in the thread: a 429 learned from here on is
                             # not in `batch`, so its hold is not in the database yet.
                             time.monotonic(),
+                            renew,
                         )
                     except Exception:
                         for item in finished:
@@ -447,11 +460,30 @@ class OutboxWorker:
                     woken.cancel()
                 await asyncio.sleep(0)  # let sends finishing at the same moment join the batch
                 for task in [t for t in in_flight if t.done()]:
-                    del in_flight[task]
+                    self._leases.pop(in_flight.pop(task).id, None)
                     finished.append(task.result())
         finally:
-            for task in in_flight:
+            for task, row in in_flight.items():
                 task.cancel()
+                self._leases.pop(row.id, None)
+
+    def _to_renew(self, in_flight: Iterable[_Claimed]) -> list[_Claimed]:
+        """The rows in flight whose lease is half over, sent for less than MAX_SEND_SECONDS.
+
+        Renewing them keeps another worker from taking over a send that is slow but alive
+        (building a big export's file, waiting for its paced slot); a crashed process
+        renews nothing, so its rows are taken over after their lease as before.
+        """
+        now = self._clock()
+        half = self._lease / 2
+        longest = timedelta(seconds=MAX_SEND_SECONDS)
+        return [
+            row
+            for row in in_flight
+            if (lease := self._leases.get(row.id)) is not None
+            and lease[0] - now <= half
+            and now - lease[1] < longest
+        ]
 
     async def _deliver(
         self, claimed: _Claimed, start_at: float | None, claimed_at: float
@@ -603,12 +635,18 @@ class OutboxWorker:
         return and_(due, ~blocked)
 
     def _cycle(
-        self, batch: list[_Unrecorded], free: int, excluded: _Excluded, mono: float
+        self,
+        batch: list[_Unrecorded],
+        free: int,
+        excluded: _Excluded,
+        mono: float,
+        renew: Sequence[_Claimed] = (),
     ) -> tuple[list[_Claimed], float | None]:
-        """Record finished sends, then claim up to `free` due rows: one transaction.
+        """Record finished sends, renew leases, then claim up to `free` due rows: one transaction.
 
         `mono` is the `time.monotonic()` of the results collected in `batch`: a row
         claimed here waits for the holds of 429s met after it (`Pacer.held_after`).
+        `renew` are rows still being sent whose lease is extended (`_to_renew`).
 
         Returns:
             The rows claimed, and how long until a paced destination with a due row may
@@ -617,9 +655,30 @@ class OutboxWorker:
         with self._db.transaction() as session:
             for item in batch:
                 self._record_in(session, item.claimed, item.result, now=item.at)
+            self._renew_in(session, renew)
             if free <= 0:
                 return [], None
             return self._claim_in(session, free, excluded, mono)
+
+    def _renew_in(self, session: Session, rows: Sequence[_Claimed]) -> None:
+        """Extend the leases of rows still being sent under this worker's claim."""
+        now = self._clock()
+        for row in rows:
+            stmt = (
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row.id,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.attempts == row.attempts,
+                )
+                .values(lease_until=now + self._lease)
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], session.execute(stmt)).rowcount == 1:
+                _, claimed_at = self._leases.get(row.id, (now, now))
+                self._leases[row.id] = (now + self._lease, claimed_at)
+            else:  # another worker took it over (the lease ran out while we were away)
+                self._leases.pop(row.id, None)
 
     def _held_prefixes(self, session: Session, now: datetime) -> set[str]:
         """The address prefixes under a rate-limit hold now (every replica's 429s).
@@ -723,6 +782,8 @@ class OutboxWorker:
             for row in session.execute(claim)
         ]
         claimed.sort(key=lambda c: c.id)
+        for row in claimed:
+            self._leases[row.id] = (now + self._lease, now)
         return claimed, pace_wait
 
     def _due_next(self, session: Session, now: datetime) -> datetime | None:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.adapters.base import Adapter, DeliveryResult
 from bot.config import load_settings
 from bot.delivery import OutboxWorker, backoff_seconds, enqueue, failures, pending_count
+from bot.delivery.outbox import MAX_SEND_SECONDS
 from bot.errors import ConfigError
 from bot.flows.outbound import Notice
 from storage.db import Database
@@ -282,6 +283,44 @@ async def test_a_crash_mid_fan_out_resends_each_unsent_row_once(
     assert stored["C2-1"].attempts == 2  # the lost attempt counts
     clock.advance(timedelta(hours=1))
     assert await worker.drain_once() == 0
+
+
+async def test_a_send_slower_than_its_lease_keeps_its_row_while_alive(
+    db: Database, clock: FakeClock
+) -> None:
+    """A big export's file takes longer to build than the lease: no replica sends it too."""
+    put(db, clock, "export", "slack:D1")
+    slow = RecordingAdapter("slack")
+    slow.script([HANG], address="slack:D1")  # still building, as long as the test wants
+    worker = make_worker(db, clock, slow, lease_seconds=60, poll_seconds=0.02)
+    task = asyncio.create_task(worker.drain_once())
+    other = RecordingAdapter("slack")
+    replica = make_worker(db, clock, other, lease_seconds=60)
+
+    def lease_left() -> float:
+        lease = rows(db)["export"].lease_until
+        return -1.0 if lease is None else (lease - clock()).total_seconds()
+
+    try:
+        await _wait_for(lambda: len(slow.calls) == 1)
+        for _ in range(20):  # ten minutes, half a lease at a time
+            clock.advance(timedelta(seconds=30))
+            await _wait_for(lambda: lease_left() > 30)  # renewed by the live worker
+            assert await replica.drain_once() == 0
+        assert other.calls == []
+        assert rows(db)["export"].attempts == 1
+
+        # A send that hangs past MAX_SEND_SECONDS is not kept alive: another worker takes
+        # the row over after its lease, as after a crash.
+        clock.advance(timedelta(seconds=MAX_SEND_SECONDS))
+        await asyncio.sleep(0.1)
+        clock.advance(timedelta(seconds=60))
+        assert await replica.drain_once() == 1
+        assert other.sent_keys == ["export"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_two_workers_send_each_message_exactly_once(db: Database, clock: FakeClock) -> None:
