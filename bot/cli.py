@@ -311,12 +311,14 @@ def _serve(settings: Settings) -> int:
     from aiohttp import web
 
     from bot.app import build_app
+    from bot.heap import freeze_startup_heap
     from bot.startup import check_console_exposure, listen, served_url
 
     sockets = listen(settings.host, settings.port)
     try:
         check_console_exposure(settings)
         app = build_app(settings)
+        app.on_startup.append(freeze_startup_heap)  # after the app's own start-up
     except BaseException:
         for sock in sockets:
             sock.close()

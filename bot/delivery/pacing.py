@@ -71,6 +71,11 @@ _UNANSWERED_SECONDS = 60.0
 # Answered posts are kept this long, to count what the second before a 429 took and for
 # `ScopePace.earliest`.
 _KEEP_SECONDS = 2 * (WINDOW_SECONDS + PACE_JITTER_MAX)
+# A scope's posts are filtered whole (not just trimmed at the old end) once there are
+# this many, and then again each time they have doubled since: a platform without a
+# limit (the console) takes thousands a second, all fresh, and filtering them at every
+# post would cost the event loop time that grows with the square of the fan-out.
+_FILTER_AT = 1000
 
 
 @dataclass
@@ -192,7 +197,7 @@ class Pacer:
     paces: dict[str, ScopePace] = field(default_factory=dict)
     # prefix -> (when this process met the 429, when its hold ends)
     _holds: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _posts: dict[str, deque[Post]] = field(default_factory=dict)  # scope -> recent posts
+    _posts: dict[str, _Posts] = field(default_factory=dict)  # scope -> recent posts
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __bool__(self) -> bool:
@@ -248,7 +253,9 @@ class Pacer:
         """A post to `scope` starts now; give what this returns to `answered` or `refused`."""
         post = Post(start=now)
         with self._lock:
-            posts = self._posts.setdefault(scope, deque())
+            posts = self._posts.get(scope)
+            if posts is None:
+                posts = self._posts[scope] = _Posts()
             posts.append(post)
             _trim(posts, now)
         return post
@@ -328,17 +335,26 @@ class Pacer:
         )
 
 
-def _trim(posts: deque[Post], now: float) -> None:
+class _Posts(deque[Post]):
+    """A scope's recent posts, oldest first; filtered whole once longer than `limit`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limit = _FILTER_AT
+
+
+def _trim(posts: _Posts, now: float) -> None:
     """Forget answered posts older than `_KEEP_SECONDS`, and unanswered ones after a while."""
     while posts and (
         (posts[0].answered is not None and now - posts[0].answered > _KEEP_SECONDS)
         or now - posts[0].start > _UNANSWERED_SECONDS
     ):
         posts.popleft()
-    if len(posts) > 1000:  # an answer that never came holds up the oldest end: filter all
+    if len(posts) > posts.limit:  # an answer that never came holds up the oldest end
         kept = [p for p in posts if p.answered is None or now - p.answered <= _KEEP_SECONDS]
         posts.clear()
         posts.extend(kept)
+        posts.limit = max(_FILTER_AT, 2 * len(kept))
 
 
 def _overlap(scope: str, prefix: str) -> bool:
