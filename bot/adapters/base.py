@@ -65,7 +65,13 @@ class DeliveryResult:
 
 
 class Adapter(Protocol):
-    """A chat platform, as the rest of the bot sees it."""
+    """A chat platform, as the rest of the bot sees it.
+
+    Optional, for platforms with rate limits (`bot.delivery.outbox`): an adapter that
+    names a `paced_method` gets `pace=` (await it before each post of that method), and
+    one that names `held_methods` gets `held=` (seconds each of those methods is still
+    rate-limited for the address) with each `send`.
+    """
 
     platform: str
 
