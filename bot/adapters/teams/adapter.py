@@ -424,7 +424,10 @@ class TeamsAdapter:
             return DeliveryResult.failed("Teams takes a file in a personal chat only")
         if self.files is None:
             return DeliveryResult.failed("files cannot be built here")
-        built = await self.files.build_file(reply)  # its size, for the card
+        # Built for its size (the card shows it) and dropped: the upload on consent builds
+        # it again, so what is handed out is what the database holds then (a `forget` or
+        # a retention purge in between is honoured), on whichever replica gets the consent.
+        built = await self.files.build_file(reply)
         built.close()
         card = consent_attachment(reply, built.size)
         sent: list[str] = []
