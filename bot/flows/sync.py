@@ -64,7 +64,7 @@ def sync_playbook(session: Session, playbook: Playbook, *, now: datetime) -> Non
     session.flush()
 
     members = {m.identity: m for m in session.scalars(select(models.Member))}
-    wanted: set[tuple[int, int]] = set()
+    listed: list[tuple[int, models.Member]] = []  # (group id, member) the playbook lists
     allowed_sources: dict[int, set[str]] = {}  # group id -> sources and addresses it names
     for key, spec in playbook.groups.items():
         group_id = groups[key].id
@@ -80,10 +80,11 @@ def sync_playbook(session: Session, playbook: Playbook, *, now: datetime) -> Non
             if person.timezone or member.directory_checked_at is None:
                 # The playbook's zone wins; without one, keep what the directory found.
                 member.timezone = person.timezone
-            session.flush()
-            wanted.add((group_id, member.id))
+            listed.append((group_id, member))
             if person.id.startswith("email:"):
                 allowed_sources[group_id].add(person.id)
+    session.flush()  # once, not per person: the new members' ids, in batched inserts
+    wanted = {(group_id, member.id) for group_id, member in listed}
     existing = {
         (gm.group_id, gm.member_id): gm for gm in session.scalars(select(models.GroupMember))
     }
