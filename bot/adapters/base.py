@@ -45,6 +45,9 @@ class DeliveryResult:
     # "|" (`slack:T0123/|chat.postMessage`); None: the adapter's `hold_scope(address)`,
     # else the whole platform. Held in the database, so every replica waits too.
     hold_scope: str | None = None
+    # False: the wait is for a hold already known (`waiting`), not a new rate limit: it
+    # is not held again, or each message waiting for a hold would push its end further.
+    new_hold: bool = True
 
     @classmethod
     def sent(cls, platform_message_id: str | None = None) -> DeliveryResult:
@@ -57,6 +60,11 @@ class DeliveryResult:
     ) -> DeliveryResult:
         """A transient failure: try again later."""
         return cls(status="retry", error=error, retry_after=retry_after, hold_scope=hold_scope)
+
+    @classmethod
+    def waiting(cls, error: str, seconds: float) -> DeliveryResult:
+        """Not attempted: a method it needs is still held for `seconds` (try again then)."""
+        return cls(status="retry", error=error, retry_after=seconds, new_hold=False)
 
     @classmethod
     def failed(cls, error: str) -> DeliveryResult:

@@ -505,7 +505,7 @@ class OutboxWorker:
         finally:
             gate.answered(time.monotonic())
         now = time.monotonic()
-        if result.status == "retry" and result.retry_after is not None:
+        if result.status == "retry" and result.retry_after is not None and result.new_hold:
             # Learn now, not when the drain loop next reads the results: the sends claimed
             # meanwhile must already wait for the hold.
             hold = result.hold_scope or scope
@@ -906,12 +906,13 @@ class OutboxWorker:
             scope = result.hold_scope or self._scope_of(claimed.platform, claimed.destination)
             prefix, _, method = scope.partition("|")
             paced = getattr(self._adapters.get(claimed.platform), "paced_method", "")
-            self._hold(
-                session,
-                scope,
-                now + timedelta(seconds=retry_after),
-                rate=self._pacer.cap_of(prefix) if method in ("", paced) else None,
-            )
+            if result.new_hold:  # not a wait for a hold already there, which it would extend
+                self._hold(
+                    session,
+                    scope,
+                    now + timedelta(seconds=retry_after),
+                    rate=self._pacer.cap_of(prefix) if method in ("", paced) else None,
+                )
             self._finish_in(
                 session,
                 claimed,
@@ -921,8 +922,9 @@ class OutboxWorker:
                 last_error=_clip(f"rate limited, retry after {retry_after:g} s: {error}"),
             )
             logger.info(
-                "outbox row %s: rate-limited, holding %s for %.1f s",
+                "outbox row %s: rate-limited, %s %s for %.1f s",
                 claimed.id,
+                "holding" if result.new_hold else "waiting for the hold of",
                 scope,
                 retry_after,
             )

@@ -206,21 +206,7 @@ def _prompt(
     waiting_for: str | None = None,
 ) -> Prompt:
     index = min(current_question, len(spec.questions) - 1)
-    if waiting_for is not None:
-        return Prompt(
-            round_id=round_.id,
-            conversation_key=spec.key,
-            conversation_title=spec.title,
-            round_number=round_.number,
-            deadline=deadline_of(round_),
-            purpose=spec.purpose if opening or reminder else None,
-            opening=opening,
-            reminder=reminder,
-            question=question_view(spec, index),
-            actions=WAITING_ACTIONS,
-            waiting_for=waiting_for,
-        )
-    return Prompt(
+    prompt = Prompt(
         round_id=round_.id,
         conversation_key=spec.key,
         conversation_title=spec.title,
@@ -229,9 +215,13 @@ def _prompt(
         purpose=spec.purpose if opening or reminder else None,
         opening=opening,
         reminder=reminder,
-        note=note,
+        note=note if waiting_for is None else None,
         question=question_view(spec, index),
     )
+    if waiting_for is None:
+        return prompt
+    # Announcing this round while another is answered: its own actions, no question asked.
+    return prompt.model_copy(update={"actions": WAITING_ACTIONS, "waiting_for": waiting_for})
 
 
 def open_round(

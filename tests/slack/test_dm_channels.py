@@ -15,7 +15,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from bot.delivery import OutboxWorker, enqueue
 from bot.flows.outbound import Notice
 from storage.db import Database
 from storage.dm_channels import DmChannelStore
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, RateLimitHold
 from tests.conftest import FakeClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.serving import Server, slack_server, write_playbook
@@ -140,6 +140,14 @@ async def drain(db: Database, clock: FakeClock, adapter: SlackAdapter) -> int:
         await adapter.stop()
 
 
+def hold_ends(db: Database) -> dict[str, datetime]:
+    with db.transaction() as s:
+        return {
+            h.scope: h.until.replace(tzinfo=UTC) if h.until.tzinfo is None else h.until
+            for h in s.scalars(select(RateLimitHold))
+        }
+
+
 def status_of(db: Database) -> dict[str, tuple[str, int]]:
     with db.transaction() as s:
         return {r.idempotency_key: (r.status, r.attempts) for r in s.scalars(select(OutboxMessage))}
@@ -156,6 +164,7 @@ async def test_a_429_of_conversations_open_holds_only_the_dms_still_to_open(
     put(db, clock, "to-known", f"slack:{known}")
     put(db, clock, "to-channel", "slack:C0CIO")
 
+    opened_at = clock()
     assert await drain(db, clock, adapter_for(db, fake)) == 4
     # A minute's Tier 3 hold keeps back the two DMs still to open, and nothing else:
     # the DM already open and the channel hear at once, and Slack was asked once only.
@@ -175,11 +184,19 @@ async def test_a_429_of_conversations_open_holds_only_the_dms_still_to_open(
     assert len(fake.calls("conversations.open")) == 1
     assert status_of(db)["to-new-2"] == ("pending", 0)
 
-    clock.advance(timedelta(seconds=30))  # the hold is over: each DM is opened once
-    assert await drain(db, clock, adapter_for(db, fake)) == 3
+    # A message that comes due just before the hold ends waits for it, and does not
+    # push the hold's end further (each would, and the DMs would never be opened).
+    clock.advance(timedelta(seconds=24.5))
+    put(db, clock, "to-last", f"slack:{MEMBERS[4]}")
+    assert await drain(db, clock, adapter_for(db, fake)) == 1
+    assert hold_ends(db) == {"slack:|conversations.open": opened_at + timedelta(seconds=45)}
+    assert len(fake.calls("conversations.open")) == 1
+
+    clock.advance(timedelta(seconds=5.5))  # the hold is over: each DM is opened once
+    assert await drain(db, clock, adapter_for(db, fake)) == 4
     assert sorted(c.body["users"] for c in fake.calls("conversations.open")) == sorted(
-        [new, new, later, MEMBERS[3]]
+        [new, new, later, MEMBERS[3], MEMBERS[4]]
     )
     assert {status for status, _ in status_of(db).values()} == {"sent"}
-    for user in (new, later, MEMBERS[3]):
+    for user in (new, later, MEMBERS[3], MEMBERS[4]):
         assert len(fake.posts_to("D" + user[1:])) == 1

@@ -477,11 +477,7 @@ class SlackAdapter:
     def _failure(self, exc: Exception, address: str) -> DeliveryResult:
         """What a failed call means; a 429 holds its workspace and method."""
         if isinstance(exc, MethodHeld):
-            return DeliveryResult.retry(
-                f"{exc.method} rate-limited",
-                retry_after=exc.seconds,
-                hold_scope=f"{self.hold_scope(address)}|{exc.method}",
-            )
+            return DeliveryResult.waiting(f"{exc.method} rate-limited", exc.seconds)
         result = classify(exc)
         if result.retry_after is not None:  # Slack limits per method and workspace
             method = _method_of(exc)
