@@ -664,17 +664,7 @@ class OutboxWorker:
         """Extend the leases of rows still being sent under this worker's claim."""
         now = self._clock()
         for row in rows:
-            stmt = (
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row.id,
-                    OutboxMessage.status == "sending",
-                    OutboxMessage.attempts == row.attempts,
-                )
-                .values(lease_until=now + self._lease)
-                .execution_options(synchronize_session=False)
-            )
-            if cast(CursorResult[Any], session.execute(stmt)).rowcount == 1:
+            if _update_claimed(session, row, lease_until=now + self._lease):
                 _, claimed_at = self._leases.get(row.id, (now, now))
                 self._leases[row.id] = (now + self._lease, claimed_at)
             else:  # another worker took it over (the lease ran out while we were away)
@@ -810,18 +800,8 @@ class OutboxWorker:
         may have run out (a result kept through a database outage), as long as no other
         worker claimed the row since.
         """
-        stmt = (
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == claimed.id,
-                OutboxMessage.status == "sending",
-                OutboxMessage.attempts == claimed.attempts,
-            )
-            .values(lease_until=None, **values)
-            .execution_options(synchronize_session=False)
-        )
-        result = cast(CursorResult[Any], session.execute(stmt))
-        if result.rowcount != 1 and not self._already_recorded(session, claimed, values):
+        updated = _update_claimed(session, claimed, lease_until=None, **values)
+        if not updated and not self._already_recorded(session, claimed, values):
             logger.warning(
                 "outbox row %s: lease lost before its result (%s) was recorded",
                 claimed.id,
@@ -949,3 +929,22 @@ class OutboxWorker:
                 error,
                 delay,
             )
+
+
+def _update_claimed(session: Session, claimed: _Claimed, **values: Any) -> bool:
+    """Update a row only if it is still ``sending`` under this claim (its ``attempts``).
+
+    The claim's attempt count is the fencing token: a worker whose lease ran out and whose
+    row another worker claimed since changes nothing.
+    """
+    stmt = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claimed.id,
+            OutboxMessage.status == "sending",
+            OutboxMessage.attempts == claimed.attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
