@@ -242,6 +242,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_destination", "destination", "id"),  # per-destination ordering
+        # The claim reads due rows in id order and stops at its limit (SQLite, see
+        # `bot.delivery.outbox`), instead of sorting every due row of a big backlog.
+        Index("ix_outbox_claim", "status", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -89,7 +89,7 @@ from datetime import datetime, timedelta
 from math import inf
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, exists, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -622,17 +622,7 @@ class OutboxWorker:
     # -- database (run in a worker thread) -------------------------------------------------
 
     def _claimable(self, now: datetime) -> ColumnElement[bool]:
-        older = _OLDER
-        blocked = exists().where(
-            older.destination == OutboxMessage.destination,
-            older.id < OutboxMessage.id,
-            older.status.in_(UNFINISHED),
-        )
-        due = or_(
-            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == "sending", OutboxMessage.lease_until <= now),
-        )
-        return and_(due, ~blocked)
+        return and_(or_(*_due(now)), _not_blocked())
 
     def _cycle(
         self,
@@ -699,25 +689,42 @@ class OutboxWorker:
         self, session: Session, free: int, excluded: _Excluded, mono: float
     ) -> tuple[list[_Claimed], float | None]:
         now = self._clock()
-        condition = self._claimable(now)
-        for prefix in sorted(self._held_prefixes(session, now)):
-            condition = and_(
-                condition, ~OutboxMessage.destination.startswith(prefix, autoescape=True)
-            )
+        not_held = [
+            ~OutboxMessage.destination.startswith(prefix, autoescape=True)
+            for prefix in sorted(self._held_prefixes(session, now))
+        ]
         skip = excluded.busy | excluded.paced.keys()
-        stmt = (
-            select(OutboxMessage.id, OutboxMessage.destination, OutboxMessage.platform)
-            .where(condition)
-            .order_by(OutboxMessage.id)
-            .limit(free + len(skip))
-        )
+        limit = free + len(skip)
+        columns = (OutboxMessage.id, OutboxMessage.destination, OutboxMessage.platform)
+        rows: list[Any]
         if session.get_bind().dialect.name == "postgresql":
-            # Replicas claiming at once pass over each other's rows instead of queueing.
-            stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+            stmt = (
+                select(*columns)
+                .where(self._claimable(now), *not_held)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                # Replicas claiming at once pass over each other's rows instead of queueing.
+                .with_for_update(skip_locked=True, of=OutboxMessage)
+            )
+            rows = list(session.execute(stmt))
+        else:
+            # Pending and lease-expired rows apart, each read in id order through
+            # `ix_outbox_claim` and stopping at the limit: one query with the OR made
+            # SQLite collect and sort every due row of a backlog at each claim.
+            rows = []
+            for due in _due(now, in_id_order=True):
+                stmt = (
+                    select(*columns)
+                    .where(due, _not_blocked(), *not_held)
+                    .order_by(OutboxMessage.id)
+                    .limit(limit)
+                )
+                rows.extend(session.execute(stmt))
+            rows = sorted(rows, key=lambda row: int(row[0]))[:limit]
         self._next_due = self._due_next(session, now)
         ids: list[int] = []
         pace_wait: float | None = None
-        for row_id, destination, platform in session.execute(stmt):
+        for row_id, destination, platform in rows:
             if destination in skip:
                 wait = excluded.paced.get(destination)
             else:
@@ -948,3 +955,32 @@ def _update_claimed(session: Session, claimed: _Claimed, **values: Any) -> bool:
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], session.execute(stmt)).rowcount == 1
+
+
+def _due(
+    now: datetime, *, in_id_order: bool = False
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Due rows: pending and due, or being sent under a lease that has run out.
+
+    `in_id_order`: the times are compared through a function of the column, which no
+    index serves, so SQLite reads each status's rows in id order (`ix_outbox_claim`) and
+    stops at the limit, instead of ranging over `ix_outbox_due` and sorting what it found.
+    """
+
+    def when(column: Any) -> Any:
+        return func.coalesce(column, column) if in_id_order else column
+
+    return (
+        and_(OutboxMessage.status == "pending", when(OutboxMessage.next_attempt_at) <= now),
+        and_(OutboxMessage.status == "sending", when(OutboxMessage.lease_until) <= now),
+    )
+
+
+def _not_blocked() -> ColumnElement[bool]:
+    """No older row to the same destination is still unfinished (order per destination)."""
+    older = _OLDER
+    return ~exists().where(
+        older.destination == OutboxMessage.destination,
+        older.id < OutboxMessage.id,
+        older.status.in_(UNFINISHED),
+    )
