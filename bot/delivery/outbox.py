@@ -511,17 +511,17 @@ class OutboxWorker:
             hold = result.hold_scope or scope
             prefix, _, method = hold.partition("|")
             retry_after = max(MIN_RETRY_AFTER_SECONDS, result.retry_after)
-            if self._holds_itself(claimed.platform, method):
+            if self._holds_itself(claimed.platform, method):  # that method only
                 until = self._clock() + timedelta(seconds=retry_after)
                 self._method_holds.hold(prefix, method, until)
-                return _Unrecorded(claimed=claimed, result=result, at=self._clock())
-            self._pacer.refused(
-                prefix,
-                gate.last if method in ("", paced) else None,  # the refused post
-                now,
-                retry_after,
-                paced=method in ("", paced),
-            )
+            else:
+                self._pacer.refused(
+                    prefix,
+                    gate.last if method in ("", paced) else None,  # the refused post
+                    now,
+                    retry_after,
+                    paced=method in ("", paced),
+                )
         return _Unrecorded(claimed=claimed, result=result, at=self._clock())
 
     def _excluded(self, in_flight: Mapping[asyncio.Task[_Unrecorded], _Claimed]) -> _Excluded:
